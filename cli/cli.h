@@ -1,0 +1,24 @@
+/* cli.h — shared pieces of the `exaone` command-line tool: the subcommand table entry type and
+ * small argument helpers. Each subcommand lives in cli/cmd_<name>.c and is listed in main.c. */
+#ifndef EXA_CLI_H
+#define EXA_CLI_H
+
+#include <stdint.h>
+
+#include "exaone.h"
+
+typedef struct exa_cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+} exa_cli_command;
+
+/* Parses "1,2,3" (or space separated) into a malloc'd array; returns count or -1 with a message. */
+int exa_cli_parse_tokens(const char *s, int32_t **out);
+/* Strict integer / float parsing of option values; exit-free: return 0 on success. */
+int exa_cli_int(const char *opt, const char *s, long lo, long hi, long *out);
+int exa_cli_float(const char *opt, const char *s, double *out);
+/* prints "exaone: <msg>" to stderr and returns 1 (the CLI exit code for errors) */
+int exa_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,35 @@
+/* main.c — entry point of the `exaone` tool: dispatches to the subcommands listed below.
+ * To add a subcommand: write cli/cmd_<name>.c with `int exa_cmd_<name>(int, char **)`,
+ * declare it here and add a row to the table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int exa_cmd_info(int argc, char **argv);
+int exa_cmd_generate(int argc, char **argv);
+int exa_cmd_logits(int argc, char **argv);
+
+static const exa_cli_command commands[] = {
+    {"info", "show a model's architecture, size and load time", exa_cmd_info},
+    {"generate", "generate a continuation of a prompt", exa_cmd_generate},
+    {"logits", "write the logits of every position of a token sequence (for verification)", exa_cmd_logits},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: exaone <command> [options]   (exaone <command> --help for details)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "exaone: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 1;
+}
