@@ -93,7 +93,7 @@ int exa_cmd_random_model(int argc, char **argv) {
     if (mkdir(out, 0755) != 0 && errno != EEXIST) return exa_cli_fail("random-model: cannot create %s: %s", out, strerror(errno));
 
     /* config.json in the family's own spelling (spec §1.2) */
-    char cfg[8192], rope[512], lt[8192] = "", win[16] = "null";
+    char cfg[20480], rope[512], lt[8192] = "", win[16] = "null";
     if (s->window) snprintf(win, sizeof win, "%d", s->window);
     if (s->llama3_factor > 0)
         snprintf(rope, sizeof rope, "{\"rope_type\": \"llama3\", \"factor\": %.1f, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 8192}", s->llama3_factor);
