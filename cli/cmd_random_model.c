@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "model/safetensors.h"
@@ -90,7 +89,7 @@ int exa_cmd_random_model(int argc, char **argv) {
     else if (!strcmp(dts, "f32")) dt = EXA_DTYPE_F32;
     else return exa_cli_fail("random-model: --dtype must be bf16, f16 or f32");
     const int L = layers ? (int)layers : s->L;
-    if (mkdir(out, 0755) != 0 && errno != EEXIST) return exa_cli_fail("random-model: cannot create %s: %s", out, strerror(errno));
+    if (exa_cli_mkdir_p(out) != 0) return exa_cli_fail("random-model: cannot create %s: %s", out, strerror(errno));
 
     /* config.json in the family's own spelling (spec §1.2) */
     char cfg[20480], rope[512], lt[8192] = "", win[16] = "null";

@@ -72,7 +72,6 @@ exa_status exa_context_init(exa_model *m, const exa_context_params *params, exa_
     const exa_hparams *hp = &m->hp;
     if (p.n_ctx <= 0) p.n_ctx = EXA_MIN(hp->n_ctx_train > 0 ? hp->n_ctx_train : 4096, 4096);
     if (p.n_batch <= 0) p.n_batch = 512;
-    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
     if (p.n_seq <= 0) p.n_seq = 1;
     if (p.n_ctx > (1 << 24) || p.n_seq > 4096 || p.n_batch > (1 << 20))
         return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "context parameters out of range (n_ctx %d, n_seq %d, n_batch %d)", p.n_ctx, p.n_seq, p.n_batch);
