@@ -100,6 +100,17 @@ static void test_model(const char *dir) {
     exa_context_seq_reset(c, 1);
     CHECK(exa_context_eval(c, 1, toks, T, 0) == EXA_OK, "eval after reset");
     if (full) CHECK(max_diff(exa_context_logits(c, -1), full + (size_t)(T - 1) * V, V) <= 1e-5f, "reset sequence reproduces logits");
+    /* prefix reuse: copy the first 25 positions of sequence 1 into sequence 0, continue there */
+    CHECK(exa_context_seq_copy(c, 1, 0, 25) == EXA_OK, "seq_copy: %s", exa_context_errmsg(c));
+    CHECK(exa_context_eval(c, 0, toks + 25, T - 25, 1) == EXA_OK, "eval after copy");
+    md = 0;
+    for (int i = 0; i < T - 25 && full; i++) md = fmaxf(md, max_diff(exa_context_logits(c, i), full + (size_t)(25 + i) * V, V));
+    CHECK(md <= 1e-5f, "%s: continuing a copied prefix differs by %g", dir, md);
+    /* truncate and re-evaluate the tail */
+    CHECK(exa_context_seq_truncate(c, 0, 30) == EXA_OK && exa_context_seq_len(c, 0) == 30, "truncate");
+    CHECK(exa_context_eval(c, 0, toks + 30, T - 30, 0) == EXA_OK, "eval after truncate");
+    if (full) CHECK(max_diff(exa_context_logits(c, -1), full + (size_t)(T - 1) * V, V) <= 1e-5f, "truncate + re-eval reproduces logits");
+    CHECK(exa_context_seq_copy(c, 0, 1, T + 1) == EXA_ERR_INVALID_ARG, "copy longer than the source rejected");
     exa_context_free(c);
 
     /* no-mmap loading gives identical weights */
