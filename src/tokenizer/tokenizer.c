@@ -496,7 +496,7 @@ exa_status exa_tokenizer_encode(const exa_tokenizer *t, const char *text, size_t
 
 /* ---- decoding ---------------------------------------------------------------------------- */
 const char *exa_tokenizer_token_bytes(const exa_tokenizer *t, int32_t id, size_t *len) {
-    if (!t || id < 0 || id >= t->n_vocab || t->text_off[id + 1] == t->text_off[id]) {
+    if (!t || id < 0 || id >= t->n_vocab || !(t->flags[id] & EXA_TOKF_PRESENT)) {
         if (len) *len = 0;
         return NULL;
     }
@@ -517,7 +517,7 @@ exa_status exa_tokenizer_decode_alloc(const exa_tokenizer *t, const int32_t *ids
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         int32_t id = ids[i];
-        if (id < 0 || id >= t->n_vocab || t->text_off[id + 1] == t->text_off[id]) continue;
+        if (id < 0 || id >= t->n_vocab || !(t->flags[id] & EXA_TOKF_PRESENT)) continue;
         if (skip_special && (t->flags[id] & EXA_TOKF_SPECIAL)) continue;
         total += t->bytes_off[id + 1] - t->bytes_off[id];
     }
@@ -527,7 +527,7 @@ exa_status exa_tokenizer_decode_alloc(const exa_tokenizer *t, const int32_t *ids
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         int32_t id = ids[i];
-        if (id < 0 || id >= t->n_vocab || t->text_off[id + 1] == t->text_off[id]) continue;
+        if (id < 0 || id >= t->n_vocab || !(t->flags[id] & EXA_TOKF_PRESENT)) continue;
         if (skip_special && (t->flags[id] & EXA_TOKF_SPECIAL)) continue;
         size_t l = t->bytes_off[id + 1] - t->bytes_off[id];
         memcpy(raw + o, t->bytes + t->bytes_off[id], l);
@@ -569,7 +569,7 @@ exa_status exa_tokenizer_decode(const exa_tokenizer *t, const int32_t *ids, size
 int exa_tokenizer_n_vocab(const exa_tokenizer *t) { return t ? t->n_vocab : 0; }
 
 const char *exa_tokenizer_token_text(const exa_tokenizer *t, int32_t id) {
-    if (!t || id < 0 || id >= t->n_vocab || t->text_off[id + 1] == t->text_off[id]) return NULL;
+    if (!t || id < 0 || id >= t->n_vocab || !(t->flags[id] & EXA_TOKF_PRESENT)) return NULL;
     return t->text + t->text_off[id];
 }
 
@@ -665,7 +665,7 @@ exa_status exa_tokenizer_build(const exa_tok_spec *sp, const char *what, exa_tok
         size_t ml = m ? strlen(m) : 0;
         if (ml > (1u << 20)) { free(added_by_id); BUILD_FAIL(EXA_ERR_FORMAT, "%s: token %d is too long", what, i); }
         mbytes += ml;
-        tbytes += added_by_id[i] ? strlen(added_by_id[i]) : ml;
+        tbytes += (added_by_id[i] ? strlen(added_by_id[i]) : ml) + 1;
     }
     if (mbytes > (1u << 30) || tbytes > (1u << 30)) { free(added_by_id); BUILD_FAIL(EXA_ERR_FORMAT, "%s: vocabulary too large", what); }
     t->mtext = malloc(mbytes + 1);
@@ -687,9 +687,10 @@ exa_status exa_tokenizer_build(const exa_tok_spec *sp, const char *what, exa_tok
         const char *x = added_by_id[i] ? added_by_id[i] : m;
         if (x) {
             size_t l = strlen(x);
-            memcpy(t->text + to, x, l);
+            memcpy(t->text + to, x, l + 1); /* NUL-terminated for exa_tokenizer_token_text */
             bo += token_decode_bytes(x, l, t->bytes + bo);
-            to += l;
+            to += l + 1;
+            t->flags[i] |= EXA_TOKF_PRESENT;
         }
     }
     t->mtext_off[nv] = (uint32_t)mo;
@@ -778,7 +779,7 @@ exa_status exa_tokenizer_build(const exa_tok_spec *sp, const char *what, exa_tok
         d->normalized = a->normalized;
         memcpy(t->added_text + ao, a->content, l);
         ao += l;
-        t->flags[a->id] = EXA_TOKF_ADDED | (a->special ? EXA_TOKF_SPECIAL : 0);
+        t->flags[a->id] = EXA_TOKF_PRESENT | EXA_TOKF_ADDED | (a->special ? EXA_TOKF_SPECIAL : 0);
     }
     if (!trie_build(&t->trie_raw, t, 0) || !trie_build(&t->trie_norm, t, 1))
         BUILD_FAIL(EXA_ERR_NOMEM, "%s: out of memory", what);

@@ -10,7 +10,7 @@
 #include "exaone.h"
 
 /* token flags */
-enum { EXA_TOKF_ADDED = 1, EXA_TOKF_SPECIAL = 2 };
+enum { EXA_TOKF_ADDED = 1, EXA_TOKF_SPECIAL = 2, EXA_TOKF_PRESENT = 4 };
 
 /* one added token (HF AddedToken) */
 typedef struct exa_added_token {
@@ -44,7 +44,7 @@ typedef struct exa_word_cache {
 struct exa_tokenizer {
     int n_vocab;                       /* max id + 1 */
     /* per id: HF id_to_token string (added-token content, else the model vocabulary string) */
-    char *text; uint32_t *text_off;    /* text_off[n_vocab + 1] */
+    char *text; uint32_t *text_off;    /* text_off[n_vocab + 1]; each string NUL-terminated */
     /* per id: the model vocabulary string (empty when in_model[id] == 0) */
     char *mtext; uint32_t *mtext_off;
     /* per id: the bytes the ByteLevel decoder produces for the token */

@@ -282,10 +282,13 @@ static void read_config(json_object *cfg, exa_tok_spec *sp, int from_files) {
 }
 
 static void default_eos(exa_tok_spec *sp) {
-    /* EXAONE: [|endofturn|] (spec §7.2) when no config says otherwise */
-    if (!sp->eos)
-        for (int i = 0; i < sp->n_added; i++)
-            if (!strcmp(sp->added[i].content, "[|endofturn|]")) sp->eos = sp->added[i].content;
+    /* EXAONE names (spec §7.2) when no tokenizer_config.json says otherwise */
+    for (int i = 0; i < sp->n_added; i++) {
+        const char *c = sp->added[i].content;
+        if (!sp->eos && !strcmp(c, "[|endofturn|]")) sp->eos = c;
+        if (!sp->bos && !strcmp(c, "[BOS]")) sp->bos = c;
+        if (!sp->pad && !strcmp(c, "[PAD]")) sp->pad = c;
+    }
 }
 
 exa_status exa_tokenizer_from_json(const char *json, size_t len, const char *config, size_t config_len,
