@@ -209,6 +209,11 @@ typedef struct exa_bpe_train_params {
     int vocab_size;            /* total, including added tokens and the 256 byte tokens */
     int min_frequency;         /* pairs seen fewer times are not merged (default 2) */
     exa_pretok pretok;         /* EXA_PRETOK_GPT2 (default) or EXA_PRETOK_DIGITS_GPT2 */
+    int added_tokens;          /* 1 (default): EXAONE-style added tokens (ids 0-53: [PAD] [BOS] [EOS]
+                                  [UNK], 31..2 spaces, 9..2 tabs, <|endoftext|>, [|endofturn|], role,
+                                  think and tool tokens), split out before counting; 0: none (plain
+                                  HF BpeTrainer behaviour) */
+    int initial_alphabet;      /* 1 (default): all 256 byte tokens even if unseen */
     exa_progress_cb progress; void *progress_user;
 } exa_bpe_train_params;
 exa_bpe_train_params exa_bpe_train_default_params(void);
