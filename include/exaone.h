@@ -208,7 +208,7 @@ int exa_chat_prompt_opens_reasoning(const exa_chat_template *t, const exa_chat_r
 /* Output parser. Feed decoded text as it arrives (any split, even inside a UTF-8 character or
  * a tag); each call reports what became final. Text that may be the start of a stop string or
  * of a tag is held back until it is decided. Emitted text is always valid UTF-8 (invalid bytes
- * become U+FFFD). Leading/trailing whitespace of the reasoning and of the answer is dropped. */
+ * and NUL bytes become U+FFFD). Leading/trailing whitespace of the reasoning and of the answer is dropped. */
 typedef struct exa_chat_parser exa_chat_parser;
 
 typedef struct exa_chat_parser_params {

@@ -274,13 +274,13 @@ static void process(exa_chat_parser *p, int final) {
     }
 }
 
-/* Passes complete text to stage 2, replacing invalid UTF-8 with U+FFFD. */
+/* Passes complete text to stage 2, replacing invalid UTF-8 and NUL bytes with U+FFFD. */
 static void to_stage2(exa_chat_parser *p, const char *s, size_t n) {
     size_t i = 0, run = 0;
     while (i < n) {
         size_t l = exa_utf8_char_len((const unsigned char *)s + i, n - i);
         unsigned char c = (unsigned char)s[i];
-        int bad = l == 1 && c >= 0x80;
+        int bad = (l == 1 && c >= 0x80) || c == 0;  /* NUL too: results are C strings */
         /* also reject overlong / surrogate / out-of-range forms */
         if (l == 2 && c < 0xC2) bad = 1;
         if (l == 3 && ((c == 0xE0 && (unsigned char)s[i + 1] < 0xA0) || (c == 0xED && (unsigned char)s[i + 1] >= 0xA0))) bad = 1;
