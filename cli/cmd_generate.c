@@ -27,11 +27,11 @@ int exa_cmd_generate(int argc, char **argv) {
     long n_gen = 32, top_k = 0, last_n = 64, threads = 0, n_ctx = 0, seed = 24301;
     double temp = 0, top_p = 1, min_p = 0, rep = 1;
     int ignore_eos = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int r = 0;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(); return 0; }
-        else if (!strcmp(a, "--ignore-eos")) { ignore_eos = 1; continue; }
+        else if (!strcmp(a, "--ignore-eos")) { ignore_eos = 1; i--; continue; }
         else if (!v) return exa_cli_fail("generate: option '%s' needs a value (see exaone generate --help)", a);
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) dir = v;
         else if (!strcmp(a, "--tokens")) toks = v;
@@ -47,7 +47,6 @@ int exa_cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--ctx")) r = exa_cli_int(a, v, 1, 1 << 24, &n_ctx);
         else return exa_cli_fail("generate: unknown option '%s' (see exaone generate --help)", a);
         if (r) return 1;
-        i++;
     }
     if (!dir) return exa_cli_fail("generate: -m DIR is required");
     if (!toks) return exa_cli_fail("generate: --tokens is required (text prompts need the tokenizer)");
