@@ -4,7 +4,8 @@ chat_tool load): chat_template.jinja, tokenizer_config.json (string / named list
 config.json and vocabulary fallbacks, forced kinds, and refusal of unknown or modified
 templates. Every variant the loader accepts as "the same template" is also rendered with Jinja2
 to confirm it really is equivalent.
-Usage: check_load.py PATH/TO/chat_tool TEMPLATES_DIR   (env EXA_SHARED = shared folder)"""
+With a third argument (the exaone CLI), `exaone template` is checked against golden strings.
+Usage: check_load.py PATH/TO/chat_tool TEMPLATES_DIR [PATH/TO/exaone]   (env EXA_SHARED = shared folder)"""
 import json, os, re, subprocess, sys, tempfile
 
 from jinja2.ext import loopcontrols
@@ -94,6 +95,26 @@ with tempfile.TemporaryDirectory() as td:
         if not out.startswith(want + '\t') or 'official' not in out:
             bad += 1
             print(f'FAIL shared {sub_}: {out}')
-n = len(checks) + 2
+    n_cli = 0
+    if len(sys.argv) > 3:
+        golden = json.load(open(os.path.join(tokdir, 'golden-token-ids.json')))['cases']
+        mp = os.path.join(td, 'm.json')
+        json.dump([{"role": "user", "content": "Hello"}], open(mp, 'w'))
+        mq = os.path.join(td, 'q.json')
+        json.dump([{"role": "user", "content": "What is 2+2?"}], open(mq, 'w'))
+        for args, g in [(['-m', os.path.join(tokdir, 'exaone-4.0'), '--think', mp], 'chat_40_user_gen_think'),
+                        (['-m', os.path.join(tokdir, 'exaone-3.5'), mp], 'chat_35_user_only_gen'),
+                        (['--kind', 'exaone-deep', mq], 'chat_deep_user_gen')]:
+            n_cli += 1
+            r = subprocess.run([sys.argv[3], 'template'] + args, capture_output=True)
+            if r.returncode != 0 or r.stdout.decode() != golden[g]['text']:
+                bad += 1
+                print(f'FAIL exaone template {args}: rc={r.returncode} out={r.stdout!r} err={r.stderr!r}')
+        n_cli += 1
+        r = subprocess.run([sys.argv[3], 'template', '-m', os.path.join(td, '12'), mp], capture_output=True)
+        if r.returncode == 0 or b'unknown chat template' not in r.stderr:
+            bad += 1
+            print('FAIL exaone template on a ChatML folder should fail:', r)
+n = len(checks) + 2 + n_cli
 print(f'{n - bad}/{n} template loading checks passed')
 sys.exit(1 if bad else 0)
