@@ -115,8 +115,28 @@ static void canon_string(exa_sbuf *out, const char *s, size_t n) {
 }
 
 /* Canonical form of a Jinja template; returns 0 on a lexing error (unterminated tag/string). */
-static int canonicalize(const char *t, exa_sbuf *out) {
-    size_t n = strlen(t), i = 0, data_start = 0;
+static int canonicalize_norm(const char *t, size_t n, exa_sbuf *out);
+static int canonicalize(const char *src, exa_sbuf *out) {
+    /* Jinja's lexer first turns \r\n and \r into \n and drops one trailing newline
+     * (keep_trailing_newline=False). */
+    exa_sbuf norm = {0};
+    for (const char *p = src; *p; p++) {
+        if (*p == '\r') {
+            exa_sbuf_putc(&norm, '\n');
+            if (p[1] == '\n') p++;
+        } else {
+            exa_sbuf_putc(&norm, *p);
+        }
+    }
+    exa_sbuf_append(&norm, "", 0);
+    if (norm.len && norm.data[norm.len - 1] == '\n') norm.data[--norm.len] = 0;
+    int ok = !norm.oom && canonicalize_norm(norm.data, norm.len, out);
+    exa_sbuf_free(&norm);
+    return ok;
+}
+
+static int canonicalize_norm(const char *t, size_t n, exa_sbuf *out) {
+    size_t i = 0, data_start = 0;
     tag_info prev = {0}, cur;
     int have_prev = 0;
     while (i < n) {
