@@ -68,3 +68,15 @@ int exa_cli_parse_tokens(const char *s, int32_t **out) {
     *out = v;
     return (int)n;
 }
+
+exa_model *exa_cli_load_model(const char *dir) {
+    char err[1024];
+    exa_model *m = NULL;
+    exa_model_params mp = exa_model_default_params();
+    exa_status st = exa_model_load(dir, &mp, &m, err, sizeof err);
+    if (st != EXA_OK) {
+        exa_cli_fail("%s", err);
+        return NULL;
+    }
+    return m;
+}

@@ -68,6 +68,7 @@ typedef struct exa_model_info {
     int tied_embeddings;
     float rope_theta;
     int rope_llama3;            /* llama3 frequency scaling in use */
+    int bos_id, eos_id, pad_id; /* from config.json (EXAONE: 1, 361 [|endofturn|], 0) */
     int64_t n_params;
     int64_t weight_bytes;       /* bytes of weights as stored */
     double load_seconds;
@@ -103,7 +104,8 @@ typedef struct exa_batch {
 } exa_batch;
 
 exa_status exa_context_decode(exa_context *ctx, const exa_batch *batch);
-/* Logits (n_vocab floats) of token i of the last batch, or NULL if they were not requested. */
+/* Logits (n_vocab floats) of token i of the last batch (i < 0 counts from the end: -1 is the
+ * last token), or NULL if they were not requested. */
 const float *exa_context_logits(const exa_context *ctx, int i);
 
 /* Convenience: append n tokens to sequence seq; all_logits != 0 keeps logits for every token,
