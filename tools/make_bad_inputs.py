@@ -265,6 +265,15 @@ def cfg_del(key, variant=BASE4):
     return f
 
 
+def cfg_no_model_type(d):
+    write_base(d)  # without model_type, "architectures" would still identify the family: drop both
+
+    def f(c):
+        c.pop("model_type")
+        c.pop("architectures")
+    edit_config(d, f)
+
+
 def cfg_contradictory_layers(d):
     write_base(d, BASE3)
     edit_config(d, lambda c: c.__setitem__("num_hidden_layers", c["num_layers"] - 1))
@@ -366,10 +375,10 @@ CASES = {
     "cfg-invalid-json": (cfg_invalid_json, [CFG], ["json", "parse", "syntax", "invalid"]),
     "cfg-not-object": (cfg_not_object, [CFG], ["json", "object", "invalid"]),
     "cfg-zero-heads": (cfg_set("num_attention_heads", 0), [CFG], ["num_attention_heads", "head"]),
-    "cfg-heads-not-dividing-hidden": (cfg_set("num_attention_heads", 3, BASE3), [CFG], ["num_attention_heads", "hidden_size", "head", "divis"]),
+    "cfg-heads-not-dividing-hidden": (cfg_set("num_attention_heads", 6, BASE3), [CFG], ["hidden_size"]),
     "cfg-kv-heads-not-dividing-heads": (cfg_set("num_key_value_heads", 3), [CFG], ["num_key_value_heads", "head", "divis"]),
     "cfg-unknown-model-type": (cfg_set("model_type", "llama"), [CFG], ["model_type", "llama"]),
-    "cfg-missing-model-type": (cfg_del("model_type"), [CFG], ["model_type"]),
+    "cfg-missing-model-type-and-architectures": (cfg_no_model_type, [CFG], ["model_type", "architectures"]),
     "cfg-missing-hidden-size": (cfg_del("hidden_size"), [CFG], ["hidden_size"]),
     "cfg-missing-vocab-size": (cfg_del("vocab_size"), [CFG], ["vocab_size"]),
     "cfg-exaone3-missing-num-layers": (cfg_del("num_layers", BASE3), [CFG], ["num_layers", "num_hidden_layers"]),
