@@ -8,7 +8,8 @@ spread over the cases) and the comparison rules (docs/testing-models.md):
                             (float32 LE [T][V] logits of PARITY_TOKENS), D/<case>.ref.greedy (ids),
                             and for bf16-weight cases D/<case>.ref-bf16.bin (HF bf16 compute mode).
   check --dir D --case C --cli EXE
-                            runs `EXE logits -m D/C --tokens ... --out F` and
+                            runs `EXE logits -m D/C --tokens ... --out F` (all at once and with
+                            --batch 7, i.e. chunked through the KV cache) and
                             `EXE generate -m D/C --tokens 1,2,3 -n 32 --temp 0` and compares:
                             logits max-abs <= 1e-4 at every position (all weight dtypes: both sides
                             compute in f32 from the same exactly-upcast weights), greedy ids identical.
@@ -157,6 +158,24 @@ def check(d, case, cli):
         ok = False
         worst = diff.max(axis=1)
         print("FAIL: per-position max-abs err: " + " ".join("%.2g" % e for e in worst))
+    # ---- the same sequence fed in chunks of 7 through the KV cache (crosses the hybrid's 8-token
+    #      sliding-window ring at every offset); same tolerance
+    out7 = os.path.join(d, case + ".cli-batch7.bin")
+    argv7 = argv[:-2] + ["--batch", "7", "--out", out7]
+    p7, dt7 = run_cli(argv7)
+    err7 = p7.stderr.decode("utf-8", "replace")
+    if p7.returncode != 0 or sanitizer_report(err7):
+        print("FAIL: %s exited %d\n%s" % (" ".join(argv7), p7.returncode, err7))
+        return 1
+    got7 = np.fromfile(out7, dtype="<f4")
+    if got7.size != ref.size:
+        print("FAIL: --batch 7 logits file has %d floats, expected %d" % (got7.size, ref.size))
+        return 1
+    err7v = float(np.abs(got7.reshape(T, -1).astype(np.float64) - ref).max())
+    print("%s: logits with --batch 7 (KV cache, chunked) max-abs err %.3g (tol %.0e; %.2f s)" % (case, err7v, LOGIT_TOL, dt7))
+    if not err7v <= LOGIT_TOL:
+        ok = False
+        print("FAIL: chunked evaluation differs from the reference")
     # ---- looser comparison with the HF-bf16-compute reference (bf16 weights only)
     bf = os.path.join(d, case + ".ref-bf16.bin")
     if os.path.exists(bf):
