@@ -134,10 +134,12 @@ def resolve_config(c):
         else:
             theta, scaling = c.get("rope_theta", 10000.0), c.get("rope_scaling")
         r["tie"] = c.get("tie_word_embeddings", False)
-        W = c.get("sliding_window")
+        # Exaone4Config defaults when the keys are absent: sliding_window 4096, pattern 4 (an
+        # explicit null window means no hybrid attention at all).
+        W = c.get("sliding_window", 4096)
         lt = c.get("layer_types")
         if lt is None:
-            pat = c.get("sliding_window_pattern")
+            pat = c.get("sliding_window_pattern", 4)
             if W is None:
                 lt = ["full_attention"] * r["L"]
             elif isinstance(pat, int) and not isinstance(pat, bool) and pat > 0:
