@@ -114,6 +114,14 @@ exa_status exa_context_eval(exa_context *ctx, int seq, const int32_t *tokens, in
 
 int exa_context_seq_len(const exa_context *ctx, int seq);
 void exa_context_seq_reset(exa_context *ctx, int seq);
+/* Keeps the first n positions of a sequence (e.g. to re-generate from there). Fails with
+ * EXA_ERR_INVALID_ARG if sliding-window layers no longer hold the keys position n would need
+ * (possible only when more than n_batch positions past n were evaluated). */
+exa_status exa_context_seq_truncate(exa_context *ctx, int seq, int n);
+/* Makes sequence dst a copy of the first n positions of sequence src (prompt-prefix reuse:
+ * evaluate a shared system prompt once, copy it into each new request's sequence). Same
+ * sliding-window condition as exa_context_seq_truncate. */
+exa_status exa_context_seq_copy(exa_context *ctx, int src, int dst, int n);
 int exa_context_n_vocab(const exa_context *ctx);
 
 /* ---- sampling ---------------------------------------------------------------------------- */

@@ -79,7 +79,7 @@ static exa_status parse_rope(struct json_object *root, const char *path, exa_hpa
     } else if (rp) {
         return CFG_ERR("%s: 'rope_parameters' must be an object", path);
     }
-    if (!(theta > 0.0) || theta > 1e12) return CFG_ERR("%s: 'rope_theta' out of range", path);
+    if (!(theta >= 1.0) || theta > 1e12) return CFG_ERR("%s: 'rope_theta' out of range", path);
     hp->rope_theta = (float)theta;
     hp->rope_type = EXA_ROPE_DEFAULT;
     if (!rs) return EXA_OK;
@@ -226,7 +226,7 @@ exa_status exa_config_parse(const char *json, size_t len, const char *path, exa_
     if (r1 < 0 || r2 < 0) { st = CFG_ERR("%s: norm epsilon must be a number", path); goto done; }
     if (r1 > 0 && r2 > 0 && e1 != e2) { st = CFG_ERR("%s: 'layer_norm_epsilon' and 'rms_norm_eps' disagree", path); goto done; }
     if (r1 > 0) eps = e1; else if (r2 > 0) eps = e2;
-    if (!(eps > 0.0 && eps < 1.0)) { st = CFG_ERR("%s: norm epsilon %g out of range (0, 1)", path, eps); goto done; }
+    if (!(eps >= 1e-12 && eps < 1.0)) { st = CFG_ERR("%s: norm epsilon %g out of range [1e-12, 1)", path, eps); goto done; }
     hp->norm_eps = (float)eps;
 
     struct json_object *act = get(root, is3 ? "activation_function" : "hidden_act");
