@@ -9,11 +9,13 @@
 int exa_cmd_info(int argc, char **argv);
 int exa_cmd_generate(int argc, char **argv);
 int exa_cmd_logits(int argc, char **argv);
+int exa_cmd_index(int argc, char **argv); /* retrieval */
 
 static const exa_cli_command commands[] = {
     {"info", "show a model's architecture, size and load time", exa_cmd_info},
     {"generate", "generate a continuation of a prompt", exa_cmd_generate},
     {"logits", "write the logits of every position of a token sequence (for verification)", exa_cmd_logits},
+    {"index", "build and search a document index (.txt .md .html .pdf; Korean-aware BM25)", exa_cmd_index}, /* retrieval */
 };
 
 static void usage(FILE *f) {
