@@ -197,6 +197,10 @@ exa_status exa_index_add_text(exa_index *idx, const char *name, const char *titl
  * (optional) gets the count. */
 exa_status exa_index_remove(exa_index *idx, const char *path, int64_t *n_removed);
 
+/* Merges the full-text index into one segment (faster searches after many small adds; exa_index_add
+ * already merges incrementally). Rewrites the whole index: seconds for 100 MB. */
+exa_status exa_index_optimize(exa_index *idx);
+
 typedef struct exa_index_doc {
     int64_t id;
     const char *path, *title;   /* valid during the callback */

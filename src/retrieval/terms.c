@@ -3,8 +3,8 @@
  * Korean writes particles (josa) and endings (eomi) glued to the word: 서울에서, 서울의, 서울은
  * are three whitespace tokens for one noun. The default mode therefore emits, for every run of
  * Hangul syllables, (1) the run with a known josa/eomi suffix stripped (a morpheme-like stem) and
- * (2) its overlapping syllable bigrams, which still match compounds and words the suffix list
- * misses. Latin words are case-folded and stemmed with Snowball English (libstemmer); digits are
+ * (2) the stem's overlapping syllable bigrams, which still match compounds and words whose
+ * stems differ. Latin words are case-folded and stemmed with Snowball English (libstemmer); digits are
  * kept; CJK ideographs and kana get bigrams like Hangul. Stems carry a leading 0x01 byte so that a
  * two-syllable stem and the same bigram stay distinct terms (bench/retrieval measured both).
  * The two baseline modes (whitespace words, Hangul bigrams) exist for the benchmark. */
@@ -157,7 +157,21 @@ static int is_whole_josa(const char *w, int n) {
     return 0;
 }
 
+/* Interrogatives (after suffix stripping): in a question they say what is asked, not what the
+ * answer passage contains, so query-side extraction drops them (they would match passages that
+ * happen to contain 무엇/어디). */
+static int is_question_word(const char *w, int n) {
+    static const char *const Q[] = {"무엇", "누구", "누가", "언제", "어디", "어떤", "어느", "무슨", "몇", "얼마", "왜",
+                                    "어떻게", "얼마나", "무엇인", "무엇이", "누구인", "어디인", "언제인", "몇년",
+                                    "몇명", "몇개", "몇번", "몇살", "몇세", "몇년도", "어디서", "어디로", "무엇을",
+                                    "무엇으", "뭐", "뭘", "무엇일", "어떠한", "어떻", "몇번째"};
+    for (size_t i = 0; i < sizeof Q / sizeof Q[0]; i++)
+        if ((int)strlen(Q[i]) == n && !memcmp(w, Q[i], (size_t)n)) return 1;
+    return 0;
+}
+
 struct exa_terms {
+    int query;   /* query-side extraction: drops interrogatives */
     exa_index_terms mode;
     struct sb_stemmer *stem;
 };
@@ -172,6 +186,8 @@ exa_terms *exa_terms_new(exa_index_terms mode) {
     }
     return t;
 }
+
+void exa_terms_set_query(exa_terms *t, int query) { t->query = query; }
 
 void exa_terms_free(exa_terms *t) {
     if (!t) return;
@@ -226,15 +242,18 @@ static int emit_word(exa_terms *t, const char *w, int n, int ws, int we, exa_ter
         const char *s = w + i;
         int len = j - i;
         if (kind == 1 && t->mode == EXA_TERMS_KOREAN) {
-            if (!(prev_non_hangul && is_whole_josa(s, len))) {
-                int cut = exa_josa_suffix(s, len);
+            int cut = exa_josa_suffix(s, len);
+            if (t->query && is_question_word(s, len - cut)) {
+                /* skip */
+            } else if (!(prev_non_hangul && is_whole_josa(s, len))) {
                 char buf[MAX_TERM + 1];
                 int sl = len - cut > MAX_TERM - 1 ? MAX_TERM - 1 : len - cut;
                 sl -= sl % 3;
                 buf[0] = 1;
                 memcpy(buf + 1, s, (size_t)sl);
                 rc = fn(user, buf, sl + 1, ws, we);
-                if (!rc) rc = emit_bigrams(s, len, ws, we, fn, user);
+                /* bigrams of the stem: the particle's syllables would only add noise terms */
+                if (!rc) rc = emit_bigrams(s, len - cut, ws, we, fn, user);
             }
         } else if (kind == 1 || kind == 2) {
             /* bigrams need whole 3-byte units: CJK outside the BMP (4 bytes) is emitted per char */

@@ -27,6 +27,8 @@ typedef int (*exa_term_fn)(void *user, const char *term, int len, int start, int
 
 exa_terms *exa_terms_new(exa_index_terms mode);  /* NULL on out of memory */
 void exa_terms_free(exa_terms *t);
+/* Query-side extraction (1): Korean interrogatives (무엇, 어디, 몇, ...) are dropped. */
+void exa_terms_set_query(exa_terms *t, int query);
 int exa_terms_run(exa_terms *t, const char *text, size_t n, exa_term_fn fn, void *user);
 const char *exa_terms_mode_name(exa_index_terms mode);
 int exa_terms_mode_parse(const char *name, exa_index_terms *mode);  /* 0 on success */
