@@ -26,6 +26,7 @@ static void usage(FILE *f) {
             "       exaone index ls DB\n"
             "       exaone index rm DB PATH...\n"
             "       exaone index stats DB\n"
+            "       exaone index check DB\n"
             "       exaone index search DB QUERY [-k N] [--per-doc N] [--json]\n"
             "  add ingests .txt .md .html .pdf files and folders (recursively); unchanged files are skipped,\n"
             "  changed ones replaced. --terms/--chunk/--overlap apply when the index is created / to new files.\n"
@@ -148,6 +149,7 @@ static int cmd_search(int argc, char **argv) {
         else return exa_cli_fail("index search: one query (quote it)");
     }
     if (!db || !query) { usage(stderr); return 1; }
+    if (access(db, F_OK) != 0) return exa_cli_fail("index search: %s: no such index", db);
     exa_index_params ip = exa_index_default_params();
     ip.read_only = 1;
     exa_index *idx = open_index(db, &ip);
@@ -198,6 +200,7 @@ int exa_cmd_index(int argc, char **argv) {
     if (!strcmp(sub, "search")) return cmd_search(argc, argv);
     if (argc < 3) { usage(stderr); return 1; }
     const char *db = argv[2];
+    if (access(db, F_OK) != 0) return exa_cli_fail("index %s: %s: no such index", sub, db);
     if (!strcmp(sub, "ls") || !strcmp(sub, "stats")) {
         exa_index_params ip = exa_index_default_params();
         ip.read_only = 1;
@@ -216,6 +219,16 @@ int exa_cmd_index(int argc, char **argv) {
         int rc = s ? exa_cli_fail("index %s: %s", sub, exa_index_errmsg(idx)) : 0;
         exa_index_close(idx);
         return rc;
+    }
+    if (!strcmp(sub, "check")) {
+        exa_index *idx = open_index(db, NULL);  /* FTS5's integrity-check is an INSERT (it writes nothing) */
+        if (!idx) return 1;
+        char rep[1024];
+        exa_status s = exa_index_check(idx, rep, sizeof rep);
+        exa_index_close(idx);
+        if (s) return exa_cli_fail("index check: %s", rep);
+        printf("%s\n", rep);
+        return 0;
     }
     if (!strcmp(sub, "rm")) {
         if (argc < 4) { usage(stderr); return 1; }

@@ -201,6 +201,10 @@ exa_status exa_index_remove(exa_index *idx, const char *path, int64_t *n_removed
  * already merges incrementally). Rewrites the whole index: seconds for 100 MB. */
 exa_status exa_index_optimize(exa_index *idx);
 
+/* Verifies the database: FTS5 integrity check, every chunk indexed, chunk counts of documents.
+ * EXA_OK or EXA_ERR_FORMAT; report (optional) gets one line. */
+exa_status exa_index_check(exa_index *idx, char *report, size_t report_size);
+
 typedef struct exa_index_doc {
     int64_t id;
     const char *path, *title;   /* valid during the callback */

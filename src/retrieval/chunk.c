@@ -36,15 +36,15 @@ static int boundary_kind(const unsigned char *s, size_t n, size_t i) {
     unsigned char p = s[i - 1];
     if (p == '\n') {
         /* a blank line before i: paragraph */
-        size_t j = i - 1;
-        while (j > 0 && (s[j - 1] == ' ' || s[j - 1] == '\t' || s[j - 1] == '\r')) j--;
+        size_t j = i - 1, lim = j > 64 ? j - 64 : 0;  /* bounded look-back: whitespace runs stay linear */
+        while (j > lim && (s[j - 1] == ' ' || s[j - 1] == '\t' || s[j - 1] == '\r')) j--;
         if (j > 0 && s[j - 1] == '\n') return B_PARA;
         return B_LINE;
     }
     if (is_ws(p)) {
         /* after a space: a sentence start if the text before the spaces ends a sentence */
-        size_t j = i - 1;
-        while (j > 0 && is_ws(s[j - 1]) && s[j - 1] != '\n') j--;
+        size_t j = i - 1, lim = j > 64 ? j - 64 : 0;
+        while (j > lim && is_ws(s[j - 1]) && s[j - 1] != '\n') j--;
         if (j > 0 && s[j - 1] == '\n') return B_LINE;
         if (j == 0) return B_SPACE;
         /* skip closing quotes/brackets */

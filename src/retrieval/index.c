@@ -774,6 +774,33 @@ exa_status exa_index_optimize(exa_index *idx) {
     return EXA_OK;
 }
 
+exa_status exa_index_check(exa_index *idx, char *report, size_t report_size) {
+    if (!idx) return EXA_ERR_INVALID_ARG;
+    if (report && report_size) report[0] = 0;
+    if (exec(idx, "INSERT INTO chunks_fts(chunks_fts, rank) VALUES('integrity-check', 1)") != SQLITE_OK) {
+        exa_status st = db_fail(idx, "full-text index integrity check");
+        if (report) snprintf(report, report_size, "%s", idx->errmsg);
+        return st == EXA_ERR_IO ? EXA_ERR_FORMAT : st;
+    }
+    int64_t bad_counts = scalar(idx, "SELECT count(*) FROM docs d WHERE d.n_chunks != "
+                                     "(SELECT count(*) FROM chunks c WHERE c.doc_id=d.id)");
+    int64_t orphans = scalar(idx, "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM docs d WHERE d.id=c.doc_id)");
+    int64_t n_chunks = scalar(idx, "SELECT count(*) FROM chunks");
+    int64_t n_fts = scalar(idx, "SELECT count(*) FROM chunks_fts_docsize");
+    int64_t missing = scalar(idx, "SELECT count(*) FROM chunks c WHERE NOT EXISTS "
+                                  "(SELECT 1 FROM chunks_fts_docsize f WHERE f.id=c.id)");
+    if (bad_counts < 0 || orphans < 0 || n_chunks < 0 || n_fts < 0 || missing < 0) return db_fail(idx, "check");
+    if (bad_counts || orphans || n_chunks != n_fts || missing) {
+        set_msg(idx, "%s: inconsistent index: %lld documents with wrong chunk counts, %lld orphan chunks, %lld chunks vs "
+                "%lld indexed rows, %lld chunks not indexed", idx->path, (long long)bad_counts, (long long)orphans,
+                (long long)n_chunks, (long long)n_fts, (long long)missing);
+        if (report) snprintf(report, report_size, "%s", idx->errmsg);
+        return EXA_ERR_FORMAT;
+    }
+    if (report) snprintf(report, report_size, "ok: %lld chunks, full-text index consistent", (long long)n_chunks);
+    return EXA_OK;
+}
+
 exa_status exa_index_get_stats(exa_index *idx, exa_index_stats *st) {
     if (!idx || !st) return EXA_ERR_INVALID_ARG;
     st->n_docs = scalar(idx, "SELECT count(*) FROM docs");
