@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "retrieval/chunk.h"
+#include "retrieval/terms.h"
 
 enum { B_NONE = 0, B_ANY, B_SPACE, B_CLAUSE, B_SENTENCE, B_LINE, B_PARA };
 
@@ -24,48 +25,15 @@ void exa_chunker_init(exa_chunker *c, int target, int overlap, exa_chunk_fn fn, 
 
 void exa_chunker_free(exa_chunker *c) {
     free(c->buf);
+    free(c->kinds);
+    c->kinds = NULL;
+    c->kcap = 0;
     c->buf = NULL;
     c->len = c->cap = 0;
 }
 
 static int is_cont(unsigned char b) { return (b & 0xC0) == 0x80; }
 static int is_ws(unsigned char b) { return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v'; }
-
-/* Kind of boundary just before byte i (i > 0, s[i] starts a character). */
-static int boundary_kind(const unsigned char *s, size_t n, size_t i) {
-    unsigned char p = s[i - 1];
-    if (p == '\n') {
-        /* a blank line before i: paragraph */
-        size_t j = i - 1, lim = j > 64 ? j - 64 : 0;  /* bounded look-back: whitespace runs stay linear */
-        while (j > lim && (s[j - 1] == ' ' || s[j - 1] == '\t' || s[j - 1] == '\r')) j--;
-        if (j > 0 && s[j - 1] == '\n') return B_PARA;
-        return B_LINE;
-    }
-    if (is_ws(p)) {
-        /* after a space: a sentence start if the text before the spaces ends a sentence */
-        size_t j = i - 1, lim = j > 64 ? j - 64 : 0;
-        while (j > lim && is_ws(s[j - 1]) && s[j - 1] != '\n') j--;
-        if (j > 0 && s[j - 1] == '\n') return B_LINE;
-        if (j == 0) return B_SPACE;
-        /* skip closing quotes/brackets */
-        size_t k = j;
-        while (k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'' || s[k - 1] == ')' || s[k - 1] == ']')) k--;
-        if (k > 0) {
-            unsigned char q = s[k - 1];
-            if (q == '.' || q == '!' || q == '?') return B_SENTENCE;
-            /* U+3002 (。) U+FF0E U+FF01 U+FF1F and closing “ ” quotes end sentences too */
-            if (k >= 3 && s[k - 3] == 0xE3 && s[k - 2] == 0x80 && s[k - 1] == 0x82) return B_SENTENCE;
-            if (k >= 3 && s[k - 3] == 0xEF && s[k - 2] == 0xBC && (s[k - 1] == 0x8E || s[k - 1] == 0x81 || s[k - 1] == 0x9F))
-                return B_SENTENCE;
-            if (q == ',' || q == ';' || q == ':') return B_CLAUSE;
-        }
-        return B_SPACE;
-    }
-    /* CJK full stop directly followed by text (no space, as in Chinese/Japanese) */
-    if (i >= 3 && s[i - 3] == 0xE3 && s[i - 2] == 0x80 && s[i - 1] == 0x82) return B_SENTENCE;
-    (void)n;
-    return B_ANY;
-}
 
 static int emit(exa_chunker *c, size_t from, size_t to) {
     /* trim surrounding whitespace; skip chunks with no content */
@@ -81,29 +49,63 @@ static void drop(exa_chunker *c, size_t upto) {
     c->base += (int64_t)upto;
 }
 
-/* Cuts one chunk from a buffer holding at least 1.5 x target characters. */
+/* Sentence-ending / clause-ending classes of a code point (for the boundary after it). */
+static int end_class(uint32_t cp, int prev) {
+    if (cp == '.' || cp == '!' || cp == '?' || cp == 0x3002 || cp == 0xFF0E || cp == 0xFF01 || cp == 0xFF1F || cp == 0x2026)
+        return 1;
+    if (cp == '"' || cp == '\'' || cp == ')' || cp == ']' || cp == 0x201D || cp == 0x2019 || cp == 0x300D || cp == 0x300F)
+        return prev == 1 ? 1 : 0;   /* closing quote/bracket after a full stop */
+    if (cp == ',' || cp == ';' || cp == ':' || cp == 0xFF0C || cp == 0x3001) return 2;
+    return 0;
+}
+
+/* Cuts one chunk from a buffer holding at least 1.5 x target characters. One forward pass
+ * classifies the boundary before every character (kinds[]), so whitespace runs cost O(1) each. */
 static int cut_one(exa_chunker *c) {
     const unsigned char *s = (const unsigned char *)c->buf;
     size_t lo_chars = (size_t)c->target / 2, hi_chars = (size_t)c->target + (size_t)c->target / 4;
-    size_t best = 0, chars = 0, target_pos = 0;
-    int best_kind = B_NONE;
+    if (c->kcap < c->len + 1) {
+        unsigned char *k = realloc(c->kinds, c->len + 1);
+        if (!k) return -1;
+        c->kinds = k;
+        c->kcap = c->len + 1;
+    }
+    unsigned char *kinds = c->kinds;
+    size_t best = 0, chars = 0, target_pos = 0, i = 0;
+    int best_kind = B_NONE, in_run = 0, run_nl = 0, pre = 0, cjk_stop = 0;
     long best_dist = 0;
-    for (size_t i = 0; i < c->len && chars <= hi_chars; i++) {
-        if (is_cont(s[i])) continue;
+    while (i < c->len && chars <= hi_chars) {
+        int k = B_NONE;
+        if (i > 0) {
+            if (in_run) k = run_nl >= 2 ? B_PARA : run_nl == 1 ? B_LINE : pre == 1 ? B_SENTENCE : pre == 2 ? B_CLAUSE : B_SPACE;
+            else k = cjk_stop ? B_SENTENCE : B_ANY;
+        }
+        kinds[i] = (unsigned char)k;
         if (chars == (size_t)c->target) target_pos = i;
         if (chars >= lo_chars && i > 0) {
-            int k = boundary_kind(s, c->len, i);
             long dist = (long)chars - c->target;
             if (dist < 0) dist = -dist;
             if (k > best_kind || (k == best_kind && dist < best_dist)) { best = i; best_kind = k; best_dist = dist; }
         }
+        uint32_t cp;
+        int l = exa_utf8_decode(s + i, c->len - i, &cp);
+        for (int j = 1; j < l; j++) kinds[i + j] = B_NONE;
+        if (is_ws((unsigned char)cp) && cp < 0x80) {
+            if (!in_run) { in_run = 1; run_nl = 0; }
+            run_nl += cp == '\n';
+        } else {
+            in_run = 0;
+            pre = end_class(cp, pre);
+            cjk_stop = cp == 0x3002;
+        }
+        i += (size_t)l;
         chars++;
     }
     if (best == 0) best = target_pos ? target_pos : c->len;
     int rc = emit(c, 0, best);
     if (rc) return rc;
     size_t next = best;
-    if (best_kind != B_PARA && c->overlap > 0) {
+    if (best_kind != B_PARA && c->overlap > 0 && best < i) {
         /* go back up to `overlap` characters and start at the earliest sentence start (else the
          * earliest word start) in that window */
         size_t j = best, back = 0, sent = 0, word = 0;
@@ -112,9 +114,8 @@ static int cut_one(exa_chunker *c) {
             if (is_cont(s[j])) continue;
             back++;
             if (j == 0) break;
-            int k = boundary_kind(s, c->len, j);
-            if (k >= B_SENTENCE) sent = j;
-            else if (k >= B_SPACE) word = j;
+            if (kinds[j] >= B_SENTENCE) sent = j;
+            else if (kinds[j] >= B_SPACE) word = j;
         }
         if (sent) next = sent;
         else if (word) next = word;

@@ -18,6 +18,8 @@ typedef struct exa_chunker {
     char *buf;                 /* pending bytes, buf[0] is stream offset `base` */
     size_t len, cap;
     int64_t base;
+    unsigned char *kinds;      /* scratch: boundary kind before each buffered byte */
+    size_t kcap;
     exa_chunk_fn fn;
     void *user;
 } exa_chunker;
