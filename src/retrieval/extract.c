@@ -161,14 +161,19 @@ typedef struct html_state {
     size_t out_len;
 } html_state;
 
-static void html_flush(html_state *h) {
-    if (h->out_len && !h->stopped && h->sink->text(h->sink->user, h->out, h->out_len)) h->stopped = 1;
-    h->out_len = 0;
+/* Hands buffered text to the sink. libxml2 normally yields UTF-8, but not for every hostile
+ * input (fuzz_html), so the text is cleaned; a sequence cut by the buffer end waits for the
+ * next flush unless final. */
+static void html_flush(html_state *h, int final) {
+    size_t done = exa_utf8_clean(h->out, h->out_len, final);
+    if (done && !h->stopped && h->sink->text(h->sink->user, h->out, done)) h->stopped = 1;
+    memmove(h->out, h->out + done, h->out_len - done);
+    h->out_len -= done;
 }
 
 static void html_put(html_state *h, const char *s, size_t n) {
-    if (h->out_len + n > sizeof h->out) html_flush(h);
-    if (n > sizeof h->out) { if (!h->stopped && h->sink->text(h->sink->user, s, n)) h->stopped = 1; return; }
+    /* n is 1 or a short separator: it always fits after a flush (at most 3 bytes stay) */
+    if (h->out_len + n > sizeof h->out) html_flush(h, 0);
     memcpy(h->out + h->out_len, s, n);
     h->out_len += n;
 }
@@ -300,7 +305,7 @@ static exa_status html_begin(html_feed *f, html_state *h, const exa_doc_sink *si
 
 static exa_status html_end_doc(html_feed *f) {
     htmlParseChunk(f->ctxt, NULL, 0, 1);
-    html_flush(f->h);
+    html_flush(f->h, 1);
     htmlFreeParserCtxt(f->ctxt);
     html_state *h = f->h;
     html_title_done(h);
