@@ -1122,6 +1122,6 @@ exa_status exa_index_search(exa_index *idx, const char *query, const exa_search_
 done:
     for (int i = 0; i < b.n; i++) free(seen[i]);
     free(b.q);
-    if (st) exa_search_result_free(out);
+    if (st || out->n == 0) exa_search_result_free(out);  /* nothing to free for the caller when empty */
     return st;
 }

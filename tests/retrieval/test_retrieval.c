@@ -233,7 +233,7 @@ static int top_path_contains(exa_index *idx, const char *q, const char *needle, 
     exa_search_result r;
     exa_search_params sp = exa_search_default_params();
     sp.k = 3;
-    if (exa_index_search(idx, q, &sp, &r) || r.n == 0) return 0;
+    if (exa_index_search(idx, q, &sp, &r) || r.n == 0) { exa_search_result_free(&r); return 0; }
     int ok = strstr(r.passages[0].path, needle) != NULL;
     if (page) *page = r.passages[0].page;
     exa_search_result_free(&r);
