@@ -116,9 +116,9 @@ static int cmd_add(int argc, char **argv) {
     int rc = 0;
     if (s) rc = exa_cli_fail("index add: %s", exa_index_errmsg(idx));
     if (!b.quiet)
-        fprintf(stderr, "%lld files: %lld added/updated, %lld unchanged, %lld skipped; %lld chunks added\n",
+        fprintf(stderr, "%lld files: %lld added/updated, %lld unchanged, %lld skipped, %lld deleted files removed; %lld chunks added\n",
                 (long long)st.files_total, (long long)st.files_added, (long long)st.files_unchanged,
-                (long long)st.files_skipped, (long long)st.chunks_added);
+                (long long)st.files_skipped, (long long)st.files_removed, (long long)st.chunks_added);
     exa_index_close(idx);
     return rc;
 }

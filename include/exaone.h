@@ -171,6 +171,7 @@ typedef struct exa_index_progress {
     int64_t files_done, files_total;    /* files visited / found */
     int64_t bytes_done, bytes_total;    /* bytes of visited files / of all found files */
     int64_t files_added, files_unchanged, files_skipped, chunks_added;
+    int64_t files_removed;              /* indexed files under a folder argument that no longer exist */
     const char *path;                   /* file being ingested (valid during the call) */
 } exa_index_progress;
 /* Return 0 to abort: the file being ingested is rolled back and add returns EXA_ERR_ABORTED. */
@@ -185,7 +186,8 @@ typedef struct exa_index_add_params {
 } exa_index_add_params;
 
 /* Ingests files and folders (recursively): .txt .md .markdown .html .htm .pdf. Folders follow
- * symlinks once (loops are detected and skipped). Files that cannot be read are skipped with a
+ * symlinks once (loops are detected and skipped); documents under a folder argument whose file
+ * was deleted are removed. Files that cannot be read are skipped with a
  * warning; only database errors and aborts stop the run. stats (optional) gets the totals. */
 exa_status exa_index_add(exa_index *idx, const char *const *paths, int n_paths,
                          const exa_index_add_params *params, exa_index_progress *stats);

@@ -666,6 +666,45 @@ exa_status exa_index_add(exa_index *idx, const char *const *paths, int n_paths, 
         bytes_before += f->size;
         prog.bytes_done = bytes_before;
     }
+    /* documents under a folder argument whose file is gone (ENOENT) are removed: re-adding a
+     * folder keeps the index in sync with it */
+    for (int a = 0; a < n_paths && !st; a++) {
+        struct stat sb;
+        char *rp = realpath(paths[a], NULL);
+        if (!rp || stat(rp, &sb) != 0 || !S_ISDIR(sb.st_mode)) { free(rp); continue; }
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(idx->db, "SELECT id, path FROM docs WHERE substr(path,1,length(?1)+1)=?1||'/'", -1, &q,
+                               NULL) != SQLITE_OK) {
+            free(rp);
+            st = db_fail(idx, "prune");
+            break;
+        }
+        sqlite3_bind_text(q, 1, rp, -1, SQLITE_TRANSIENT);
+        int64_t *gone = NULL;
+        size_t ng = 0, cap = 0;
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            struct stat fs;
+            const char *dp = (const char *)sqlite3_column_text(q, 1);
+            if (stat(dp, &fs) == 0 || errno != ENOENT) continue;
+            if (ng == cap) {
+                cap = cap ? cap * 2 : 16;
+                int64_t *t = realloc(gone, cap * sizeof *t);
+                if (!t) break;
+                gone = t;
+            }
+            gone[ng++] = sqlite3_column_int64(q, 0);
+        }
+        sqlite3_finalize(q);
+        for (size_t i = 0; i < ng && !st; i++) {
+            if (exec(idx, "BEGIN IMMEDIATE") != SQLITE_OK) { st = db_fail(idx, "begin"); break; }
+            st = delete_doc(idx, gone[i]);
+            if (!st && exec(idx, "COMMIT") != SQLITE_OK) st = db_fail(idx, "commit");
+            if (st) exec(idx, "ROLLBACK");
+            else { prog.files_removed++; idx->writes++; }
+        }
+        free(gone);
+        free(rp);
+    }
     if (!st && prog.chunks_added > 0) {
         /* each file committed a small FTS5 segment; merge them so that searches read few
          * segments: everything when this run added a large share, else a bounded merge */
@@ -700,6 +739,20 @@ exa_status exa_index_add_text(exa_index *idx, const char *name, const char *titl
 exa_status exa_index_remove(exa_index *idx, const char *path, int64_t *n_removed) {
     if (!idx || !idx->st_find || !path) return EXA_ERR_INVALID_ARG;
     char *rp = realpath(path, NULL);
+    if (!rp) {
+        /* the file may be gone already: resolve its folder and append the name */
+        char *copy = strdup(path), *slash = copy ? strrchr(copy, '/') : NULL;
+        const char *name = slash ? slash + 1 : path;
+        if (slash) *slash = 0;
+        char *dir = copy ? realpath(slash ? (copy[0] ? copy : "/") : ".", NULL) : NULL;
+        if (dir && name[0]) {
+            size_t n = strlen(dir) + strlen(name) + 2;
+            rp = malloc(n);
+            if (rp) snprintf(rp, n, "%s/%s", strcmp(dir, "/") ? dir : "", name);
+        }
+        free(dir);
+        free(copy);
+    }
     const char *key = rp ? rp : path;
     size_t kl = strlen(key);
     while (kl > 1 && key[kl - 1] == '/') kl--;

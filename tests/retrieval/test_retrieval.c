@@ -333,6 +333,14 @@ static void test_index(void) {
     CHECK(exa_index_add(idx, paths, 1, &ap, &st) == EXA_OK, "re-run completes");
     exa_index_get_stats(idx, &ist);
     CHECK(ist.n_docs == before + 2, "both new files present (%lld docs)", (long long)ist.n_docs);
+    /* a deleted file disappears when its folder is added again */
+    char gone[400];
+    snprintf(gone, sizeof gone, "%s/new2.txt", sub);
+    unlink(gone);
+    CHECK(exa_index_add(idx, paths, 1, &ap, &st) == EXA_OK && st.files_removed == 1, "deleted file pruned (%lld)",
+          (long long)st.files_removed);
+    exa_index_get_stats(idx, &ist);
+    CHECK(ist.n_docs == before + 1, "one new file left (%lld docs)", (long long)ist.n_docs);
     /* remove a file and a folder */
     int64_t nrm = 0;
     CHECK(exa_index_remove(idx, p, &nrm) == EXA_OK && nrm == 1, "rm file");
