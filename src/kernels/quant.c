@@ -1,0 +1,626 @@
+/* quant.c — block-format metadata, the reference quantizers and dequantizers (ggml's algorithms),
+ * the scalar reference dot products, CPU-level detection (env EXA_CPU) and kernel dispatch.
+ * REF: ggml/src/ggml-quants.c (quantize_row_{q4_0,q8_0,q4_K,q6_K,q8_K}_ref, make_qkx2_quants,
+ * make_qx_quants, get_scale_min_k4) — re-implemented from the published algorithm. */
+#include "kernels/quant.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/tensor.h"
+#include "kernels/quant_impl.h"
+
+#define GROUP_MAX_EPS 1e-15f
+
+/* ---------------------------------------------------------------- format metadata */
+
+int exa_qtype_valid(int t) {
+    return t == EXA_QTYPE_Q4_0 || t == EXA_QTYPE_Q8_0 || t == EXA_QTYPE_Q4_K || t == EXA_QTYPE_Q6_K ||
+           t == EXA_QTYPE_Q8_K;
+}
+
+int exa_qtype_is_weight(exa_qtype t) { return exa_qtype_valid((int)t) && t != EXA_QTYPE_Q8_K; }
+
+const char *exa_qtype_name(exa_qtype t) {
+    switch (t) {
+    case EXA_QTYPE_Q4_0: return "q4_0";
+    case EXA_QTYPE_Q8_0: return "q8_0";
+    case EXA_QTYPE_Q4_K: return "q4_K";
+    case EXA_QTYPE_Q6_K: return "q6_K";
+    case EXA_QTYPE_Q8_K: return "q8_K";
+    }
+    return "?";
+}
+
+int exa_qtype_from_name(const char *name, exa_qtype *out) {
+    static const exa_qtype all[] = {EXA_QTYPE_Q4_0, EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (name && strcasecmp(name, exa_qtype_name(all[i])) == 0) { *out = all[i]; return 1; }
+    return 0;
+}
+
+size_t exa_qtype_block_elems(exa_qtype t) {
+    switch (t) {
+    case EXA_QTYPE_Q4_0:
+    case EXA_QTYPE_Q8_0: return EXA_QK;
+    case EXA_QTYPE_Q4_K:
+    case EXA_QTYPE_Q6_K:
+    case EXA_QTYPE_Q8_K: return EXA_QK_K;
+    }
+    return 0;
+}
+
+size_t exa_qtype_block_bytes(exa_qtype t) {
+    switch (t) {
+    case EXA_QTYPE_Q4_0: return sizeof(exa_block_q4_0);
+    case EXA_QTYPE_Q8_0: return sizeof(exa_block_q8_0);
+    case EXA_QTYPE_Q4_K: return sizeof(exa_block_q4_K);
+    case EXA_QTYPE_Q6_K: return sizeof(exa_block_q6_K);
+    case EXA_QTYPE_Q8_K: return sizeof(exa_block_q8_K);
+    }
+    return 0;
+}
+
+size_t exa_qtype_row_bytes(exa_qtype t, int64_t n) {
+    size_t be = exa_qtype_block_elems(t);
+    if (!be || n < 0 || (uint64_t)n % be) return 0;
+    size_t out;
+    if (__builtin_mul_overflow((size_t)n / be, exa_qtype_block_bytes(t), &out)) return 0;
+    return out;
+}
+
+exa_qtype exa_qtype_act(exa_qtype t) {
+    return (t == EXA_QTYPE_Q4_K || t == EXA_QTYPE_Q6_K) ? EXA_QTYPE_Q8_K : EXA_QTYPE_Q8_0;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+/* ggml's nearest_int: round half to even via the 1.5*2^23 trick; valid for |f| <= 2^22. */
+static inline int nearest_int(float fval) {
+    float val = fval + 12582912.f;
+    int i;
+    memcpy(&i, &val, sizeof(int));
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* float -> int8 after rounding, clamped; NaN -> 0 (ggml would have undefined behaviour here) */
+static inline int8_t round_i8(float v) {
+    v = roundf(v);
+    if (!(v == v)) return 0;
+    if (v > 127.f) return 127;
+    if (v < -128.f) return -128;
+    return (int8_t)v;
+}
+
+/* ---------------------------------------------------------------- Q8_0 */
+
+static void quantize_q8_0(const float *x, exa_block_q8_0 *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, x += EXA_QK) {
+        float amax = 0.f;
+        for (int j = 0; j < EXA_QK; j++) amax = fmaxf(amax, fabsf(x[j]));
+        const float d = amax / 127.f;
+        const float id = d ? 1.f / d : 0.f;
+        y[i].d = exa_f32_to_f16(d);
+        for (int j = 0; j < EXA_QK; j++) y[i].qs[j] = round_i8(x[j] * id);
+    }
+}
+
+static void dequantize_q8_0(const exa_block_q8_0 *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = exa_f16_to_f32(x[i].d);
+        for (int j = 0; j < EXA_QK; j++) *y++ = x[i].qs[j] * d;
+    }
+}
+
+/* ---------------------------------------------------------------- Q4_0 */
+
+static void quantize_q4_0(const float *x, exa_block_q4_0 *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, x += EXA_QK) {
+        float amax = 0.f, max = 0.f; /* max keeps its sign: d = max / -8 */
+        for (int j = 0; j < EXA_QK; j++)
+            if (amax < fabsf(x[j])) { amax = fabsf(x[j]); max = x[j]; }
+        const float d = max / -8.f;
+        const float id = d ? 1.f / d : 0.f;
+        y[i].d = exa_f32_to_f16(d);
+        for (int j = 0; j < EXA_QK / 2; j++) {
+            /* ggml: MIN(15, (int8_t)(x*id + 8.5f)), i.e. truncation of a value in [0.5, 16.5] */
+            float t0 = x[j] * id + 8.5f, t1 = x[j + EXA_QK / 2] * id + 8.5f;
+            int q0 = t0 >= 0.f && t0 < 16.f ? (int)t0 : (t0 >= 16.f ? 15 : 0);
+            int q1 = t1 >= 0.f && t1 < 16.f ? (int)t1 : (t1 >= 16.f ? 15 : 0);
+            y[i].qs[j] = (uint8_t)(q0 | (q1 << 4));
+        }
+    }
+}
+
+static void dequantize_q4_0(const exa_block_q4_0 *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += EXA_QK) {
+        const float d = exa_f16_to_f32(x[i].d);
+        for (int j = 0; j < EXA_QK / 2; j++) {
+            y[j] = ((x[i].qs[j] & 0xF) - 8) * d;
+            y[j + EXA_QK / 2] = ((x[i].qs[j] >> 4) - 8) * d;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- Q4_K */
+
+/* Weighted least-squares fit of x ≈ scale*L + min (L in [0, nmax], min <= 0) with a search over
+ * nstep perturbed inverse scales; returns scale, *the_min = -min. (ggml make_qkx2_quants) */
+static float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L,
+                              float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep) {
+    float min = x[0], max = x[0];
+    float sum_w = weights[0], sum_x = sum_w * x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        float w = weights[i];
+        sum_w += w;
+        sum_x += w * x[i];
+    }
+    if (min > 0) min = 0;
+    if (max == min || !(max - min < INFINITY)) { /* constant (or non-finite) block */
+        for (int i = 0; i < n; i++) L[i] = 0;
+        *the_min = -min;
+        return 0.f;
+    }
+    float iscale = nmax / (max - min);
+    float scale = 1 / iscale;
+    float best_error = 0;
+    for (int i = 0; i < n; i++) {
+        int l = nearest_int(iscale * (x[i] - min));
+        L[i] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
+        float diff = scale * L[i] + min - x[i];
+        best_error += weights[i] * diff * diff;
+    }
+    for (int is = 0; is <= nstep; is++) {
+        iscale = (rmin + rdelta * is + nmax) / (max - min);
+        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+        for (int i = 0; i < n; i++) {
+            int l = nearest_int(iscale * (x[i] - min));
+            l = l < 0 ? 0 : l > nmax ? nmax : l;
+            Laux[i] = (uint8_t)l;
+            float w = weights[i];
+            sum_l += w * l;
+            sum_l2 += w * l * l;
+            sum_xl += w * l * x[i];
+        }
+        float D = sum_w * sum_l2 - sum_l * sum_l;
+        if (D > 0) {
+            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+            if (this_min > 0) {
+                this_min = 0;
+                this_scale = sum_xl / sum_l2;
+            }
+            float cur_error = 0;
+            for (int i = 0; i < n; i++) {
+                float diff = this_scale * Laux[i] + this_min - x[i];
+                cur_error += weights[i] * diff * diff;
+            }
+            if (cur_error < best_error) {
+                memcpy(L, Laux, (size_t)n);
+                best_error = cur_error;
+                scale = this_scale;
+                min = this_min;
+            }
+        }
+    }
+    *the_min = -min;
+    return scale;
+}
+
+static void quantize_q4_K(const float *x, exa_block_q4_K *y, int64_t nb) {
+    uint8_t L[EXA_QK_K], Laux[32];
+    float weights[32], mins[EXA_QK_K / 32], scales[EXA_QK_K / 32];
+    for (int64_t i = 0; i < nb; i++, x += EXA_QK_K) {
+        float max_scale = 0, max_min = 0; /* the min is subtracted, so scales are >= 0 */
+        for (int j = 0; j < EXA_QK_K / 32; j++) {
+            float sum_x2 = 0;
+            for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
+            float av_x = sqrtf(sum_x2 / 32);
+            for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
+            scales[j] = make_qkx2_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -1.f,
+                                         0.1f, 20);
+            if (scales[j] > max_scale) max_scale = scales[j];
+            if (mins[j] > max_min) max_min = mins[j];
+        }
+        float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+        float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+        memset(y[i].scales, 0, sizeof y[i].scales);
+        for (int j = 0; j < EXA_QK_K / 32; j++) {
+            int ls = nearest_int(inv_scale * scales[j]), lm = nearest_int(inv_min * mins[j]);
+            uint8_t ls8 = (uint8_t)(ls < 0 ? 0 : ls > 63 ? 63 : ls);
+            uint8_t lm8 = (uint8_t)(lm < 0 ? 0 : lm > 63 ? 63 : lm);
+            if (j < 4) {
+                y[i].scales[j] = ls8;
+                y[i].scales[j + 4] = lm8;
+            } else {
+                y[i].scales[j + 4] = (uint8_t)((ls8 & 0xF) | ((lm8 & 0xF) << 4));
+                y[i].scales[j - 4] |= (uint8_t)((ls8 >> 4) << 6);
+                y[i].scales[j] |= (uint8_t)((lm8 >> 4) << 6);
+            }
+        }
+        y[i].d = exa_f32_to_f16(max_scale / 63.f);
+        y[i].dmin = exa_f32_to_f16(max_min / 63.f);
+        const float dd = exa_f16_to_f32(y[i].d), dm = exa_f16_to_f32(y[i].dmin);
+        for (int j = 0; j < EXA_QK_K / 32; j++) {
+            uint8_t sc, m;
+            exa_q4k_scale_min(j, y[i].scales, &sc, &m);
+            const float d = dd * sc;
+            if (!d) continue;
+            const float dmj = dm * m;
+            for (int ii = 0; ii < 32; ii++) {
+                int l = nearest_int((x[32 * j + ii] + dmj) / d);
+                L[32 * j + ii] = (uint8_t)(l < 0 ? 0 : l > 15 ? 15 : l);
+            }
+        }
+        uint8_t *q = y[i].qs;
+        for (int j = 0; j < EXA_QK_K; j += 64, q += 32)
+            for (int l = 0; l < 32; l++) q[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
+    }
+}
+
+static void dequantize_q4_K(const exa_block_q4_K *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *q = x[i].qs;
+        const float d = exa_f16_to_f32(x[i].d), min = exa_f16_to_f32(x[i].dmin);
+        for (int j = 0, is = 0; j < EXA_QK_K; j += 64, q += 32, is += 2) {
+            uint8_t sc, m;
+            exa_q4k_scale_min(is, x[i].scales, &sc, &m);
+            const float d1 = d * sc, m1 = min * m;
+            exa_q4k_scale_min(is + 1, x[i].scales, &sc, &m);
+            const float d2 = d * sc, m2 = min * m;
+            for (int l = 0; l < 32; l++) *y++ = d1 * (q[l] & 0xF) - m1;
+            for (int l = 0; l < 32; l++) *y++ = d2 * (q[l] >> 4) - m2;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- Q6_K */
+
+/* Symmetric fit x ≈ scale*(L - nmax) with L in [0, 2*nmax), weights x^2 (ggml make_qx_quants with
+ * rmse_type 1 and no importance weights); searches 18 perturbed scales. */
+static float make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
+    float max = 0, amax = 0;
+    for (int i = 0; i < n; i++) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) { amax = ax; max = x[i]; }
+    }
+    if (amax < GROUP_MAX_EPS || !(amax < INFINITY)) {
+        for (int i = 0; i < n; i++) L[i] = 0;
+        return 0.f;
+    }
+    float iscale = -nmax / max;
+    float sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; i++) {
+        int l = nearest_int(iscale * x[i]);
+        l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
+        L[i] = (int8_t)(l + nmax);
+        float w = x[i] * x[i];
+        sumlx += w * x[i] * l;
+        suml2 += w * l * l;
+    }
+    float scale = suml2 ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0) continue;
+        iscale = -(nmax + 0.1f * is) / max;
+        sumlx = suml2 = 0;
+        for (int i = 0; i < n; i++) {
+            int l = nearest_int(iscale * x[i]);
+            l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
+            float w = x[i] * x[i];
+            sumlx += w * x[i] * l;
+            suml2 += w * l * l;
+        }
+        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < n; i++) {
+                int l = nearest_int(iscale * x[i]);
+                L[i] = (int8_t)(nmax + (l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l));
+            }
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+static void quantize_q6_K(const float *x, exa_block_q6_K *y, int64_t nb) {
+    int8_t L[EXA_QK_K];
+    float scales[EXA_QK_K / 16];
+    for (int64_t i = 0; i < nb; i++, x += EXA_QK_K) {
+        float max_scale = 0, max_abs_scale = 0;
+        for (int ib = 0; ib < EXA_QK_K / 16; ib++) {
+            const float scale = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib);
+            scales[ib] = scale;
+            if (fabsf(scale) > max_abs_scale) { max_abs_scale = fabsf(scale); max_scale = scale; }
+        }
+        if (max_abs_scale < GROUP_MAX_EPS) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        float iscale = -128.f / max_scale;
+        y[i].d = exa_f32_to_f16(1 / iscale);
+        for (int ib = 0; ib < EXA_QK_K / 16; ib++) {
+            int s = nearest_int(iscale * scales[ib]);
+            y[i].scales[ib] = (int8_t)(s > 127 ? 127 : s < -128 ? -128 : s);
+        }
+        const float dd = exa_f16_to_f32(y[i].d);
+        for (int j = 0; j < EXA_QK_K / 16; j++) {
+            float d = dd * y[i].scales[j];
+            if (!d) continue;
+            for (int ii = 0; ii < 16; ii++) {
+                int l = nearest_int(x[16 * j + ii] / d);
+                l = l < -32 ? -32 : l > 31 ? 31 : l;
+                L[16 * j + ii] = (int8_t)(l + 32);
+            }
+        }
+        uint8_t *ql = y[i].ql, *qh = y[i].qh;
+        for (int j = 0; j < EXA_QK_K; j += 128, ql += 64, qh += 32) {
+            for (int l = 0; l < 32; l++) {
+                const uint8_t q1 = L[j + l] & 0xF, q2 = L[j + l + 32] & 0xF;
+                const uint8_t q3 = L[j + l + 64] & 0xF, q4 = L[j + l + 96] & 0xF;
+                ql[l] = (uint8_t)(q1 | (q3 << 4));
+                ql[l + 32] = (uint8_t)(q2 | (q4 << 4));
+                qh[l] = (uint8_t)((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) |
+                                  ((L[j + l + 64] >> 4) << 4) | ((L[j + l + 96] >> 4) << 6));
+            }
+        }
+    }
+}
+
+static void dequantize_q6_K(const exa_block_q6_K *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = exa_f16_to_f32(x[i].d);
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        const int8_t *sc = x[i].scales;
+        for (int n = 0; n < EXA_QK_K; n += 128, y += 128, ql += 64, qh += 32, sc += 8) {
+            for (int l = 0; l < 32; l++) {
+                int is = l / 16;
+                const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                y[l] = d * sc[is + 0] * q1;
+                y[l + 32] = d * sc[is + 2] * q2;
+                y[l + 64] = d * sc[is + 4] * q3;
+                y[l + 96] = d * sc[is + 6] * q4;
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- Q8_K (activations) */
+
+static void quantize_q8_K(const float *x, exa_block_q8_K *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, x += EXA_QK_K) {
+        float max = 0, amax = 0;
+        for (int j = 0; j < EXA_QK_K; j++)
+            if (fabsf(x[j]) > amax) { amax = fabsf(x[j]); max = x[j]; }
+        if (!amax || !(amax < INFINITY)) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float iscale = -127.f / max;
+        for (int j = 0; j < EXA_QK_K; j++) {
+            int v = nearest_int(iscale * x[j]);
+            y[i].qs[j] = (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v);
+        }
+        for (int j = 0; j < EXA_QK_K / 16; j++) {
+            int sum = 0;
+            for (int ii = 0; ii < 16; ii++) sum += y[i].qs[j * 16 + ii];
+            y[i].bsums[j] = (int16_t)sum;
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
+static void dequantize_q8_K(const exa_block_q8_K *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++)
+        for (int j = 0; j < EXA_QK_K; j++) *y++ = x[i].d * x[i].qs[j];
+}
+
+/* ---------------------------------------------------------------- row entry points */
+
+exa_status exa_quantize_row(exa_qtype t, const float *x, void *y, int64_t n) {
+    if (!exa_qtype_row_bytes(t, n) && n != 0) return EXA_ERR_INVALID_ARG;
+    if (!exa_qtype_valid((int)t)) return EXA_ERR_INVALID_ARG;
+    const int64_t nb = n / (int64_t)exa_qtype_block_elems(t);
+    switch (t) {
+    case EXA_QTYPE_Q8_0: quantize_q8_0(x, y, nb); break;
+    case EXA_QTYPE_Q4_0: quantize_q4_0(x, y, nb); break;
+    case EXA_QTYPE_Q4_K: quantize_q4_K(x, y, nb); break;
+    case EXA_QTYPE_Q6_K: quantize_q6_K(x, y, nb); break;
+    case EXA_QTYPE_Q8_K: quantize_q8_K(x, y, nb); break;
+    }
+    return EXA_OK;
+}
+
+exa_status exa_dequantize_row(exa_qtype t, const void *x, float *y, int64_t n) {
+    if (!exa_qtype_row_bytes(t, n) && n != 0) return EXA_ERR_INVALID_ARG;
+    if (!exa_qtype_valid((int)t)) return EXA_ERR_INVALID_ARG;
+    const int64_t nb = n / (int64_t)exa_qtype_block_elems(t);
+    switch (t) {
+    case EXA_QTYPE_Q8_0: dequantize_q8_0(x, y, nb); break;
+    case EXA_QTYPE_Q4_0: dequantize_q4_0(x, y, nb); break;
+    case EXA_QTYPE_Q4_K: dequantize_q4_K(x, y, nb); break;
+    case EXA_QTYPE_Q6_K: dequantize_q6_K(x, y, nb); break;
+    case EXA_QTYPE_Q8_K: dequantize_q8_K(x, y, nb); break;
+    }
+    return EXA_OK;
+}
+
+exa_status exa_quantize_act(exa_qtype t, const float *x, void *a, int64_t n) {
+    if (!exa_qtype_is_weight(t)) return EXA_ERR_INVALID_ARG;
+    return exa_quantize_row(exa_qtype_act(t), x, a, n);
+}
+
+/* ---------------------------------------------------------------- scalar reference dots */
+
+float exa_qdot_q8_0_scalar(int64_t n, const void *w, const void *a) {
+    const exa_block_q8_0 *x = w, *y = a;
+    float sum = 0.f;
+    for (int64_t i = 0; i < n / EXA_QK; i++) {
+        int s = 0;
+        for (int j = 0; j < EXA_QK; j++) s += x[i].qs[j] * y[i].qs[j];
+        sum += (float)s * (exa_f16_to_f32(x[i].d) * exa_f16_to_f32(y[i].d));
+    }
+    return sum;
+}
+
+float exa_qdot_q4_0_scalar(int64_t n, const void *w, const void *a) {
+    const exa_block_q4_0 *x = w;
+    const exa_block_q8_0 *y = a;
+    float sum = 0.f;
+    for (int64_t i = 0; i < n / EXA_QK; i++) {
+        int s = 0;
+        for (int j = 0; j < EXA_QK / 2; j++) {
+            s += ((x[i].qs[j] & 0xF) - 8) * y[i].qs[j];
+            s += ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + EXA_QK / 2];
+        }
+        sum += (float)s * (exa_f16_to_f32(x[i].d) * exa_f16_to_f32(y[i].d));
+    }
+    return sum;
+}
+
+float exa_qdot_q4_K_scalar(int64_t n, const void *w, const void *a) {
+    const exa_block_q4_K *x = w;
+    const exa_block_q8_K *y = a;
+    float sum = 0.f;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        const uint8_t *q = x[i].qs;
+        const int8_t *aq = y[i].qs;
+        int sumi = 0, summ = 0;
+        for (int j = 0; j < 8; j += 2, q += 32, aq += 64) {
+            uint8_t sc0, m0, sc1, m1;
+            exa_q4k_scale_min(j, x[i].scales, &sc0, &m0);
+            exa_q4k_scale_min(j + 1, x[i].scales, &sc1, &m1);
+            int s0 = 0, s1 = 0;
+            for (int l = 0; l < 32; l++) {
+                s0 += (q[l] & 0xF) * aq[l];
+                s1 += (q[l] >> 4) * aq[l + 32];
+            }
+            sumi += sc0 * s0 + sc1 * s1;
+            summ += m0 * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]) +
+                    m1 * (y[i].bsums[2 * j + 2] + y[i].bsums[2 * j + 3]);
+        }
+        sum += y[i].d * exa_f16_to_f32(x[i].d) * (float)sumi -
+               y[i].d * exa_f16_to_f32(x[i].dmin) * (float)summ;
+    }
+    return sum;
+}
+
+float exa_qdot_q6_K_scalar(int64_t n, const void *w, const void *a) {
+    const exa_block_q6_K *x = w;
+    const exa_block_q8_K *y = a;
+    float sum = 0.f;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        const int8_t *aq = y[i].qs;
+        int sumi = 0;
+        for (int c = 0; c < 2; c++, ql += 64, qh += 32, aq += 128) {
+            int s[8] = {0};
+            for (int l = 0; l < 32; l++) {
+                const int is = l / 16;
+                const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                s[is + 0] += q1 * aq[l];
+                s[is + 2] += q2 * aq[l + 32];
+                s[is + 4] += q3 * aq[l + 64];
+                s[is + 6] += q4 * aq[l + 96];
+            }
+            for (int g = 0; g < 8; g++) sumi += x[i].scales[8 * c + g] * s[g];
+        }
+        sum += exa_f16_to_f32(x[i].d) * y[i].d * (float)sumi;
+    }
+    return sum;
+}
+
+/* ---------------------------------------------------------------- CPU level + dispatch */
+
+exa_cpu_level exa_cpu_level_max(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return EXA_CPU_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        return EXA_CPU_AVX2;
+#endif
+    return EXA_CPU_SCALAR;
+}
+
+const char *exa_cpu_level_name(exa_cpu_level l) {
+    switch (l) {
+    case EXA_CPU_SCALAR: return "scalar";
+    case EXA_CPU_AVX2: return "avx2";
+    case EXA_CPU_AVX512: return "avx512";
+    }
+    return "?";
+}
+
+exa_cpu_level exa_cpu_level_active(void) {
+    static atomic_int cached = -1;
+    int v = atomic_load(&cached);
+    if (v >= 0) return (exa_cpu_level)v;
+    exa_cpu_level max = exa_cpu_level_max(), want = max;
+    const char *env = getenv("EXA_CPU");
+    if (env && *env) {
+        if (!strcasecmp(env, "scalar")) want = EXA_CPU_SCALAR;
+        else if (!strcasecmp(env, "avx2")) want = EXA_CPU_AVX2;
+        else if (!strcasecmp(env, "avx512")) want = EXA_CPU_AVX512;
+    }
+    if (want > max) want = max;
+    atomic_store(&cached, (int)want);
+    return want;
+}
+
+exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level) {
+    exa_cpu_level max = exa_cpu_level_max();
+    if (level > max) level = max;
+#if defined(__x86_64__)
+    if (level == EXA_CPU_AVX512) {
+        switch (t) {
+        case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_avx512;
+        case EXA_QTYPE_Q4_0: return exa_qdot_q4_0_avx512;
+        case EXA_QTYPE_Q4_K: return exa_qdot_q4_K_avx512;
+        case EXA_QTYPE_Q6_K: return exa_qdot_q6_K_avx512;
+        default: return NULL;
+        }
+    }
+    if (level == EXA_CPU_AVX2) {
+        switch (t) {
+        case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_avx2;
+        case EXA_QTYPE_Q4_0: return exa_qdot_q4_0_avx2;
+        case EXA_QTYPE_Q4_K: return exa_qdot_q4_K_avx2;
+        case EXA_QTYPE_Q6_K: return exa_qdot_q6_K_avx2;
+        default: return NULL;
+        }
+    }
+#endif
+    switch (t) {
+    case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_scalar;
+    case EXA_QTYPE_Q4_0: return exa_qdot_q4_0_scalar;
+    case EXA_QTYPE_Q4_K: return exa_qdot_q4_K_scalar;
+    case EXA_QTYPE_Q6_K: return exa_qdot_q6_K_scalar;
+    default: return NULL;
+    }
+}
+
+exa_status exa_qmatvec(exa_qtype t, exa_cpu_level level, int64_t rows, int64_t cols, const void *W,
+                       const float *x, float *y, void *act_buf) {
+    exa_qdot_fn dot = exa_qdot_get(t, level);
+    size_t rb = exa_qtype_row_bytes(t, cols);
+    if (!dot || !rb || rows < 0) return EXA_ERR_INVALID_ARG;
+    exa_status st = exa_quantize_act(t, x, act_buf, cols);
+    if (st != EXA_OK) return st;
+    const uint8_t *w = W;
+    for (int64_t r = 0; r < rows; r++) y[r] = dot(cols, w + (size_t)r * rb, act_buf);
+    return EXA_OK;
+}

@@ -1,0 +1,141 @@
+/* quant_avx2.c — AVX2 + FMA + F16C dot products of quantized weight rows with quantized
+ * activations (Q8_0/Q4_0 · Q8_0, Q4_K/Q6_K · Q8_K). Compiled with __attribute__((target)) so the
+ * library still runs on any x86-64; quant.c only calls these after __builtin_cpu_supports says
+ * yes. Integer block sums are exact; only the float accumulation order differs from the scalar
+ * reference in quant.c. */
+#include "kernels/quant_impl.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define EXA_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+EXA_AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+EXA_AVX2 static inline int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+EXA_AVX2 static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+/* 8 int32 partial sums of x·y for signed bytes x, y (x = -128 is handled: |x| fits in u8) */
+EXA_AVX2 static inline __m256i dot_i8(__m256i x, __m256i y) {
+    const __m256i ax = _mm256_sign_epi8(x, x);
+    const __m256i sy = _mm256_sign_epi8(y, x);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+}
+
+EXA_AVX2 float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a) {
+    const exa_block_q8_0 *x = w, *y = a;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / EXA_QK; i++) {
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        const __m256 d = _mm256_set1_ps(f16(x[i].d) * f16(y[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+EXA_AVX2 float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) {
+    const exa_block_q4_0 *x = w;
+    const exa_block_q8_0 *y = a;
+    const __m256i m4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / EXA_QK; i++) {
+        const __m128i b = _mm_loadu_si128((const __m128i *)x[i].qs);
+        /* bytes 0..15: low nibbles (weights 0..15); bytes 16..31: high nibbles (16..31) */
+        __m256i qx = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), m4);
+        qx = _mm256_sub_epi8(qx, eight);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        const __m256 d = _mm256_set1_ps(f16(x[i].d) * f16(y[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+EXA_AVX2 float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) {
+    const exa_block_q4_K *x = w;
+    const exa_block_q8_K *y = a;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc = _mm256_setzero_ps();
+    float acc_m = 0.f;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) exa_q4k_scale_min(j, x[i].scales, &sc[j], &mn[j]);
+        int summ = 0;
+        for (int j = 0; j < 8; j++) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        const uint8_t *q = x[i].qs;
+        const int8_t *aq = y[i].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++, q += 32, aq += 64) {
+            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
+            const __m256i lo = _mm256_and_si256(b, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+            const __m256i a0 = _mm256_loadu_si256((const __m256i *)aq);
+            const __m256i a1 = _mm256_loadu_si256((const __m256i *)(aq + 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a0), _mm256_set1_epi16(sc[2 * j]));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a1), _mm256_set1_epi16(sc[2 * j + 1]));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        const float d = y[i].d * f16(x[i].d);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        acc_m += y[i].d * f16(x[i].dmin) * (float)summ;
+    }
+    return hsum_ps(acc) - acc_m;
+}
+
+EXA_AVX2 float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a) {
+    const exa_block_q6_K *x = w;
+    const exa_block_q8_K *y = a;
+    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3);
+    const __m256i mC = _mm256_set1_epi8(0x0C), m30 = _mm256_set1_epi8(0x30);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        /* sum over groups of sc[g] * 32 * bsums[g], the offset of the unsigned 6-bit codes */
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+        const int corr = hsum_epi32(_mm256_madd_epi16(sc16, bs)) * 32;
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        const int8_t *aq = y[i].qs, *sc = x[i].scales;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++, ql += 64, qh += 32, aq += 128, sc += 8) {
+            const __m256i la = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i lb = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(h, mC), 2));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4), _mm256_and_si256(h, m30));
+            const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                                               _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+            const __m256i qs[4] = {q1, q2, q3, q4};
+            for (int k = 0; k < 4; k++) {
+                const __m256i av = _mm256_loadu_si256((const __m256i *)(aq + 32 * k));
+                const __m256i p = _mm256_maddubs_epi16(qs[k], av);
+                const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, s));
+            }
+        }
+        const float d = f16(x[i].d) * y[i].d;
+        sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(corr, 0, 0, 0, 0, 0, 0, 0));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc);
+}
+
+#else /* not x86-64: never selected by quant.c, defined so the library links */
+
+float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q8_0_scalar(n, w, a); }
+float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q4_0_scalar(n, w, a); }
+float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
+float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q6_K_scalar(n, w, a); }
+
+#endif

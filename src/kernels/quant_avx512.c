@@ -1,0 +1,179 @@
+/* quant_avx512.c — AVX-512 (F/BW/VL) + VNNI dot products of quantized weight rows with quantized
+ * activations. VNNI's vpdpbusd multiplies unsigned by signed bytes and sums groups of 4 into
+ * int32 lanes: unsigned codes (Q4_0, Q4_K, Q6_K) feed it directly with the zero-point folded out
+ * through activation sums; Q8_0 uses |w| and sign-transferred activations. Two 32-weight blocks
+ * (or 64 weights of a super-block) per 512-bit register. Compiled with __attribute__((target));
+ * quant.c selects these only when the CPU reports all four features. */
+#include "kernels/quant_impl.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define EXA_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+EXA_AVX512 static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+EXA_AVX512 static inline __m512i load2x256(const void *lo, const void *hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)lo)),
+                              _mm256_loadu_si256((const __m256i *)hi), 1);
+}
+
+EXA_AVX512 static inline __m512 scale2(float d0, float d1) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(d0)),
+                                               _mm256_castps_pd(_mm256_set1_ps(d1)), 1));
+}
+
+/* |x| (as u8) and y with x's sign moved onto it, for signed·signed through vpdpbusd */
+EXA_AVX512 static inline __m512i dot_i8_512(__m512i x, __m512i y) {
+    const __m512i ax = _mm512_abs_epi8(x);
+    const __m512i sy = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, sy);
+}
+
+EXA_AVX512 static inline __m256i dot_i8_256(__m256i x, __m256i y) {
+    const __m256i ax = _mm256_abs_epi8(x);
+    const __m256i sy = _mm256_sign_epi8(y, x);
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy);
+}
+
+EXA_AVX512 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) {
+    const exa_block_q8_0 *x = w, *y = a;
+    const int64_t nb = n / EXA_QK;
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m512i qx = load2x256(x[i].qs, x[i + 1].qs);
+        const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);
+        const __m512 d = scale2(f16(x[i].d) * f16(y[i].d), f16(x[i + 1].d) * f16(y[i + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot_i8_512(qx, qy)), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (i < nb) {
+        const __m256i p = dot_i8_256(_mm256_loadu_si256((const __m256i *)x[i].qs),
+                                     _mm256_loadu_si256((const __m256i *)y[i].qs));
+        const __m256 pf = _mm256_mul_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p));
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(pf), _mm256_extractf128_ps(pf, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        sum += _mm_cvtss_f32(s);
+    }
+    return sum;
+}
+
+/* 32 nibble codes of a Q4_0 block in weight order (low nibbles then high nibbles) */
+EXA_AVX512 static inline __m256i q4_0_codes(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
+}
+
+EXA_AVX512 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) {
+    const exa_block_q4_0 *x = w;
+    const exa_block_q8_0 *y = a;
+    const int64_t nb = n / EXA_QK;
+    const __m512i eight = _mm512_set1_epi8(8);
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m512i qx = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i].qs)), q4_0_codes(x[i + 1].qs), 1);
+        const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);
+        /* Σ (q-8)·a = Σ q·a − Σ 8·a */
+        const __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), qx, qy),
+                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, qy));
+        const __m512 d = scale2(f16(x[i].d) * f16(y[i].d), f16(x[i + 1].d) * f16(y[i + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (i < nb) {
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q4_0_codes(x[i].qs), qy),
+                                           _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qy));
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+        sum += (float)_mm_cvtsi128_si32(s) * (f16(x[i].d) * f16(y[i].d));
+    }
+    return sum;
+}
+
+EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
+    const exa_block_q4_K *x = w;
+    const exa_block_q8_K *y = a;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m512 acc = _mm512_setzero_ps();
+    float acc_m = 0.f;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) exa_q4k_scale_min(j, x[i].scales, &sc[j], &mn[j]);
+        int summ = 0;
+        for (int j = 0; j < 8; j++) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        const uint8_t *q = x[i].qs;
+        const int8_t *aq = y[i].qs;
+        __m512i sumi = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++, q += 32, aq += 64) {
+            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
+            const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, m4)),
+                                                     _mm256_and_si256(_mm256_srli_epi16(b, 4), m4), 1);
+            const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, _mm512_loadu_si512(aq));
+            const __m512i s = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(sc[2 * j])),
+                                                 _mm256_set1_epi32(sc[2 * j + 1]), 1);
+            sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(p, s));
+        }
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * f16(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
+        acc_m += y[i].d * f16(x[i].dmin) * (float)summ;
+    }
+    return _mm512_reduce_add_ps(acc) - acc_m;
+}
+
+EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
+    const exa_block_q6_K *x = w;
+    const exa_block_q8_K *y = a;
+    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3);
+    const __m256i mC = _mm256_set1_epi8(0x0C), m30 = _mm256_set1_epi8(0x30);
+    /* spread 4 int8 scales over 16 int32 lanes, 4 lanes (16 weights) each */
+    const __m128i spread_lo = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m128i spread_hi = _mm_setr_epi8(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+    float sum = 0.f;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+        const __m256i cm = _mm256_madd_epi16(sc16, bs);
+        __m128i c4 = _mm_add_epi32(_mm256_castsi256_si128(cm), _mm256_extracti128_si256(cm, 1));
+        c4 = _mm_add_epi32(c4, _mm_shuffle_epi32(c4, _MM_SHUFFLE(1, 0, 3, 2)));
+        c4 = _mm_add_epi32(c4, _mm_shuffle_epi32(c4, _MM_SHUFFLE(2, 3, 0, 1)));
+        const int corr = _mm_cvtsi128_si32(c4) * 32;
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        const int8_t *aq = y[i].qs, *sc = x[i].scales;
+        __m512i sumi = _mm512_setzero_si512();
+        for (int c = 0; c < 2; c++, ql += 64, qh += 32, aq += 128, sc += 8) {
+            const __m256i la = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i lb = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(h, mC), 2));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4), _mm256_and_si256(h, m30));
+            const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                                               _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+            const __m128i s8 = _mm_loadl_epi64((const __m128i *)sc);
+            const __m512i s_lo = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(s8, spread_lo));
+            const __m512i s_hi = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(s8, spread_hi));
+            const __m512i q12 = _mm512_inserti64x4(_mm512_castsi256_si512(q1), q2, 1);
+            const __m512i q34 = _mm512_inserti64x4(_mm512_castsi256_si512(q3), q4, 1);
+            const __m512i p12 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q12, _mm512_loadu_si512(aq));
+            const __m512i p34 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q34, _mm512_loadu_si512(aq + 64));
+            sumi = _mm512_add_epi32(sumi, _mm512_add_epi32(_mm512_mullo_epi32(p12, s_lo), _mm512_mullo_epi32(p34, s_hi)));
+        }
+        const float d = f16(x[i].d) * y[i].d;
+        const int total = _mm512_reduce_add_epi32(sumi) - corr;
+        sum += d * (float)total; /* same float operations as the scalar reference */
+    }
+    return sum;
+}
+
+#else /* not x86-64: never selected by quant.c, defined so the library links */
+
+float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q8_0_scalar(n, w, a); }
+float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q4_0_scalar(n, w, a); }
+float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
+float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q6_K_scalar(n, w, a); }
+
+#endif
