@@ -1,0 +1,133 @@
+/* bench_quant.c — single-thread matvec throughput of the block-quantized formats
+ * (src/kernels/quant*.c) for every CPU level this machine has, as GB/s of weight bytes streamed,
+ * next to the machine's measured single-thread read and memcpy bandwidth (fractions reported).
+ * A 4096×4096 matrix per format; enough copies are cycled through (≥ 4× the 32 MiB L3 here,
+ * set with EXA_BENCH_POOL_MB) that weights come from DRAM as in real decoding. Medians of runs.
+ * Usage: bench_quant [runs]   (default 15). Not a pass/fail test. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/quant.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size_t n) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i + 128 <= n; i += 128) {
+        a0 = _mm256_xor_si256(a0, _mm256_load_si256((const __m256i *)(p + i)));
+        a1 = _mm256_xor_si256(a1, _mm256_load_si256((const __m256i *)(p + i + 32)));
+        a2 = _mm256_xor_si256(a2, _mm256_load_si256((const __m256i *)(p + i + 64)));
+        a3 = _mm256_xor_si256(a3, _mm256_load_si256((const __m256i *)(p + i + 96)));
+    }
+    a0 = _mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3));
+    return (uint64_t)_mm256_extract_epi64(a0, 0) ^ (uint64_t)_mm256_extract_epi64(a0, 3);
+}
+#endif
+
+static uint64_t read_scalar(const uint8_t *p, size_t n) {
+    uint64_t s = 0;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        s ^= v;
+    }
+    return s;
+}
+
+int main(int argc, char **argv) {
+    int runs = argc > 1 ? atoi(argv[1]) : 15;
+    if (runs < 1) runs = 1;
+    const char *pool_env = getenv("EXA_BENCH_POOL_MB");
+    const size_t pool = (size_t)(pool_env ? atoi(pool_env) : 160) << 20;
+    const int64_t rows = 4096, cols = 4096;
+
+    /* ---- machine bandwidth: read (AVX2 xor-reduce) and memcpy, single thread, over `pool` bytes */
+    uint8_t *src = aligned_alloc(64, pool), *dst = aligned_alloc(64, pool);
+    if (!src || !dst) { fprintf(stderr, "bench_quant: cannot allocate %zu MiB\n", pool >> 20); return 1; }
+    memset(src, 1, pool);
+    memset(dst, 2, pool);
+    double *t = calloc((size_t)runs, sizeof *t);
+    volatile uint64_t sink = 0;
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+#if defined(__x86_64__)
+        sink ^= __builtin_cpu_supports("avx2") ? read_avx2(src, pool) : read_scalar(src, pool);
+#else
+        sink ^= read_scalar(src, pool);
+#endif
+        t[r] = now() - t0;
+    }
+    const double read_gbs = (double)pool / median(t, runs) / 1e9;
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        memcpy(dst, src, pool);
+        t[r] = now() - t0;
+        sink ^= dst[(size_t)r * 4099 % pool];
+    }
+    const double memcpy_gbs = (double)pool / median(t, runs) / 1e9; /* bytes copied per second */
+    free(dst);
+    printf("machine (1 thread): read %.2f GB/s, memcpy %.2f GB/s copied (%.2f GB/s read+write)\n", read_gbs, memcpy_gbs,
+           2 * memcpy_gbs);
+    printf("matvec %lldx%lld, pool %zu MiB, median of %d runs per cell, cpu max level %s\n", (long long)rows,
+           (long long)cols, pool >> 20, runs, exa_cpu_level_name(exa_cpu_level_max()));
+    printf("%-6s %-7s %10s %9s %9s %10s\n", "format", "level", "MB/matrix", "ms", "GB/s", "of read");
+
+    float *W = malloc(sizeof(float) * (size_t)(rows * cols)), *x = malloc(sizeof(float) * (size_t)cols);
+    float *y = malloc(sizeof(float) * (size_t)rows);
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    for (int64_t i = 0; i < rows * cols; i++) {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        W[i] = (float)((int64_t)(s >> 40) - (1 << 23)) / (float)(1 << 23) * 0.05f;
+    }
+    for (int64_t i = 0; i < cols; i++) x[i] = sinf((float)i);
+    const exa_qtype types[] = {EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K};
+    void *act = malloc(exa_qtype_row_bytes(EXA_QTYPE_Q8_K, cols) + exa_qtype_row_bytes(EXA_QTYPE_Q8_0, cols));
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        const exa_qtype q = types[k];
+        const size_t rb = exa_qtype_row_bytes(q, cols), mb = rb * (size_t)rows;
+        size_t copies = pool / mb;
+        if (copies < 1) copies = 1;
+        for (int64_t r = 0; r < rows; r++) exa_quantize_row(q, W + r * cols, src + (size_t)r * rb, cols);
+        for (size_t c = 1; c < copies; c++) memcpy(src + c * mb, src, mb);
+        for (int lv = 0; lv <= (int)exa_cpu_level_max(); lv++) {
+            exa_qmatvec(q, (exa_cpu_level)lv, rows, cols, src, x, y, act); /* warm-up */
+            const int n = runs * (int)(copies < 4 ? 4 : copies) / 4 + 1;
+            double *tt = calloc((size_t)n, sizeof *tt);
+            for (int r = 0; r < n; r++) {
+                const uint8_t *m = src + (size_t)((size_t)r % copies) * mb;
+                double t0 = now();
+                exa_qmatvec(q, (exa_cpu_level)lv, rows, cols, m, x, y, act);
+                tt[r] = now() - t0;
+                sink ^= (uint64_t)(y[r % rows] != 0);
+            }
+            const double med = median(tt, n), gbs = (double)mb / med / 1e9;
+            printf("%-6s %-7s %10.2f %9.3f %9.2f %9.0f%%\n", exa_qtype_name(q), exa_cpu_level_name((exa_cpu_level)lv),
+                   (double)mb / 1e6, med * 1e3, gbs, 100.0 * gbs / read_gbs);
+            free(tt);
+        }
+    }
+    (void)sink;
+    free(src); free(W); free(x); free(y); free(act); free(t);
+    return 0;
+}
