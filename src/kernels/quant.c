@@ -5,6 +5,9 @@
 #include "kernels/quant.h"
 
 #include <math.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,9 +234,10 @@ static void quantize_q4_K(const float *x, exa_block_q4_K *y, int64_t nb) {
         float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
         memset(y[i].scales, 0, sizeof y[i].scales);
         for (int j = 0; j < EXA_QK_K / 32; j++) {
-            int ls = nearest_int(inv_scale * scales[j]), lm = nearest_int(inv_min * mins[j]);
-            uint8_t ls8 = (uint8_t)(ls < 0 ? 0 : ls > 63 ? 63 : ls);
-            uint8_t lm8 = (uint8_t)(lm < 0 ? 0 : lm > 63 ? 63 : lm);
+            /* as ggml: the int is narrowed to uint8 first, then capped at 63 */
+            uint8_t ls8 = (uint8_t)nearest_int(inv_scale * scales[j]), lm8 = (uint8_t)nearest_int(inv_min * mins[j]);
+            if (ls8 > 63) ls8 = 63;
+            if (lm8 > 63) lm8 = 63;
             if (j < 4) {
                 y[i].scales[j] = ls8;
                 y[i].scales[j + 4] = lm8;
@@ -517,24 +521,22 @@ float exa_qdot_q6_K_scalar(int64_t n, const void *w, const void *a) {
     const exa_block_q6_K *x = w;
     const exa_block_q8_K *y = a;
     float sum = 0.f;
+    int8_t q[EXA_QK_K]; /* the block's 6-bit codes minus 32, in weight order */
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
         const uint8_t *ql = x[i].ql, *qh = x[i].qh;
-        const int8_t *aq = y[i].qs;
-        int sumi = 0;
-        for (int c = 0; c < 2; c++, ql += 64, qh += 32, aq += 128) {
-            int s[8] = {0};
+        for (int c = 0; c < EXA_QK_K; c += 128, ql += 64, qh += 32) {
             for (int l = 0; l < 32; l++) {
-                const int is = l / 16;
-                const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-                const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-                const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-                const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-                s[is + 0] += q1 * aq[l];
-                s[is + 2] += q2 * aq[l + 32];
-                s[is + 4] += q3 * aq[l + 64];
-                s[is + 6] += q4 * aq[l + 96];
+                q[c + l] = (int8_t)(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+                q[c + l + 32] = (int8_t)(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                q[c + l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                q[c + l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
             }
-            for (int g = 0; g < 8; g++) sumi += x[i].scales[8 * c + g] * s[g];
+        }
+        int sumi = 0;
+        for (int g = 0; g < EXA_QK_K / 16; g++) {
+            int s = 0;
+            for (int l = 0; l < 16; l++) s += q[16 * g + l] * y[i].qs[16 * g + l];
+            sumi += x[i].scales[g] * s;
         }
         sum += exa_f16_to_f32(x[i].d) * y[i].d * (float)sumi;
     }
@@ -543,14 +545,33 @@ float exa_qdot_q6_K_scalar(int64_t n, const void *w, const void *a) {
 
 /* ---------------------------------------------------------------- CPU level + dispatch */
 
+#if defined(__x86_64__)
+/* AVX-512 VNNI (CPUID.7.0:ECX bit 11) with the OS saving opmask/ZMM state (XCR0 bits 1,2,5,6,7);
+ * read directly because clang 14's __builtin_cpu_supports lacks "avx512vnni". */
+static int cpu_has_avx512vnni(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xE6u) != 0xE6u) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (c >> 11) & 1u;
+}
+
+static int cpu_has_f16c(void) { /* CPUID.1:ECX bit 29 ("f16c" is not a clang 14 builtin name) */
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && ((c >> 29) & 1u);
+}
+#endif
+
 exa_cpu_level exa_cpu_level_max(void) {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        __builtin_cpu_supports("avx512vl") && cpu_has_avx512vnni() && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma") && cpu_has_f16c())
         return EXA_CPU_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c())
         return EXA_CPU_AVX2;
 #endif
     return EXA_CPU_SCALAR;

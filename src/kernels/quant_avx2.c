@@ -35,44 +35,70 @@ EXA_AVX2 static inline __m256i dot_i8(__m256i x, __m256i y) {
 
 EXA_AVX2 float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a) {
     const exa_block_q8_0 *x = w, *y = a;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / EXA_QK; i++) {
-        const __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        const __m256 d = _mm256_set1_ps(f16(x[i].d) * f16(y[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    const int64_t nb = n / EXA_QK;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(); /* two chains hide FMA latency */
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        const __m256i p1 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i + 1].d) * f16(y[i + 1].d)), _mm256_cvtepi32_ps(p1), acc1);
     }
-    return hsum_ps(acc);
+    if (i < nb) {
+        const __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+/* 32 Q4_0 codes in weight order (low nibbles = weights 0..15, high = 16..31), minus 8 */
+EXA_AVX2 static inline __m256i q4_0_signed(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
+    return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
 }
 
 EXA_AVX2 float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) {
     const exa_block_q4_0 *x = w;
     const exa_block_q8_0 *y = a;
-    const __m256i m4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / EXA_QK; i++) {
-        const __m128i b = _mm_loadu_si128((const __m128i *)x[i].qs);
-        /* bytes 0..15: low nibbles (weights 0..15); bytes 16..31: high nibbles (16..31) */
-        __m256i qx = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), m4);
-        qx = _mm256_sub_epi8(qx, eight);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        const __m256 d = _mm256_set1_ps(f16(x[i].d) * f16(y[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8(qx, qy)), acc);
+    const int64_t nb = n / EXA_QK;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m256i p0 = dot_i8(q4_0_signed(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        const __m256i p1 = dot_i8(q4_0_signed(x[i + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i + 1].d) * f16(y[i + 1].d)), _mm256_cvtepi32_ps(p1), acc1);
     }
-    return hsum_ps(acc);
+    if (i < nb) {
+        const __m256i p0 = dot_i8(q4_0_signed(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
 EXA_AVX2 float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) {
     const exa_block_q4_K *x = w;
     const exa_block_q8_K *y = a;
     const __m256i m4 = _mm256_set1_epi8(0xF);
+    /* shuffles that broadcast i16 scale 2j to the low 128 bits and 2j+1 to the high 128 bits */
+    __m256i sel[4];
+    for (int j = 0; j < 4; j++) {
+        const __m128i lo = _mm_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)));
+        const __m128i hi = _mm_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8)));
+        sel[j] = _mm256_set_m128i(hi, lo);
+    }
+    /* mins m0..m7 each repeated twice, as i16, to pair with the 16 bsums */
+    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
     __m256 acc = _mm256_setzero_ps();
-    float acc_m = 0.f;
+    __m256 acc_m = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++) exa_q4k_scale_min(j, x[i].scales, &sc[j], &mn[j]);
-        int summ = 0;
-        for (int j = 0; j < 8; j++) summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        uint8_t sm[16];
+        exa_q4k_unpack_scales(x[i].scales, sm);
+        const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(smv));
+        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
+        const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
         const uint8_t *q = x[i].qs;
         const int8_t *aq = y[i].qs;
         __m256i sumi = _mm256_setzero_si256();
@@ -80,17 +106,17 @@ EXA_AVX2 float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) {
             const __m256i b = _mm256_loadu_si256((const __m256i *)q);
             const __m256i lo = _mm256_and_si256(b, m4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-            const __m256i a0 = _mm256_loadu_si256((const __m256i *)aq);
-            const __m256i a1 = _mm256_loadu_si256((const __m256i *)(aq + 32));
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a0), _mm256_set1_epi16(sc[2 * j]));
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a1), _mm256_set1_epi16(sc[2 * j + 1]));
+            const __m256i s = _mm256_shuffle_epi8(sc16, sel[j]); /* lanes: sc[2j] ×8 | sc[2j+1] ×8 */
+            const __m256i slo = _mm256_permute2x128_si256(s, s, 0x00), shi = _mm256_permute2x128_si256(s, s, 0x11);
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)aq)), slo);
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(aq + 32))), shi);
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
         }
-        const float d = y[i].d * f16(x[i].d);
+        const float d = y[i].d * f16(x[i].d), dm = y[i].d * f16(x[i].dmin);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        acc_m += y[i].d * f16(x[i].dmin) * (float)summ;
+        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(summ), acc_m);
     }
-    return hsum_ps(acc) - acc_m;
+    return hsum_ps(acc) - hsum_ps(acc_m);
 }
 
 EXA_AVX2 float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a) {

@@ -34,4 +34,17 @@ static inline void exa_q4k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8
     }
 }
 
+/* All 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a Q4_K block at once: the same unpacking
+ * as exa_q4k_scale_min, done on 32-bit words (used by the SIMD kernels). */
+static inline void exa_q4k_unpack_scales(const uint8_t *q, uint8_t out[16]) {
+    uint32_t u[3], r[4];
+    const uint32_t m6 = 0x3f3f3f3fu, m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    __builtin_memcpy(u, q, 12);
+    r[0] = u[0] & m6;                                     /* sc0..3 = q[0..3] & 63 */
+    r[1] = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);       /* sc4..7 */
+    r[2] = u[1] & m6;                                     /* m0..3 = q[4..7] & 63 */
+    r[3] = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4); /* m4..7 */
+    __builtin_memcpy(out, r, 16);
+}
+
 #endif

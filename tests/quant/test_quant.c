@@ -145,6 +145,31 @@ static void test_rmse(void) {
         CHECK(r[c] < cases[c].bound, "%s rmse %.5f above %.4f", exa_qtype_name(cases[c].t), r[c], cases[c].bound);
     }
     CHECK(r[2] < r[1] && r[3] < r[2] && r[0] < r[3], "format quality order q4_0 > q4_K > q6_K > q8_0 violated");
+    /* uniform-rounding-noise model from the same data: rmse = step/sqrt(12), step = amax/levels
+     * (symmetric formats) or (max-min)/15 (Q4_K's naive min/max grid, which its search must beat) */
+    double m[5] = {0};
+    const int grp[5] = {32, 32, 32, 16, 256};
+    const double lev[5] = {127, 8, 15, 32, 127};
+    for (int c = 0; c < 5; c++) {
+        double acc = 0;
+        for (int64_t b = 0; b < n / grp[c]; b++) {
+            float amax = 0, mn = 0, mx = 0;
+            for (int j = 0; j < grp[c]; j++) {
+                float v = x[b * grp[c] + j];
+                amax = fmaxf(amax, fabsf(v));
+                mn = fminf(mn, v);
+                mx = fmaxf(mx, v);
+            }
+            double step = (c == 2 ? (double)(mx - mn) : (double)amax) / lev[c];
+            acc += step * step / 12;
+        }
+        m[c] = sqrt(acc / (double)(n / grp[c]));
+        printf("rmse %-5s uniform-noise model: %.5f (measured/model %.3f)\n", exa_qtype_name(cases[c].t), m[c], r[c] / m[c]);
+    }
+    CHECK(fabs(r[0] / m[0] - 1) < 0.05 && fabs(r[1] / m[1] - 1) < 0.05 && fabs(r[4] / m[4] - 1) < 0.05,
+          "q8_0/q4_0/q8_K rmse off the rounding-noise model");
+    CHECK(r[2] < m[2] && r[2] > 0.7 * m[2], "q4_K rmse %g vs min/max-grid model %g", r[2], m[2]);
+    CHECK(r[3] > 0.9 * m[3] && r[3] < 1.25 * m[3], "q6_K rmse %g vs model %g", r[3], m[3]);
     /* scale invariance: errors scale with the data (no absolute epsilons inside) */
     for (int64_t i = 0; i < n; i++) x[i] *= 0.02f;
     double small = rmse_of(EXA_QTYPE_Q4_K, x, n);
