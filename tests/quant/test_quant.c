@@ -182,6 +182,18 @@ static void test_rmse(void) {
     }
     for (int i = 0; i < 512; i++) x[i] = 3.0f;
     CHECK(rmse_of(EXA_QTYPE_Q4_K, x, 512) < 0.05, "q4_K of a constant block");
+    /* non-finite inputs: garbage in, but no undefined behaviour (UBSan run) and finite blocks
+     * elsewhere in the row unaffected */
+    for (int i = 0; i < 512; i++) x[i] = gauss();
+    x[3] = NAN; x[40] = INFINITY; x[200] = -INFINITY; /* all in the first 256 */
+    static uint8_t qbuf[4096];
+    float back[512];
+    for (size_t k = 0; k < EXA_ARRAY_LEN_(weight_types); k++) {
+        CHECK(exa_quantize_row(weight_types[k], x, qbuf, 512) == EXA_OK, "non-finite quantize");
+        CHECK(exa_dequantize_row(weight_types[k], qbuf, back, 512) == EXA_OK, "non-finite dequantize");
+        CHECK(fabsf(back[400] - x[400]) < 0.5f, "%s: non-finite values leaked into another block", exa_qtype_name(weight_types[k]));
+    }
+    CHECK(exa_quantize_row(EXA_QTYPE_Q8_K, x, qbuf, 256) == EXA_OK, "non-finite q8_K");
     free(x);
 }
 
