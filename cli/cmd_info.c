@@ -1,0 +1,42 @@
+/* cmd_info.c — `exaone info -m DIR`: architecture, parameter count, memory needed, load time. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int exa_cmd_info(int argc, char **argv) {
+    const char *dir = NULL;
+    long n_ctx = 4096;
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) { if (exa_cli_int("--ctx", argv[++i], 1, 1 << 24, &n_ctx)) return 1; }
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: exaone info -m DIR [--ctx N]\n  shows architecture, parameter count, memory needed for N positions, load time\n");
+            return 0;
+        } else return exa_cli_fail("info: unknown option '%s' (see exaone info --help)", argv[i]);
+    }
+    if (!dir) return exa_cli_fail("info: -m DIR is required");
+    exa_model *m = exa_cli_load_model(dir);
+    if (!m) return 1;
+    exa_model_info in;
+    exa_model_get_info(m, &in);
+    if (n_ctx > in.n_ctx_train && in.n_ctx_train > 0) n_ctx = in.n_ctx_train;
+    /* KV cache in f32: K and V per layer; sliding layers keep only window + batch positions */
+    long local_cap = in.sliding_window ? (in.sliding_window + 512 < n_ctx ? in.sliding_window + 512 : n_ctx) : n_ctx;
+    double kv = ((double)(in.n_layer - in.n_sliding_layers) * (double)n_ctx + (double)in.n_sliding_layers * (double)local_cap) *
+                2.0 * in.n_head_kv * in.head_dim * 4.0;
+    printf("architecture      %s (%s)\n", in.arch_name, in.arch == EXA_ARCH_EXAONE ? "EXAONE 3.0/3.5/Deep" : "EXAONE 4.0");
+    printf("parameters        %lld (%.3f B)\n", (long long)in.n_params, (double)in.n_params / 1e9);
+    printf("weights           %s, %.1f MiB\n", in.weight_dtype, (double)in.weight_bytes / (1 << 20));
+    printf("layers            %d (%d sliding-window, window %d)\n", in.n_layer, in.n_sliding_layers, in.sliding_window);
+    printf("hidden / ffn      %d / %d\n", in.n_embd, in.n_ff);
+    printf("heads / kv / dim  %d / %d / %d\n", in.n_head, in.n_head_kv, in.head_dim);
+    printf("vocab             %d%s\n", in.n_vocab, in.tied_embeddings ? " (tied embeddings)" : "");
+    printf("context (train)   %d\n", in.n_ctx_train);
+    printf("rope              theta %g%s\n", (double)in.rope_theta, in.rope_llama3 ? ", llama3 scaling" : "");
+    printf("memory needed     %.1f MiB weights + %.1f MiB KV cache (f32) for %ld positions\n",
+           (double)in.weight_bytes / (1 << 20), kv / (1 << 20), n_ctx);
+    printf("load time         %.3f s (memory-mapped)\n", in.load_seconds);
+    exa_model_free(m);
+    return 0;
+}

@@ -1,0 +1,59 @@
+/* kernels.h — compute kernels of the forward pass. Kernels know nothing of models: they see
+ * arrays and shapes. Every optimised kernel has a scalar reference (exa_*_ref) that is kept
+ * forever and that tests compare against. The SIMD level is chosen once at run time from CPUID;
+ * the environment variable EXA_CPU=scalar|avx2|avx512 forces a lower level (tests use it). */
+#ifndef EXA_KERNELS_H
+#define EXA_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tensor.h"
+#include "core/threadpool.h"
+
+typedef enum exa_cpu_level { EXA_CPU_SCALAR = 0, EXA_CPU_AVX2 = 1, EXA_CPU_AVX512 = 2 } exa_cpu_level;
+
+exa_cpu_level exa_cpu_detect(void);     /* best level this CPU supports */
+exa_cpu_level exa_cpu_active(void);     /* detected level, lowered by EXA_CPU if set */
+const char *exa_cpu_level_name(exa_cpu_level l);
+
+/* dot(w, x) over n elements where w has dtype t and x is f32. */
+typedef float (*exa_dot_fn)(const void *w, const float *x, int n);
+exa_dot_fn exa_dot_get(exa_dtype t, exa_cpu_level level);
+
+/* 4×4 block: out[r*4 + t] = dot(w + r*ldw, x + t*ldx, n) for r, t in 0..3 (weights of dtype t,
+ * ldw/ldx in elements). NULL at the scalar level: callers fall back to exa_dot_get. */
+typedef void (*exa_gemm4_fn)(const void *w, size_t ldw, const float *x, size_t ldx, int n, float *out);
+exa_gemm4_fn exa_gemm4_get(exa_dtype t, exa_cpu_level level);
+
+/* Scalar references. */
+float exa_dot_f32_ref(const void *w, const float *x, int n);
+float exa_dot_bf16_ref(const void *w, const float *x, int n);
+float exa_dot_f16_ref(const void *w, const float *x, int n);
+
+/* Row r of a weight matrix (rows, cols) of dtype t, converted to f32. */
+void exa_row_to_f32(exa_dtype t, const void *w, int64_t cols, int64_t r, float *out);
+
+/* A weight matrix W (rows = out features, cols = in features), PyTorch layout, any dtype. */
+typedef struct exa_mat {
+    exa_dtype dtype;
+    const void *data;
+    int64_t rows, cols;
+} exa_mat;
+
+/* y (T, rows) = x (T, cols) · Wᵀ, threaded over rows of W. Each row of W is read from memory
+ * once and reused for all T tokens (matrix–matrix for prompts, matrix–vector for decoding). */
+void exa_matmul(exa_pool *pool, const exa_mat *w, const float *x, int T, float *y);
+/* Same, single-threaded scalar reference. */
+void exa_matmul_ref(const exa_mat *w, const float *x, int T, float *y);
+
+/* RMSNorm (HF semantics, spec §2.1): y = w ⊙ x / sqrt(mean(x²) + eps); computed in f32. */
+void exa_rmsnorm(float *y, const float *x, const float *w, int n, float eps);
+/* out = silu(g) ⊙ u, elementwise over n */
+void exa_silu_mul(float *out, const float *g, const float *u, int n);
+/* in-place softmax over n (max-subtracted, f32) */
+void exa_softmax(float *x, int n);
+/* rotate-half (NeoX) RoPE on one head vector x (d): spec §2.2. cos/sin have d/2 entries. */
+void exa_rope_neox(float *x, const float *cos_, const float *sin_, int d);
+
+#endif

@@ -1,0 +1,131 @@
+/* sampler.c — picks the next token from logits. Order follows Hugging Face's generate():
+ * repetition penalty, then (unless greedy) temperature, top-k, top-p, min-p, and a draw from
+ * the remaining distribution with a seeded xorshift RNG (same seed, same output). Owns the
+ * candidate buffer and the recent-token history used by the penalty. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+
+typedef struct { int32_t id; float logit; } cand;
+
+struct exa_sampler {
+    exa_sampler_params p;
+    int n_vocab;
+    cand *c;            /* (V) */
+    float *work;        /* (V) penalised logits */
+    int32_t *hist;      /* ring of the last repeat_last_n tokens */
+    int hist_n, hist_at;
+    uint64_t rng;
+};
+
+exa_sampler_params exa_sampler_default_params(void) {
+    exa_sampler_params p = {.temperature = 0.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f,
+                            .repeat_penalty = 1.0f, .repeat_last_n = 64, .seed = 0x5eed};
+    return p;
+}
+
+static uint64_t splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+exa_sampler *exa_sampler_init(const exa_sampler_params *params, int n_vocab) {
+    if (n_vocab <= 0) return NULL;
+    exa_sampler *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->p = params ? *params : exa_sampler_default_params();
+    if (s->p.repeat_last_n < 0) s->p.repeat_last_n = 0;
+    s->n_vocab = n_vocab;
+    s->c = exa_calloc((size_t)n_vocab, sizeof *s->c);
+    s->work = exa_calloc((size_t)n_vocab, sizeof *s->work);
+    s->hist = exa_calloc((size_t)(s->p.repeat_last_n > 0 ? s->p.repeat_last_n : 1), sizeof *s->hist);
+    if (!s->c || !s->work || !s->hist) { exa_sampler_free(s); return NULL; }
+    exa_sampler_reset(s);
+    return s;
+}
+
+void exa_sampler_free(exa_sampler *s) {
+    if (!s) return;
+    free(s->c); free(s->work); free(s->hist);
+    free(s);
+}
+
+void exa_sampler_reset(exa_sampler *s) {
+    if (!s) return;
+    s->hist_n = s->hist_at = 0;
+    s->rng = s->p.seed;
+}
+
+void exa_sampler_accept(exa_sampler *s, int32_t tok) {
+    if (!s || s->p.repeat_last_n <= 0) return;
+    s->hist[s->hist_at] = tok;
+    s->hist_at = (s->hist_at + 1) % s->p.repeat_last_n;
+    if (s->hist_n < s->p.repeat_last_n) s->hist_n++;
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    float x = ((const cand *)a)->logit, y = ((const cand *)b)->logit;
+    if (x != y) return x < y ? 1 : -1;
+    return ((const cand *)a)->id - ((const cand *)b)->id; /* ties: lower id first (deterministic) */
+}
+
+int32_t exa_sampler_sample(exa_sampler *s, const float *logits) {
+    const int V = s->n_vocab;
+    float *w = s->work;
+    memcpy(w, logits, (size_t)V * sizeof *w);
+    if (s->p.repeat_penalty != 1.0f && s->p.repeat_penalty > 0.0f) {
+        /* HF RepetitionPenaltyLogitsProcessor: each distinct seen token penalised once */
+        for (int i = 0; i < s->hist_n; i++) {
+            int32_t t = s->hist[i];
+            if (t < 0 || t >= V) continue;
+            int dup = 0;
+            for (int k = 0; k < i && !dup; k++) dup = s->hist[k] == t;
+            if (dup) continue;
+            w[t] = w[t] > 0 ? w[t] / s->p.repeat_penalty : w[t] * s->p.repeat_penalty;
+        }
+    }
+    int best = 0;
+    for (int i = 1; i < V; i++)
+        if (w[i] > w[best]) best = i;
+    if (!(s->p.temperature > 0.0f)) return best;
+
+    /* candidates: drop logits more than 40/T below the max (relative probability < e^-40,
+     * below f32 resolution of any cumulative sum) so the sort stays short */
+    const float inv_t = 1.0f / s->p.temperature, maxl = w[best] * inv_t;
+    int n = 0;
+    for (int i = 0; i < V; i++) {
+        float l = w[i] * inv_t;
+        if (l >= maxl - 40.0f) s->c[n++] = (cand){i, l};
+    }
+    qsort(s->c, (size_t)n, sizeof *s->c, cmp_desc);
+    if (s->p.top_k > 0 && s->p.top_k < n) n = s->p.top_k;
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) { s->c[i].logit = expf(s->c[i].logit - maxl); sum += s->c[i].logit; }
+    if (s->p.top_p < 1.0f && s->p.top_p > 0.0f) { /* smallest prefix with mass >= top_p (at least one) */
+        double acc = 0.0;
+        int keep = n;
+        for (int i = 0; i < n; i++) {
+            acc += s->c[i].logit / sum;
+            if (acc >= s->p.top_p) { keep = i + 1; break; }
+        }
+        n = keep;
+    }
+    if (s->p.min_p > 0.0f) { /* keep tokens with p >= min_p · p_max (p_max is c[0]) */
+        float thr = s->p.min_p * s->c[0].logit;
+        int keep = 1;
+        while (keep < n && s->c[keep].logit >= thr) keep++;
+        n = keep;
+    }
+    sum = 0.0;
+    for (int i = 0; i < n; i++) sum += s->c[i].logit;
+    double r = (double)(splitmix(&s->rng) >> 11) * 0x1.0p-53 * sum;
+    for (int i = 0; i < n; i++) {
+        r -= s->c[i].logit;
+        if (r < 0) return s->c[i].id;
+    }
+    return s->c[n - 1].id;
+}

@@ -1,0 +1,152 @@
+/* test_kernels.c — every optimised kernel against its scalar reference, at every CPU level this
+ * machine supports (and the active one, which EXA_CPU may lower), plus exact dtype conversion. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/threadpool.h"
+#include "kernels/kernels.h"
+#include "test_util.h"
+
+static void fill(exa_dtype t, void *w, float *wf, int n) {
+    for (int i = 0; i < n; i++) {
+        float v = test_randf();
+        if (t == EXA_DTYPE_F32) { ((float *)w)[i] = v; wf[i] = v; }
+        else if (t == EXA_DTYPE_BF16) { uint16_t h = exa_f32_to_bf16(v); ((uint16_t *)w)[i] = h; wf[i] = exa_bf16_to_f32(h); }
+        else { uint16_t h = exa_f32_to_f16(v); ((uint16_t *)w)[i] = h; wf[i] = exa_f16_to_f32(h); }
+    }
+}
+
+static void test_dot(void) {
+    static const int lens[] = {1, 7, 8, 15, 16, 17, 31, 63, 64, 65, 80, 128, 1000, 4099};
+    const exa_dtype types[] = {EXA_DTYPE_F32, EXA_DTYPE_BF16, EXA_DTYPE_F16};
+    float *wf = malloc(4099 * 4), *x = malloc(4099 * 4);
+    void *w = malloc(4099 * 4);
+    exa_cpu_level top = exa_cpu_active();
+    for (int lv = 0; lv <= (int)top; lv++)
+        for (size_t ti = 0; ti < 3; ti++)
+            for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+                int n = lens[li];
+                fill(types[ti], w, wf, n);
+                for (int i = 0; i < n; i++) x[i] = test_randf();
+                double exact = 0, mag = 0;
+                for (int i = 0; i < n; i++) { exact += (double)wf[i] * x[i]; mag += fabs((double)wf[i] * x[i]); }
+                float ref = exa_dot_get(types[ti], EXA_CPU_SCALAR)(w, x, n);
+                float got = exa_dot_get(types[ti], (exa_cpu_level)lv)(w, x, n);
+                double tol = 1e-6 * mag + 1e-7;
+                CHECK(fabs(ref - exact) <= tol, "ref dot %s n=%d: %g vs exact %g", exa_dtype_name(types[ti]), n, ref, exact);
+                CHECK(fabs(got - exact) <= tol, "dot %s level %s n=%d: %g vs exact %g", exa_dtype_name(types[ti]),
+                      exa_cpu_level_name((exa_cpu_level)lv), n, got, exact);
+            }
+    free(wf); free(x); free(w);
+}
+
+static void test_matmul_shape(int rows, int cols, int T);
+static void test_matmul(void) {
+    test_matmul_shape(67, 80, 5);
+    test_matmul_shape(37, 83, 9);   /* column tail at every SIMD width, token and row tails */
+    test_matmul_shape(64, 256, 16);
+    test_matmul_shape(5, 16, 1);
+}
+
+static void test_matmul_shape(int rows, int cols, int T) {
+    const exa_dtype types[] = {EXA_DTYPE_F32, EXA_DTYPE_BF16, EXA_DTYPE_F16};
+    exa_pool *pool = exa_pool_init(3);
+    float *wf = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * T * cols);
+    float *y = malloc(sizeof(float) * T * rows), *yr = malloc(sizeof(float) * T * rows);
+    void *w = malloc(sizeof(float) * rows * cols);
+    for (int ti = 0; ti < 3; ti++) {
+        fill(types[ti], w, wf, rows * cols);
+        for (int i = 0; i < T * cols; i++) x[i] = test_randf();
+        exa_mat m = {types[ti], w, rows, cols};
+        exa_matmul(pool, &m, x, T, y);
+        exa_matmul_ref(&m, x, T, yr);
+        float md = 0;
+        for (int i = 0; i < T * rows; i++) md = fmaxf(md, fabsf(y[i] - yr[i]));
+        CHECK(md < 1e-4f, "matmul %s %dx%d T=%d: max diff %g vs reference", exa_dtype_name(types[ti]), rows, cols, T, md);
+        /* row conversion helper */
+        float row[256];
+        exa_row_to_f32(types[ti], w, cols, 3 % rows, row);
+        CHECK(!memcmp(row, wf + (3 % rows) * cols, sizeof(float) * (size_t)cols), "row_to_f32 %s", exa_dtype_name(types[ti]));
+    }
+    exa_pool_free(pool);
+    free(wf); free(x); free(y); free(yr); free(w);
+}
+
+static void test_conversions(void) {
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) { /* every f16 survives f16 -> f32 -> f16 */
+        float f = exa_f16_to_f32((uint16_t)h);
+        if (isnan(f)) continue;
+        if (exa_f32_to_f16(f) != h) bad++;
+    }
+    CHECK(bad == 0, "%d f16 values do not round-trip", bad);
+    CHECK(exa_f16_to_f32(0x3c00) == 1.0f && exa_f16_to_f32(0xc000) == -2.0f && exa_f16_to_f32(0x0001) == 0x1p-24f, "f16 decode");
+    CHECK(exa_f32_to_f16(65520.0f) == 0x7c00, "f16 overflow rounds to inf");
+    CHECK(exa_f32_to_f16(1.0f + 0x1p-11f) == 0x3c00, "f16 ties to even");
+    CHECK(exa_f32_to_bf16(1.0f) == 0x3f80 && exa_bf16_to_f32(0x3f80) == 1.0f, "bf16 one");
+    CHECK(exa_f32_to_bf16(1.0f + 0x1p-8f) == 0x3f80, "bf16 ties to even (down)");
+    CHECK(exa_f32_to_bf16(1.0f + 0x1p-8f + 0x1p-9f) == 0x3f81, "bf16 rounds up");
+}
+
+static void test_elementwise(void) {
+    float x[80], w[80], y[80];
+    double ss = 0;
+    for (int i = 0; i < 80; i++) { x[i] = test_randf() * 3; w[i] = 1 + test_randf() * 0.1f; ss += (double)x[i] * x[i]; }
+    exa_rmsnorm(y, x, w, 80, 1e-5f);
+    double r = 1.0 / sqrt(ss / 80 + 1e-5), md = 0;
+    for (int i = 0; i < 80; i++) md = fmax(md, fabs(y[i] - w[i] * x[i] * r));
+    CHECK(md < 1e-5, "rmsnorm max diff %g", md);
+    float s[5] = {1, 2, 3, -1000, 4};
+    exa_softmax(s, 5);
+    double tot = 0, e4 = exp(4.0), z = exp(1.0) + exp(2.0) + exp(3.0) + e4;
+    for (int i = 0; i < 5; i++) tot += s[i];
+    CHECK(fabs(tot - 1) < 1e-6 && fabs(s[4] - e4 / z) < 1e-6 && s[3] == 0.0f, "softmax");
+    /* rotate-half RoPE: out[i] = x1 cos - x2 sin, out[i+h] = x2 cos + x1 sin */
+    float v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, c[4] = {1, 0, 0.5f, -1}, sn[4] = {0, 1, 0.5f, 0};
+    exa_rope_neox(v, c, sn, 8);
+    const float want[8] = {1, -6, -2, -4, 5, 2, 5, -8};
+    CHECK(!memcmp(v, want, sizeof want), "rope neox layout");
+    float g[3] = {0, 1, -2}, u[3] = {5, 2, 1}, o[3];
+    exa_silu_mul(o, g, u, 3);
+    CHECK(o[0] == 0 && fabsf(o[1] - 2 * 0.7310586f) < 1e-6 && fabsf(o[2] + 2 * 0.1192029f) < 1e-6, "silu_mul");
+}
+
+typedef struct { int n; long long *sums; } pool_job;
+static void pool_fn(void *arg, int ith, int nth) {
+    pool_job *j = arg;
+    int b, e;
+    exa_split(j->n, ith, nth, &b, &e);
+    long long s = 0;
+    for (int i = b; i < e; i++) s += i;
+    j->sums[ith] = s;
+}
+
+static void test_pool(void) {
+    for (int nt = 1; nt <= 4; nt++) {
+        exa_pool *p = exa_pool_init(nt);
+        long long sums[8] = {0};
+        pool_job j = {100001, sums};
+        int ok = 1;
+        for (int rep = 0; rep < 200; rep++) {
+            memset(sums, 0, sizeof sums);
+            exa_pool_run(p, pool_fn, &j);
+            long long t = 0;
+            for (int i = 0; i < nt; i++) t += sums[i];
+            ok &= t == 100001LL * 100000 / 2;
+        }
+        CHECK(ok, "thread pool with %d threads", nt);
+        exa_pool_free(p);
+    }
+    exa_pool_free(NULL);
+}
+
+int main(void) {
+    printf("CPU level: detected %s, active %s\n", exa_cpu_level_name(exa_cpu_detect()), exa_cpu_level_name(exa_cpu_active()));
+    test_conversions();
+    test_dot();
+    test_matmul();
+    test_elementwise();
+    test_pool();
+    return TEST_END();
+}
