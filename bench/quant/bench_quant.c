@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
     printf("machine (1 thread, whole pool): read %.2f GB/s, memcpy %.2f GB/s copied (%.2f GB/s read+write)\n", read_gbs, memcpy_gbs,
            2 * memcpy_gbs);
     printf("matvec %lldx%lld, pool %zu MiB, median of %d runs per cell, cpu max level %s\n", (long long)rows,
-           (long long)cols, pool >> 20, runs, exa_cpu_level_name(exa_cpu_level_max()));
+           (long long)cols, pool >> 20, runs, exa_cpu_level_name(exa_cpu_detect()));
     printf("%-6s %-7s %10s %9s %9s %9s %9s\n", "format", "level", "MB/matrix", "ms", "GB/s", "read GB/s", "fraction");
 
     float *W = malloc(sizeof(float) * (size_t)(rows * cols)), *x = malloc(sizeof(float) * (size_t)cols);
@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
         if (copies * mb > pool) { fprintf(stderr, "bench_quant: pool too small\n"); return 1; }
         for (int64_t r = 0; r < rows; r++) exa_quantize_row(q, W + r * cols, src + (size_t)r * rb, cols);
         for (size_t c = 1; c < copies; c++) memcpy(src + c * mb, src, mb);
-        for (int lv = 0; lv <= (int)exa_cpu_level_max(); lv++) {
+        for (int lv = 0; lv <= (int)exa_cpu_detect(); lv++) {
             exa_qmatvec(q, (exa_cpu_level)lv, rows, cols, src, x, y, act); /* warm-up */
             const int n = lv == 0 ? (runs + 2) / 3 : runs; /* the scalar reference is slow */
             double *tm = calloc((size_t)n, sizeof *tm), *tr = calloc((size_t)n, sizeof *tr);

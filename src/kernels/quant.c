@@ -1,5 +1,5 @@
 /* quant.c — block-format metadata, the reference quantizers and dequantizers (ggml's algorithms),
- * the scalar reference dot products, CPU-level detection (env EXA_CPU) and kernel dispatch.
+ * the scalar reference dot products and kernel dispatch by CPU level (kernels/kernels.h).
  * REF: ggml/src/ggml-quants.c (quantize_row_{q4_0,q8_0,q4_K,q6_K,q8_K}_ref, make_qkx2_quants,
  * make_qx_quants, get_scale_min_k4) — re-implemented from the published algorithm. */
 #include "kernels/quant.h"
@@ -564,48 +564,29 @@ static int cpu_has_f16c(void) { /* CPUID.1:ECX bit 29 ("f16c" is not a clang 14 
 }
 #endif
 
-exa_cpu_level exa_cpu_level_max(void) {
+int exa_quant_has_vnni(void) {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && cpu_has_avx512vnni() && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma") && cpu_has_f16c())
-        return EXA_CPU_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c())
-        return EXA_CPU_AVX2;
-#endif
-    return EXA_CPU_SCALAR;
-}
-
-const char *exa_cpu_level_name(exa_cpu_level l) {
-    switch (l) {
-    case EXA_CPU_SCALAR: return "scalar";
-    case EXA_CPU_AVX2: return "avx2";
-    case EXA_CPU_AVX512: return "avx512";
-    }
-    return "?";
-}
-
-exa_cpu_level exa_cpu_level_active(void) {
     static atomic_int cached = -1;
     int v = atomic_load(&cached);
-    if (v >= 0) return (exa_cpu_level)v;
-    exa_cpu_level max = exa_cpu_level_max(), want = max;
-    const char *env = getenv("EXA_CPU");
-    if (env && *env) {
-        if (!strcasecmp(env, "scalar")) want = EXA_CPU_SCALAR;
-        else if (!strcasecmp(env, "avx2")) want = EXA_CPU_AVX2;
-        else if (!strcasecmp(env, "avx512")) want = EXA_CPU_AVX512;
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+            __builtin_cpu_supports("fma") && cpu_has_f16c() && cpu_has_avx512vnni();
+        atomic_store(&cached, v);
     }
-    if (want > max) want = max;
-    atomic_store(&cached, (int)want);
-    return want;
+    return v;
+#else
+    return 0;
+#endif
 }
 
 exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level) {
-    exa_cpu_level max = exa_cpu_level_max();
+    exa_cpu_level max = exa_cpu_detect();
     if (level > max) level = max;
 #if defined(__x86_64__)
+    if (level == EXA_CPU_AVX512 && !exa_quant_has_vnni()) level = EXA_CPU_AVX2;
+    if (level == EXA_CPU_AVX2 && !cpu_has_f16c()) level = EXA_CPU_SCALAR;
     if (level == EXA_CPU_AVX512) {
         switch (t) {
         case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_avx512;

@@ -2,14 +2,14 @@
  * interoperate with llama.cpp): Q8_0, Q4_0, Q4_K, Q6_K, plus the activation-side formats Q8_0 and
  * Q8_K used by the integer dot products. Owns: quantize row (f32 -> blocks), dequantize row
  * (blocks -> f32), quantized-row · quantized-activation dot products (scalar reference kept
- * forever + AVX2 + AVX-512 VNNI, chosen at run time), the EXA_CPU level selection, and a
+ * forever + AVX2 + AVX-512 VNNI, chosen at run time by the level of kernels/kernels.h), and a
  * single-threaded matvec helper.
  *
  * REF: ggml block layouts in ggml/src/ggml-common.h and the reference quantizers in
  * ggml/src/ggml-quants.c (ggml-org/llama.cpp); code here is written from those facts.
  *
  * TODO(lead): exa_qtype is kept separate from exa_dtype (core/tensor.h) until the lead merges
- * the block formats into exa_dtype; exa_cpu_level may move to src/core/ with the lead's dispatch. */
+ * the block formats into exa_dtype. */
 #ifndef EXA_KERNELS_QUANT_H
 #define EXA_KERNELS_QUANT_H
 
@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "exaone.h"
+#include "kernels/kernels.h"
 
 /* Block formats. The numeric values are ggml's `ggml_type` ids (the ids stored in GGUF tensor
  * infos), so a GGUF type id converts with exa_qtype_from_ggml(). */
@@ -86,25 +87,17 @@ exa_qtype exa_qtype_act(exa_qtype t);
 exa_status exa_quantize_row(exa_qtype t, const float *x, void *y, int64_t n);
 exa_status exa_dequantize_row(exa_qtype t, const void *x, float *y, int64_t n);
 
-/* ---- CPU levels ---- */
-typedef enum exa_cpu_level {
-    EXA_CPU_SCALAR = 0,
-    EXA_CPU_AVX2 = 1,   /* AVX2 + FMA + F16C */
-    EXA_CPU_AVX512 = 2, /* AVX-512 F/BW/VL + VNNI (Ice Lake, Zen 4 and later) */
-} exa_cpu_level;
-
-/* Highest level this CPU supports. */
-exa_cpu_level exa_cpu_level_max(void);
-/* Level used by default: exa_cpu_level_max(), lowered by env EXA_CPU=scalar|avx2|avx512 (asking
- * for more than the CPU has gives the CPU's maximum). Read once and cached. */
-exa_cpu_level exa_cpu_level_active(void);
-const char *exa_cpu_level_name(exa_cpu_level l);
+/* ---- CPU levels ----
+ * The level enum, detection and the EXA_CPU override are the lead's (kernels/kernels.h:
+ * exa_cpu_detect, exa_cpu_active). Our avx512 kernels also need AVX-512 VNNI; on an AVX-512 CPU
+ * without it (Skylake-X) the avx512 level runs the avx2 kernels. */
+int exa_quant_has_vnni(void); /* AVX-512 VNNI usable (CPUID + OS ZMM state) */
 
 /* Dot product of one weight row (n weights of type t) with an activation row already quantized
  * to exa_qtype_act(t) (same n). n must be a multiple of the block size. */
 typedef float (*exa_qdot_fn)(int64_t n, const void *w, const void *a);
 /* Kernel for type t at a given level (levels above the CPU's are clamped down); NULL if t is not
- * a weight type. exa_qdot_get(t, exa_cpu_level_active()) is what callers normally want. */
+ * a weight type. exa_qdot_get(t, exa_cpu_active()) is what callers normally want. */
 exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level);
 
 /* Quantize an activation row for the dot product with t-rows: writes exa_qtype_row_bytes(

@@ -219,7 +219,7 @@ static void check_dots(exa_qtype t, const void *w, const void *a, int64_t n, con
     float sref = exa_qdot_get(t, EXA_CPU_SCALAR)(n, w, a);
     CHECK(fabs(sref - ref) <= 1e-5 * mag + 1e-30, "%s %s n=%lld: scalar %g vs f32 dot %g (mag %g)", what,
           exa_qtype_name(t), (long long)n, sref, ref, mag);
-    for (int lv = EXA_CPU_AVX2; lv <= (int)exa_cpu_level_max(); lv++) {
+    for (int lv = EXA_CPU_AVX2; lv <= (int)exa_cpu_detect(); lv++) {
         float v = exa_qdot_get(t, (exa_cpu_level)lv)(n, w, a);
         CHECK(fabs(v - sref) <= 2e-6 * mag + 1e-30, "%s %s n=%lld %s: %.9g vs scalar %.9g (mag %g)", what,
               exa_qtype_name(t), (long long)n, exa_cpu_level_name((exa_cpu_level)lv), v, sref, mag);
@@ -264,13 +264,18 @@ static void test_dots(void) {
 
 /* ---- EXA_CPU and matvec */
 static void test_levels(void) {
-    exa_cpu_level max = exa_cpu_level_max(), act = exa_cpu_level_active();
+    exa_cpu_level max = exa_cpu_detect(), act = exa_cpu_active();
     const char *env = getenv("EXA_CPU");
     exa_cpu_level want = max;
     if (env && !strcmp(env, "scalar")) want = EXA_CPU_SCALAR;
     if (env && !strcmp(env, "avx2")) want = EXA_CPU_AVX2 < max ? EXA_CPU_AVX2 : max;
     printf("cpu: max %s, active %s (EXA_CPU=%s)\n", exa_cpu_level_name(max), exa_cpu_level_name(act), env ? env : "");
     CHECK(act == want, "EXA_CPU=%s gives %s, want %s", env ? env : "", exa_cpu_level_name(act), exa_cpu_level_name(want));
+    for (size_t k = 0; k < EXA_ARRAY_LEN_(weight_types); k++)
+        if (act == EXA_CPU_SCALAR)
+            CHECK(exa_qdot_get(weight_types[k], act) == exa_qdot_get(weight_types[k], EXA_CPU_SCALAR), "scalar level not scalar kernel");
+        else
+            CHECK(exa_qdot_get(weight_types[k], act) != exa_qdot_get(weight_types[k], EXA_CPU_SCALAR), "SIMD level gives the scalar kernel");
 
     const int64_t rows = 64, cols = 512;
     float *W = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * cols);
