@@ -374,6 +374,12 @@ const exa_gguf_tensor *exa_gguf_find_tensor(const exa_gguf *g, const char *name)
     return NULL;
 }
 
+int exa_gguf_tensor_shape(const exa_gguf_tensor *t, int64_t shape[EXA_GGUF_MAX_DIMS]) {
+    for (int d = 0; d < EXA_GGUF_MAX_DIMS; d++) shape[d] = 1;
+    for (int d = 0; d < t->n_dims; d++) shape[d] = (int64_t)t->ne[t->n_dims - 1 - d];
+    return t->n_dims;
+}
+
 static int is_unsigned(exa_gguf_vtype t) { return t == EXA_GGUF_U8 || t == EXA_GGUF_U16 || t == EXA_GGUF_U32 || t == EXA_GGUF_U64; }
 static int is_signed(exa_gguf_vtype t) { return t == EXA_GGUF_I8 || t == EXA_GGUF_I16 || t == EXA_GGUF_I32 || t == EXA_GGUF_I64; }
 

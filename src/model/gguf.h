@@ -106,6 +106,10 @@ void exa_gguf_close(exa_gguf *g);
 const exa_gguf_kv *exa_gguf_find_kv(const exa_gguf *g, const char *key);
 const exa_gguf_tensor *exa_gguf_find_tensor(const exa_gguf *g, const char *name);
 
+/* PyTorch-order shape of a tensor (ggml dims reversed): shape[0] is the slowest dimension, as in
+ * core/tensor.h; returns n_dims. */
+int exa_gguf_tensor_shape(const exa_gguf_tensor *t, int64_t shape[EXA_GGUF_MAX_DIMS]);
+
 /* Typed getters: EXA_OK, EXA_ERR_CONFIG if missing, EXA_ERR_FORMAT if of the wrong type or out of
  * range for the requested C type (integer keys of any integer type are accepted if they fit). */
 exa_status exa_gguf_get_u32(const exa_gguf *g, const char *key, uint32_t *out);

@@ -155,6 +155,9 @@ static void check_full(const exa_gguf *g, const float *f32, const uint16_t *f16,
         CHECK(!memcmp(t->data, ts[k].data, ts[k].bytes), "tensor %s data", ts[k].name);
         CHECK((uint64_t)(t->data - g->base) % align == 0, "tensor %s not aligned to %u", ts[k].name, align);
         CHECK(exa_ggml_type_supported(t->type), "tensor %s type unsupported", ts[k].name);
+        int64_t shape[4];
+        CHECK(exa_gguf_tensor_shape(t, shape) == ts[k].nd && shape[ts[k].nd - 1] == (int64_t)ts[k].ne0 &&
+                  (ts[k].nd == 1 || shape[0] == (int64_t)ts[k].ne1), "tensor %s PyTorch shape", ts[k].name);
     }
 }
 
