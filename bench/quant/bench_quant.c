@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
         W[i] = (float)((int64_t)(s >> 40) - (1 << 23)) / (float)(1 << 23) * 0.05f;
     }
     for (int64_t i = 0; i < cols; i++) x[i] = sinf((float)i);
-    const exa_qtype types[] = {EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K};
+    const exa_qtype types[] = {EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q5_K, EXA_QTYPE_Q6_K};
     void *act = malloc(exa_qtype_row_bytes(EXA_QTYPE_Q8_K, cols) + exa_qtype_row_bytes(EXA_QTYPE_Q8_0, cols));
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         const exa_qtype q = types[k];

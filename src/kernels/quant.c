@@ -21,8 +21,8 @@
 /* ---------------------------------------------------------------- format metadata */
 
 int exa_qtype_valid(int t) {
-    return t == EXA_QTYPE_Q4_0 || t == EXA_QTYPE_Q8_0 || t == EXA_QTYPE_Q4_K || t == EXA_QTYPE_Q6_K ||
-           t == EXA_QTYPE_Q8_K;
+    return t == EXA_QTYPE_Q4_0 || t == EXA_QTYPE_Q8_0 || t == EXA_QTYPE_Q4_K || t == EXA_QTYPE_Q5_K ||
+           t == EXA_QTYPE_Q6_K || t == EXA_QTYPE_Q8_K;
 }
 
 int exa_qtype_is_weight(exa_qtype t) { return exa_qtype_valid((int)t) && t != EXA_QTYPE_Q8_K; }
@@ -32,6 +32,7 @@ const char *exa_qtype_name(exa_qtype t) {
     case EXA_QTYPE_Q4_0: return "q4_0";
     case EXA_QTYPE_Q8_0: return "q8_0";
     case EXA_QTYPE_Q4_K: return "q4_K";
+    case EXA_QTYPE_Q5_K: return "q5_K";
     case EXA_QTYPE_Q6_K: return "q6_K";
     case EXA_QTYPE_Q8_K: return "q8_K";
     }
@@ -39,7 +40,7 @@ const char *exa_qtype_name(exa_qtype t) {
 }
 
 int exa_qtype_from_name(const char *name, exa_qtype *out) {
-    static const exa_qtype all[] = {EXA_QTYPE_Q4_0, EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K};
+    static const exa_qtype all[] = {EXA_QTYPE_Q4_0, EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q5_K, EXA_QTYPE_Q6_K};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (name && strcasecmp(name, exa_qtype_name(all[i])) == 0) { *out = all[i]; return 1; }
     return 0;
@@ -50,6 +51,7 @@ size_t exa_qtype_block_elems(exa_qtype t) {
     case EXA_QTYPE_Q4_0:
     case EXA_QTYPE_Q8_0: return EXA_QK;
     case EXA_QTYPE_Q4_K:
+    case EXA_QTYPE_Q5_K:
     case EXA_QTYPE_Q6_K:
     case EXA_QTYPE_Q8_K: return EXA_QK_K;
     }
@@ -61,6 +63,7 @@ size_t exa_qtype_block_bytes(exa_qtype t) {
     case EXA_QTYPE_Q4_0: return sizeof(exa_block_q4_0);
     case EXA_QTYPE_Q8_0: return sizeof(exa_block_q8_0);
     case EXA_QTYPE_Q4_K: return sizeof(exa_block_q4_K);
+    case EXA_QTYPE_Q5_K: return sizeof(exa_block_q5_K);
     case EXA_QTYPE_Q6_K: return sizeof(exa_block_q6_K);
     case EXA_QTYPE_Q8_K: return sizeof(exa_block_q8_K);
     }
@@ -76,7 +79,7 @@ size_t exa_qtype_row_bytes(exa_qtype t, int64_t n) {
 }
 
 exa_qtype exa_qtype_act(exa_qtype t) {
-    return (t == EXA_QTYPE_Q4_K || t == EXA_QTYPE_Q6_K) ? EXA_QTYPE_Q8_K : EXA_QTYPE_Q8_0;
+    return (t == EXA_QTYPE_Q4_K || t == EXA_QTYPE_Q5_K || t == EXA_QTYPE_Q6_K) ? EXA_QTYPE_Q8_K : EXA_QTYPE_Q8_0;
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -215,55 +218,98 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
     return scale;
 }
 
-static void quantize_q4_K(const float *x, exa_block_q4_K *y, int64_t nb) {
-    uint8_t L[EXA_QK_K], Laux[32];
+/* Shared by Q4_K (nmax 15, search rmin -1, 20 steps) and Q5_K (nmax 31, rmin -0.5, 15 steps):
+ * per 32-weight sub-block a weighted min/scale fit, then 6-bit scales and mins relative to the
+ * super-block maxima, then the codes L re-derived from the stored (rounded) scales. */
+static void kquant_scales(const float *x, uint16_t *d_out, uint16_t *dmin_out, uint8_t scales_out[12],
+                          uint8_t L[EXA_QK_K], int nmax, float rmin, int nstep) {
+    uint8_t Laux[32];
     float weights[32], mins[EXA_QK_K / 32], scales[EXA_QK_K / 32];
+    float max_scale = 0, max_min = 0; /* the min is subtracted, so scales are >= 0 */
+    for (int j = 0; j < EXA_QK_K / 32; j++) {
+        float sum_x2 = 0;
+        for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
+        float av_x = sqrtf(sum_x2 / 32);
+        for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
+        scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep);
+        if (scales[j] > max_scale) max_scale = scales[j];
+        if (mins[j] > max_min) max_min = mins[j];
+    }
+    float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+    float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+    memset(scales_out, 0, 12);
+    for (int j = 0; j < EXA_QK_K / 32; j++) {
+        /* as ggml: the int is narrowed to uint8 first, then capped at 63 */
+        uint8_t ls8 = (uint8_t)nearest_int(inv_scale * scales[j]), lm8 = (uint8_t)nearest_int(inv_min * mins[j]);
+        if (ls8 > 63) ls8 = 63;
+        if (lm8 > 63) lm8 = 63;
+        if (j < 4) {
+            scales_out[j] = ls8;
+            scales_out[j + 4] = lm8;
+        } else {
+            scales_out[j + 4] = (uint8_t)((ls8 & 0xF) | ((lm8 & 0xF) << 4));
+            scales_out[j - 4] |= (uint8_t)((ls8 >> 4) << 6);
+            scales_out[j] |= (uint8_t)((lm8 >> 4) << 6);
+        }
+    }
+    *d_out = exa_f32_to_f16(max_scale / 63.f);
+    *dmin_out = exa_f32_to_f16(max_min / 63.f);
+    const float dd = exa_f16_to_f32(*d_out), dm = exa_f16_to_f32(*dmin_out);
+    for (int j = 0; j < EXA_QK_K / 32; j++) {
+        uint8_t sc, m;
+        exa_q4k_scale_min(j, scales_out, &sc, &m);
+        const float d = dd * sc;
+        if (!d) continue;
+        const float dmj = dm * m;
+        for (int ii = 0; ii < 32; ii++) {
+            int l = nearest_int((x[32 * j + ii] + dmj) / d);
+            L[32 * j + ii] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
+        }
+    }
+}
+
+static void quantize_q4_K(const float *x, exa_block_q4_K *y, int64_t nb) {
+    uint8_t L[EXA_QK_K];
     for (int64_t i = 0; i < nb; i++, x += EXA_QK_K) {
-        float max_scale = 0, max_min = 0; /* the min is subtracted, so scales are >= 0 */
-        for (int j = 0; j < EXA_QK_K / 32; j++) {
-            float sum_x2 = 0;
-            for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
-            float av_x = sqrtf(sum_x2 / 32);
-            for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-            scales[j] = make_qkx2_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -1.f,
-                                         0.1f, 20);
-            if (scales[j] > max_scale) max_scale = scales[j];
-            if (mins[j] > max_min) max_min = mins[j];
-        }
-        float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
-        float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
-        memset(y[i].scales, 0, sizeof y[i].scales);
-        for (int j = 0; j < EXA_QK_K / 32; j++) {
-            /* as ggml: the int is narrowed to uint8 first, then capped at 63 */
-            uint8_t ls8 = (uint8_t)nearest_int(inv_scale * scales[j]), lm8 = (uint8_t)nearest_int(inv_min * mins[j]);
-            if (ls8 > 63) ls8 = 63;
-            if (lm8 > 63) lm8 = 63;
-            if (j < 4) {
-                y[i].scales[j] = ls8;
-                y[i].scales[j + 4] = lm8;
-            } else {
-                y[i].scales[j + 4] = (uint8_t)((ls8 & 0xF) | ((lm8 & 0xF) << 4));
-                y[i].scales[j - 4] |= (uint8_t)((ls8 >> 4) << 6);
-                y[i].scales[j] |= (uint8_t)((lm8 >> 4) << 6);
-            }
-        }
-        y[i].d = exa_f32_to_f16(max_scale / 63.f);
-        y[i].dmin = exa_f32_to_f16(max_min / 63.f);
-        const float dd = exa_f16_to_f32(y[i].d), dm = exa_f16_to_f32(y[i].dmin);
-        for (int j = 0; j < EXA_QK_K / 32; j++) {
-            uint8_t sc, m;
-            exa_q4k_scale_min(j, y[i].scales, &sc, &m);
-            const float d = dd * sc;
-            if (!d) continue;
-            const float dmj = dm * m;
-            for (int ii = 0; ii < 32; ii++) {
-                int l = nearest_int((x[32 * j + ii] + dmj) / d);
-                L[32 * j + ii] = (uint8_t)(l < 0 ? 0 : l > 15 ? 15 : l);
-            }
-        }
+        kquant_scales(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.f, 20);
         uint8_t *q = y[i].qs;
         for (int j = 0; j < EXA_QK_K; j += 64, q += 32)
             for (int l = 0; l < 32; l++) q[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
+    }
+}
+
+static void quantize_q5_K(const float *x, exa_block_q5_K *y, int64_t nb) {
+    uint8_t L[EXA_QK_K];
+    for (int64_t i = 0; i < nb; i++, x += EXA_QK_K) {
+        kquant_scales(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 15);
+        uint8_t *ql = y[i].qs, *qh = y[i].qh;
+        memset(qh, 0, EXA_QK_K / 8);
+        uint8_t m1 = 1, m2 = 2;
+        for (int n = 0; n < EXA_QK_K; n += 64, ql += 32, m1 <<= 2, m2 <<= 2) {
+            for (int j = 0; j < 32; j++) {
+                int l1 = L[n + j], l2 = L[n + j + 32];
+                if (l1 > 15) { l1 -= 16; qh[j] |= m1; }
+                if (l2 > 15) { l2 -= 16; qh[j] |= m2; }
+                ql[j] = (uint8_t)(l1 | (l2 << 4));
+            }
+        }
+    }
+}
+
+static void dequantize_q5_K(const exa_block_q5_K *x, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *ql = x[i].qs, *qh = x[i].qh;
+        const float d = exa_f16_to_f32(x[i].d), min = exa_f16_to_f32(x[i].dmin);
+        uint8_t u1 = 1, u2 = 2;
+        for (int j = 0, is = 0; j < EXA_QK_K; j += 64, ql += 32, is += 2, u1 <<= 2, u2 <<= 2) {
+            uint8_t sc, m;
+            exa_q4k_scale_min(is, x[i].scales, &sc, &m);
+            const float d1 = d * sc, m1 = min * m;
+            exa_q4k_scale_min(is + 1, x[i].scales, &sc, &m);
+            const float d2 = d * sc, m2 = min * m;
+            for (int l = 0; l < 32; l++) *y++ = d1 * ((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
+            for (int l = 0; l < 32; l++) *y++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
+        }
     }
 }
 
@@ -437,6 +483,7 @@ exa_status exa_quantize_row(exa_qtype t, const float *x, void *y, int64_t n) {
     case EXA_QTYPE_Q8_0: quantize_q8_0(x, y, nb); break;
     case EXA_QTYPE_Q4_0: quantize_q4_0(x, y, nb); break;
     case EXA_QTYPE_Q4_K: quantize_q4_K(x, y, nb); break;
+    case EXA_QTYPE_Q5_K: quantize_q5_K(x, y, nb); break;
     case EXA_QTYPE_Q6_K: quantize_q6_K(x, y, nb); break;
     case EXA_QTYPE_Q8_K: quantize_q8_K(x, y, nb); break;
     }
@@ -451,6 +498,7 @@ exa_status exa_dequantize_row(exa_qtype t, const void *x, float *y, int64_t n) {
     case EXA_QTYPE_Q8_0: dequantize_q8_0(x, y, nb); break;
     case EXA_QTYPE_Q4_0: dequantize_q4_0(x, y, nb); break;
     case EXA_QTYPE_Q4_K: dequantize_q4_K(x, y, nb); break;
+    case EXA_QTYPE_Q5_K: dequantize_q5_K(x, y, nb); break;
     case EXA_QTYPE_Q6_K: dequantize_q6_K(x, y, nb); break;
     case EXA_QTYPE_Q8_K: dequantize_q8_K(x, y, nb); break;
     }
@@ -506,6 +554,33 @@ float exa_qdot_q4_K_scalar(int64_t n, const void *w, const void *a) {
             for (int l = 0; l < 32; l++) {
                 s0 += (q[l] & 0xF) * aq[l];
                 s1 += (q[l] >> 4) * aq[l + 32];
+            }
+            sumi += sc0 * s0 + sc1 * s1;
+            summ += m0 * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]) +
+                    m1 * (y[i].bsums[2 * j + 2] + y[i].bsums[2 * j + 3]);
+        }
+        sum += y[i].d * exa_f16_to_f32(x[i].d) * (float)sumi -
+               y[i].d * exa_f16_to_f32(x[i].dmin) * (float)summ;
+    }
+    return sum;
+}
+
+float exa_qdot_q5_K_scalar(int64_t n, const void *w, const void *a) {
+    const exa_block_q5_K *x = w;
+    const exa_block_q8_K *y = a;
+    float sum = 0.f;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        const uint8_t *ql = x[i].qs, *qh = x[i].qh;
+        const int8_t *aq = y[i].qs;
+        int sumi = 0, summ = 0;
+        for (int j = 0; j < 8; j += 2, ql += 32, aq += 64) {
+            uint8_t sc0, m0, sc1, m1;
+            exa_q4k_scale_min(j, x[i].scales, &sc0, &m0);
+            exa_q4k_scale_min(j + 1, x[i].scales, &sc1, &m1);
+            int s0 = 0, s1 = 0;
+            for (int l = 0; l < 32; l++) {
+                s0 += ((ql[l] & 0xF) | (((qh[l] >> j) & 1) << 4)) * aq[l];
+                s1 += ((ql[l] >> 4) | (((qh[l] >> (j + 1)) & 1) << 4)) * aq[l + 32];
             }
             sumi += sc0 * s0 + sc1 * s1;
             summ += m0 * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]) +
@@ -592,6 +667,7 @@ exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level) {
         case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_avx512;
         case EXA_QTYPE_Q4_0: return exa_qdot_q4_0_avx512;
         case EXA_QTYPE_Q4_K: return exa_qdot_q4_K_avx512;
+        case EXA_QTYPE_Q5_K: return exa_qdot_q5_K_avx512;
         case EXA_QTYPE_Q6_K: return exa_qdot_q6_K_avx512;
         default: return NULL;
         }
@@ -601,6 +677,7 @@ exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level) {
         case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_avx2;
         case EXA_QTYPE_Q4_0: return exa_qdot_q4_0_avx2;
         case EXA_QTYPE_Q4_K: return exa_qdot_q4_K_avx2;
+        case EXA_QTYPE_Q5_K: return exa_qdot_q5_K_avx2;
         case EXA_QTYPE_Q6_K: return exa_qdot_q6_K_avx2;
         default: return NULL;
         }
@@ -610,6 +687,7 @@ exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level) {
     case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_scalar;
     case EXA_QTYPE_Q4_0: return exa_qdot_q4_0_scalar;
     case EXA_QTYPE_Q4_K: return exa_qdot_q4_K_scalar;
+    case EXA_QTYPE_Q5_K: return exa_qdot_q5_K_scalar;
     case EXA_QTYPE_Q6_K: return exa_qdot_q6_K_scalar;
     default: return NULL;
     }

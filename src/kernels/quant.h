@@ -1,5 +1,5 @@
 /* quant.h — block-quantized weight formats with ggml's exact byte layouts (so GGUF files
- * interoperate with llama.cpp): Q8_0, Q4_0, Q4_K, Q6_K, plus the activation-side formats Q8_0 and
+ * interoperate with llama.cpp): Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, plus the activation-side formats Q8_0 and
  * Q8_K used by the integer dot products. Owns: quantize row (f32 -> blocks), dequantize row
  * (blocks -> f32), quantized-row · quantized-activation dot products (scalar reference kept
  * forever + AVX2 + AVX-512 VNNI, chosen at run time by the level of kernels/kernels.h), and a
@@ -25,6 +25,7 @@ typedef enum exa_qtype {
     EXA_QTYPE_Q4_0 = 2,
     EXA_QTYPE_Q8_0 = 8,
     EXA_QTYPE_Q4_K = 12,
+    EXA_QTYPE_Q5_K = 13,
     EXA_QTYPE_Q6_K = 14,
     EXA_QTYPE_Q8_K = 15, /* activation side of the k-quant dot products only */
 } exa_qtype;
@@ -50,6 +51,13 @@ typedef struct exa_block_q4_K {
     uint8_t qs[EXA_QK_K / 2]; /* per 64 weights: 32 bytes, low nibbles = first 32, high = next 32 */
 } exa_block_q4_K;        /* 144 bytes; x = d*sc*q - dmin*m per 32-weight sub-block */
 
+typedef struct exa_block_q5_K {
+    uint16_t d, dmin;        /* as Q4_K */
+    uint8_t scales[12];      /* as Q4_K */
+    uint8_t qh[EXA_QK_K / 8]; /* 5th bits: weight 64c + l (l < 32) uses bit 2c of qh[l], 64c + 32 + l bit 2c+1 */
+    uint8_t qs[EXA_QK_K / 2]; /* low 4 bits, packed as Q4_K */
+} exa_block_q5_K;            /* 176 bytes; x = d*sc*q - dmin*m, q in [0, 32) */
+
 typedef struct exa_block_q6_K {
     uint8_t ql[EXA_QK_K / 2];     /* low 4 bits */
     uint8_t qh[EXA_QK_K / 4];     /* high 2 bits */
@@ -66,10 +74,11 @@ typedef struct exa_block_q8_K {
 _Static_assert(sizeof(exa_block_q8_0) == 34, "block_q8_0 layout");
 _Static_assert(sizeof(exa_block_q4_0) == 18, "block_q4_0 layout");
 _Static_assert(sizeof(exa_block_q4_K) == 144, "block_q4_K layout");
+_Static_assert(sizeof(exa_block_q5_K) == 176, "block_q5_K layout");
 _Static_assert(sizeof(exa_block_q6_K) == 210, "block_q6_K layout");
 _Static_assert(sizeof(exa_block_q8_K) == 292, "block_q8_K layout");
 
-/* 1 if t is one of the formats above (weights: Q8_0 Q4_0 Q4_K Q6_K; Q8_K only as activation). */
+/* 1 if t is one of the formats above (weights: Q8_0 Q4_0 Q4_K Q5_K Q6_K; Q8_K only as activation). */
 int exa_qtype_valid(int ggml_type);
 int exa_qtype_is_weight(exa_qtype t);
 const char *exa_qtype_name(exa_qtype t);         /* "q4_K", ... ; "?" when unknown */
@@ -78,7 +87,7 @@ size_t exa_qtype_block_elems(exa_qtype t);       /* 32 or 256 */
 size_t exa_qtype_block_bytes(exa_qtype t);
 /* bytes of one row of n weights; 0 if n is not a multiple of the block size */
 size_t exa_qtype_row_bytes(exa_qtype t, int64_t n);
-/* activation format the dot product of a t-row wants: Q8_0 for Q8_0/Q4_0, Q8_K for k-quants */
+/* activation format the dot product of a t-row wants: Q8_0 for Q8_0/Q4_0, Q8_K for the k-quants */
 exa_qtype exa_qtype_act(exa_qtype t);
 
 /* f32 -> blocks and back. n must be a multiple of the block size (else EXA_ERR_INVALID_ARG).

@@ -135,6 +135,50 @@ EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
     return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(s);
 }
 
+EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
+    const exa_block_q5_K *x = w;
+    const exa_block_q8_K *y = a;
+    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    /* per 128-bit lane shuffles: i16 scale 2j into the low 256 bits, 2j+1 into the high 256 bits */
+    __m512i sel[4];
+    for (int j = 0; j < 4; j++)
+        sel[j] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
+                                    _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
+    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    __m512 acc = _mm512_setzero_ps();
+    __m256 acc_m = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        uint8_t sm[16];
+        exa_q4k_unpack_scales(x[i].scales, sm);
+        const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
+        const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(smv));
+        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
+        const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const uint8_t *q = x[i].qs;
+        const int8_t *aq = y[i].qs;
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        __m512i sumi = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++, q += 32, aq += 64) {
+            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
+            /* 5th bits: bit 2j of qh for the low nibbles, bit 2j+1 for the high ones */
+            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4);
+            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4);
+            const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_or_si256(_mm256_and_si256(b, m4), h0)),
+                                                     _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), h1), 1);
+            /* codes <= 31: the u8·s8 pair sums (<= 2·31·128) cannot saturate int16 */
+            const __m512i p = _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq));
+            sumi = _mm512_dpwssd_epi32(sumi, p, _mm512_shuffle_epi8(sc16, sel[j]));
+        }
+        const float d = y[i].d * f16(x[i].d), dm = y[i].d * f16(x[i].dmin);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(summ), acc_m);
+    }
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc_m), _mm256_extractf128_ps(acc_m, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(s);
+}
+
 EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q6_K *x = w;
     const exa_block_q8_K *y = a;
@@ -185,6 +229,7 @@ EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q8_0_scalar(n, w, a); }
 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q4_0_scalar(n, w, a); }
 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
+float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q5_K_scalar(n, w, a); }
 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q6_K_scalar(n, w, a); }
 
 #endif

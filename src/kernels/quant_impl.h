@@ -9,18 +9,21 @@
 float exa_qdot_q8_0_scalar(int64_t n, const void *w, const void *a);
 float exa_qdot_q4_0_scalar(int64_t n, const void *w, const void *a);
 float exa_qdot_q4_K_scalar(int64_t n, const void *w, const void *a);
+float exa_qdot_q5_K_scalar(int64_t n, const void *w, const void *a);
 float exa_qdot_q6_K_scalar(int64_t n, const void *w, const void *a);
 
 /* AVX2 + FMA + F16C (quant_avx2.c) */
 float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a);
 float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a);
 float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a);
+float exa_qdot_q5_K_avx2(int64_t n, const void *w, const void *a);
 float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a);
 
 /* AVX-512 F/BW/VL + VNNI (quant_avx512.c) */
 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a);
 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a);
 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a);
+float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a);
 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a);
 
 /* Q4_K 6-bit scale/min unpacking (ggml's get_scale_min_k4): sub-block j in [0, 8). */

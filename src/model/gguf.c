@@ -32,7 +32,7 @@ size_t exa_ggml_type_block_elems(uint32_t t) { const ggml_type_info *i = type_in
 size_t exa_ggml_type_block_bytes(uint32_t t) { const ggml_type_info *i = type_info(t); return i ? i->bytes : 0; }
 int exa_ggml_type_supported(uint32_t t) {
     return t == EXA_GGML_F32 || t == EXA_GGML_F16 || t == EXA_GGML_BF16 || t == EXA_GGML_Q8_0 ||
-           t == EXA_GGML_Q4_0 || t == EXA_GGML_Q4_K || t == EXA_GGML_Q6_K;
+           t == EXA_GGML_Q4_0 || t == EXA_GGML_Q4_K || t == EXA_GGML_Q5_K || t == EXA_GGML_Q6_K;
 }
 
 /* size in bytes of a scalar value type; 0 for STRING/ARRAY/unknown */

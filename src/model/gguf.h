@@ -46,7 +46,7 @@ const char *exa_ggml_type_name(uint32_t type);
 /* elements per block and bytes per block; 0 when unknown */
 size_t exa_ggml_type_block_elems(uint32_t type);
 size_t exa_ggml_type_block_bytes(uint32_t type);
-/* 1 if exaone.c's kernels handle this type: F32 F16 BF16 Q8_0 Q4_0 Q4_K Q6_K */
+/* 1 if exaone.c's kernels handle this type: F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K */
 int exa_ggml_type_supported(uint32_t type);
 
 typedef struct exa_gguf_str {

@@ -36,7 +36,7 @@ static char tmpdir[256];
 
 static const char *const strs[] = {"alpha", "", "한국어 토큰", "x y"};
 
-static void build_full(exa_gguf_writer *w, float *f32, uint16_t *f16, uint16_t *bf16, void *q[4]) {
+static void build_full(exa_gguf_writer *w, float *f32, uint16_t *f16, uint16_t *bf16, void *q[5]) {
     uint8_t u8 = 200; int8_t i8 = -100; uint16_t u16 = 60000; int16_t i16 = -30000;
     int32_t i32 = -2000000000; uint64_t u64 = 0xFEDCBA9876543210ull; int64_t i64 = -0x123456789ALL; double f64 = 3.141592653589793;
     CHECK(!exa_gguf_writer_add_scalar(w, "t.u8", EXA_GGUF_U8, &u8), "u8");
@@ -89,10 +89,12 @@ static void build_full(exa_gguf_writer *w, float *f32, uint16_t *f16, uint16_t *
     CHECK(!exa_gguf_writer_add_tensor(w, "t.q4_0", EXA_GGML_Q4_0, 2, neq, q[1]), "q4_0 tensor");
     CHECK(!exa_gguf_writer_add_tensor(w, "t.q4_K", EXA_GGML_Q4_K, 2, nek, q[2]), "q4_K tensor");
     CHECK(!exa_gguf_writer_add_tensor(w, "t.q6_K", EXA_GGML_Q6_K, 2, nek, q[3]), "q6_K tensor");
+    exa_quantize_row(EXA_QTYPE_Q5_K, f32, q[4], 512);
+    CHECK(!exa_gguf_writer_add_tensor(w, "t.q5_K", EXA_GGML_Q5_K, 2, nek, q[4]), "q5_K tensor");
     CHECK(exa_gguf_writer_add_tensor(w, "t.q6_K", EXA_GGML_Q6_K, 2, nek, q[3]) == EXA_ERR_INVALID_ARG, "duplicate tensor");
 }
 
-static void check_full(const exa_gguf *g, const float *f32, const uint16_t *f16, const uint16_t *bf16, void *q[4], uint32_t align) {
+static void check_full(const exa_gguf *g, const float *f32, const uint16_t *f16, const uint16_t *bf16, void *q[5], uint32_t align) {
     uint64_t u; int64_t i; float f; int b; exa_gguf_str s;
     CHECK(g->version == 3 && g->alignment == align, "version %u alignment %u", g->version, g->alignment);
     CHECK(!exa_gguf_get_u64(g, "t.u8", &u) && u == 200, "u8");
@@ -145,6 +147,7 @@ static void check_full(const exa_gguf *g, const float *f32, const uint16_t *f16,
         {"t.f32", EXA_GGML_F32, 1, 5, 1, f32, 20}, {"t.f16", EXA_GGML_F16, 2, 3, 2, f16, 12}, {"t.bf16", EXA_GGML_BF16, 2, 3, 2, bf16, 12},
         {"t.q8_0", EXA_GGML_Q8_0, 2, 64, 2, q[0], 4 * 34}, {"t.q4_0", EXA_GGML_Q4_0, 2, 64, 2, q[1], 4 * 18},
         {"t.q4_K", EXA_GGML_Q4_K, 2, 256, 2, q[2], 2 * 144}, {"t.q6_K", EXA_GGML_Q6_K, 2, 256, 2, q[3], 2 * 210},
+        {"t.q5_K", EXA_GGML_Q5_K, 2, 256, 2, q[4], 2 * 176},
     };
     CHECK(g->n_tensors == EXA_ARRAY_LEN(ts), "tensor count %llu", (unsigned long long)g->n_tensors);
     for (size_t k = 0; k < EXA_ARRAY_LEN(ts); k++) {
@@ -164,8 +167,8 @@ static void check_full(const exa_gguf *g, const float *f32, const uint16_t *f16,
 static void test_round_trip(const char *corpus) {
     static float f32[512];
     static uint16_t f16[6], bf16[6];
-    static uint8_t q8[4 * 34], q4[4 * 18], qk[2 * 144], q6[2 * 210];
-    void *q[4] = {q8, q4, qk, q6};
+    static uint8_t q8[4 * 34], q4[4 * 18], qk[2 * 144], q6[2 * 210], q5[2 * 176];
+    void *q[5] = {q8, q4, qk, q6, q5};
     const uint32_t aligns[2] = {32, 64};
     for (int a = 0; a < 2; a++) {
         exa_gguf_writer *w;

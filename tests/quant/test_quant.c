@@ -40,7 +40,7 @@ static float gauss(void) {
     return sqrtf(-2.f * logf(u)) * cosf(6.2831853f * v);
 }
 
-static const exa_qtype weight_types[] = {EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K};
+static const exa_qtype weight_types[] = {EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q5_K, EXA_QTYPE_Q6_K};
 
 /* ---- layouts on hand-made blocks */
 static void test_layouts(void) {
@@ -94,6 +94,24 @@ static void test_layouts(void) {
         CHECK(y[e] == want, "q4_K element %d: %g want %g", e, y[e], want);
     }
 
+    /* Q5_K: as Q4_K plus a 5th bit: element e (chunk c = e/64, r = e%64) has bit 2c (r < 32) or
+     * 2c+1 (r >= 32) of qh[r%32] */
+    exa_block_q5_K b5;
+    memset(&b5, 0, sizeof b5);
+    b5.d = exa_f32_to_f16(0.5f);
+    b5.dmin = exa_f32_to_f16(2.0f);
+    memcpy(b5.scales, bk.scales, 12);
+    for (int l = 0; l < 128; l++) b5.qs[l] = (uint8_t)rng();
+    for (int l = 0; l < 32; l++) b5.qh[l] = (uint8_t)rng();
+    exa_dequantize_row(EXA_QTYPE_Q5_K, &b5, y, 256);
+    for (int e = 0; e < 256; e++) {
+        int j = e / 32, c = e / 64, r = e % 64;
+        uint8_t byte = b5.qs[32 * c + r % 32];
+        int q = (r < 32 ? (byte & 0xF) : (byte >> 4)) | (((b5.qh[r % 32] >> (2 * c + (r >= 32))) & 1) << 4);
+        float want = 0.5f * sc[j] * q - 2.0f * mn[j];
+        CHECK(y[e] == want, "q5_K element %d: %g want %g", e, y[e], want);
+    }
+
     /* Q6_K: element e of chunk c (128 weights): low 4 bits in ql[64c + e%64] (low nibble for
      * e%128 < 64, else high), high 2 bits in qh[32c + e%32] at bit 2*((e%128)/32); scale e/16 */
     exa_block_q6_K b6;
@@ -136,21 +154,21 @@ static void test_rmse(void) {
     /* bounds: measured values (docs/quant.md) + ~10 %; they are RMSE / sigma of N(0,1) data */
     struct { exa_qtype t; double bound; } cases[] = {
         {EXA_QTYPE_Q8_0, 0.0059}, {EXA_QTYPE_Q4_0, 0.11}, {EXA_QTYPE_Q4_K, 0.080}, {EXA_QTYPE_Q6_K, 0.021},
-        {EXA_QTYPE_Q8_K, 0.0077},
+        {EXA_QTYPE_Q8_K, 0.0077}, {EXA_QTYPE_Q5_K, 0.040},
     };
-    double r[5];
-    for (int c = 0; c < 5; c++) {
+    double r[6];
+    for (int c = 0; c < 6; c++) {
         r[c] = rmse_of(cases[c].t, x, n);
         printf("rmse %-5s gaussian N(0,1): %.5f (bound %.4f)\n", exa_qtype_name(cases[c].t), r[c], cases[c].bound);
         CHECK(r[c] < cases[c].bound, "%s rmse %.5f above %.4f", exa_qtype_name(cases[c].t), r[c], cases[c].bound);
     }
-    CHECK(r[2] < r[1] && r[3] < r[2] && r[0] < r[3], "format quality order q4_0 > q4_K > q6_K > q8_0 violated");
+    CHECK(r[2] < r[1] && r[5] < r[2] && r[3] < r[5] && r[0] < r[3], "format quality order q4_0 > q4_K > q5_K > q6_K > q8_0 violated");
     /* uniform-rounding-noise model from the same data: rmse = step/sqrt(12), step = amax/levels
      * (symmetric formats) or (max-min)/15 (Q4_K's naive min/max grid, which its search must beat) */
-    double m[5] = {0};
-    const int grp[5] = {32, 32, 32, 16, 256};
-    const double lev[5] = {127, 8, 15, 32, 127};
-    for (int c = 0; c < 5; c++) {
+    double m[6] = {0};
+    const int grp[6] = {32, 32, 32, 16, 256, 32};
+    const double lev[6] = {127, 8, 15, 32, 127, 31};
+    for (int c = 0; c < 6; c++) {
         double acc = 0;
         for (int64_t b = 0; b < n / grp[c]; b++) {
             float amax = 0, mn = 0, mx = 0;
@@ -160,7 +178,7 @@ static void test_rmse(void) {
                 mn = fminf(mn, v);
                 mx = fmaxf(mx, v);
             }
-            double step = (c == 2 ? (double)(mx - mn) : (double)amax) / lev[c];
+            double step = (c == 2 || c == 5 ? (double)(mx - mn) : (double)amax) / lev[c];
             acc += step * step / 12;
         }
         m[c] = sqrt(acc / (double)(n / grp[c]));
@@ -170,6 +188,7 @@ static void test_rmse(void) {
           "q8_0/q4_0/q8_K rmse off the rounding-noise model");
     CHECK(r[2] < m[2] && r[2] > 0.7 * m[2], "q4_K rmse %g vs min/max-grid model %g", r[2], m[2]);
     CHECK(r[3] > 0.9 * m[3] && r[3] < 1.25 * m[3], "q6_K rmse %g vs model %g", r[3], m[3]);
+    CHECK(r[5] < m[5] && r[5] > 0.7 * m[5], "q5_K rmse %g vs min/max-grid model %g", r[5], m[5]);
     /* scale invariance: errors scale with the data (no absolute epsilons inside) */
     for (int64_t i = 0; i < n; i++) x[i] *= 0.02f;
     double small = rmse_of(EXA_QTYPE_Q4_K, x, n);
@@ -254,7 +273,7 @@ static void test_dots(void) {
             for (size_t off = 0; off < wb; off += bb) {
                 uint16_t h1 = exa_f32_to_f16(urand() * 2.f - 1.f), h2 = exa_f32_to_f16(urand());
                 if (t == EXA_QTYPE_Q6_K) memcpy(w + off + 208, &h1, 2);
-                else if (t == EXA_QTYPE_Q4_K) { memcpy(w + off, &h1, 2); memcpy(w + off + 2, &h2, 2); }
+                else if (t == EXA_QTYPE_Q4_K || t == EXA_QTYPE_Q5_K) { memcpy(w + off, &h1, 2); memcpy(w + off + 2, &h2, 2); }
                 else memcpy(w + off, &h1, 2);
             }
             for (int64_t i = 0; i < n; i++) v[i] = gauss();
