@@ -613,7 +613,8 @@ float exa_qdot_q6_K_scalar(int64_t n, const void *w, const void *a) {
             for (int l = 0; l < 16; l++) s += q[16 * g + l] * y[i].qs[16 * g + l];
             sumi += x[i].scales[g] * s;
         }
-        sum += exa_f16_to_f32(x[i].d) * y[i].d * (float)sumi;
+        const float contrib = exa_f16_to_f32(x[i].d) * y[i].d * (float)sumi; /* kept apart from the sum: no FMA */
+        sum += contrib;
     }
     return sum;
 }

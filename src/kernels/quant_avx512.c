@@ -219,7 +219,10 @@ EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
         }
         const float d = f16(x[i].d) * y[i].d;
         const int total = _mm512_reduce_add_epi32(sumi) - corr;
-        sum += d * (float)total; /* same float operations as the scalar reference */
+        /* same float operations as the scalar reference: product and sum kept as two statements
+         * so that no compiler fuses them into an FMA (the scalar file has no FMA to fuse with) */
+        const float contrib = d * (float)total;
+        sum += contrib;
     }
     return sum;
 }
