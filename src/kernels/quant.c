@@ -705,3 +705,26 @@ exa_status exa_qmatvec(exa_qtype t, exa_cpu_level level, int64_t rows, int64_t c
     for (int64_t r = 0; r < rows; r++) y[r] = dot(cols, w + (size_t)r * rb, act_buf);
     return EXA_OK;
 }
+
+exa_status exa_quantize_act_rows(exa_qtype t, const float *x, int T, int64_t cols, void *act) {
+    const size_t ab = exa_qtype_row_bytes(exa_qtype_act(t), cols);
+    if (!exa_qtype_is_weight(t) || !ab || T < 0) return EXA_ERR_INVALID_ARG;
+    for (int i = 0; i < T; i++) {
+        exa_status st = exa_quantize_act(t, x + (size_t)i * (size_t)cols, (uint8_t *)act + (size_t)i * ab, cols);
+        if (st) return st;
+    }
+    return EXA_OK;
+}
+
+exa_status exa_qmatmul_rows(exa_qtype t, exa_cpu_level level, int64_t r0, int64_t r1, int64_t cols, const void *W,
+                            const void *act, int T, float *y, int64_t ldy) {
+    exa_qdot_fn dot = exa_qdot_get(t, level);
+    const size_t rb = exa_qtype_row_bytes(t, cols), ab = exa_qtype_row_bytes(exa_qtype_act(t), cols);
+    if (!dot || !rb || r0 < 0 || r1 < r0 || T < 0 || (T > 1 && ldy < r1)) return EXA_ERR_INVALID_ARG;
+    const uint8_t *w = W, *a = act;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = w + (size_t)r * rb;
+        for (int i = 0; i < T; i++) y[(size_t)i * (size_t)ldy + (size_t)r] = dot(cols, row, a + (size_t)i * ab);
+    }
+    return EXA_OK;
+}

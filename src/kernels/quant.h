@@ -113,6 +113,14 @@ exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level);
  * exa_qtype_act(t), n) bytes into a. */
 exa_status exa_quantize_act(exa_qtype t, const float *x, void *a, int64_t n);
 
+/* Batched form for prompts and for splitting over threads: quantize the T activation rows of x
+ * (T, cols) once with exa_quantize_act_rows (act holds T × exa_qtype_row_bytes(act type, cols)
+ * bytes), then y[t*ldy + r] = W[r,:] · x[t,:] for rows r in [r0, r1) — each weight row is read
+ * from memory once and reused for all T tokens. Threads take disjoint row ranges. */
+exa_status exa_quantize_act_rows(exa_qtype t, const float *x, int T, int64_t cols, void *act);
+exa_status exa_qmatmul_rows(exa_qtype t, exa_cpu_level level, int64_t r0, int64_t r1, int64_t cols, const void *W,
+                            const void *act, int T, float *y, int64_t ldy);
+
 /* y[r] = W[r,:] · x for rows r in [0, rows); W is rows × cols of type t, rows contiguous.
  * act_buf must hold exa_qtype_row_bytes(exa_qtype_act(t), cols) bytes (x is quantized into it
  * once). Single-threaded; the lead's dispatch splits rows over the thread pool. */

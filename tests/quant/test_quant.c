@@ -320,6 +320,17 @@ static void test_levels(void) {
             CHECK(fabsf(y0[r] - y1[r]) <= 1e-4f * (1.f + fabsf(y0[r])), "%s matvec row %d: %g vs %g",
                   exa_qtype_name(t), r, y0[r], y1[r]);
         }
+        /* batched: 3 tokens, rows split in two ranges as two threads would; token 1 is x */
+        const int T = 3;
+        float *X = malloc(sizeof(float) * (size_t)(T * cols)), *Y = malloc(sizeof(float) * (size_t)(T * rows));
+        uint8_t *A = malloc(exa_qtype_row_bytes(exa_qtype_act(t), cols) * T);
+        for (int64_t c = 0; c < cols; c++) { X[c] = gauss(); X[cols + c] = x[c]; X[2 * cols + c] = -x[c] * 0.5f; }
+        CHECK(exa_quantize_act_rows(t, X, T, cols, A) == EXA_OK, "quantize act rows");
+        CHECK(exa_qmatmul_rows(t, act, 0, 40, cols, Q, A, T, Y, rows) == EXA_OK &&
+                  exa_qmatmul_rows(t, act, 40, rows, cols, Q, A, T, Y, rows) == EXA_OK, "qmatmul rows");
+        for (int r = 0; r < rows; r++) CHECK(Y[rows + r] == y1[r], "%s batched row %d: %g vs matvec %g", exa_qtype_name(t), r, Y[rows + r], y1[r]);
+        CHECK(exa_qmatmul_rows(t, act, 0, rows, cols, Q, A, T, Y, rows - 1) == EXA_ERR_INVALID_ARG, "short ldy accepted");
+        free(X); free(Y); free(A);
         printf("matvec %-5s relative error vs f32: %.5f\n", exa_qtype_name(t), sqrt(err / nrm));
         CHECK(sqrt(err / nrm) < 0.15, "%s matvec relative error %g", exa_qtype_name(t), sqrt(err / nrm));
         free(Q);
