@@ -2,8 +2,8 @@
  * interoperate with llama.cpp): Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, plus the activation-side formats Q8_0 and
  * Q8_K used by the integer dot products. Owns: quantize row (f32 -> blocks), dequantize row
  * (blocks -> f32), quantized-row · quantized-activation dot products (scalar reference kept
- * forever + AVX2 + AVX-512 VNNI, chosen at run time by the level of kernels/kernels.h), and a
- * single-threaded matvec helper.
+ * forever + AVX2 + AVX-512 VNNI, chosen at run time by the level of kernels/kernels.h), and
+ * matvec / row-range matmul helpers.
  *
  * REF: ggml block layouts in ggml/src/ggml-common.h and the reference quantizers in
  * ggml/src/ggml-quants.c (ggml-org/llama.cpp); code here is written from those facts.
