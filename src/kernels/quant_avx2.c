@@ -33,29 +33,49 @@ EXA_AVX2 static inline __m256i dot_i8(__m256i x, __m256i y) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
 }
 
+/* scales of 4 consecutive blocks (f16 at byte stride sx in x, sy in y), multiplied, broadcast to
+ * 4 vectors (one per block) */
+EXA_AVX2 static inline void scales4(const uint8_t *x, size_t sx, const uint8_t *y, size_t sy, __m256 out[4]) {
+    uint16_t hx[4], hy[4];
+    for (int k = 0; k < 4; k++) {
+        __builtin_memcpy(&hx[k], x + k * sx, 2);
+        __builtin_memcpy(&hy[k], y + k * sy, 2);
+    }
+    const __m256 s = _mm256_castps128_ps256(_mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hx)),
+                                                       _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hy))));
+    for (int k = 0; k < 4; k++) out[k] = _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(k));
+}
+
 EXA_AVX2 float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a) {
     const exa_block_q8_0 *x = w, *y = a;
     const int64_t nb = n / EXA_QK;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(); /* two chains hide FMA latency */
     int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        const __m256i p1 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i + 1].d) * f16(y[i + 1].d)), _mm256_cvtepi32_ps(p1), acc1);
+    for (; i + 3 < nb; i += 4) {
+        __m256 d[4];
+        scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y, d);
+        for (int k = 0; k < 4; k += 2) {
+            const __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i + k].qs), _mm256_loadu_si256((const __m256i *)y[i + k].qs));
+            const __m256i p1 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i + k + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + k + 1].qs));
+            acc0 = _mm256_fmadd_ps(d[k], _mm256_cvtepi32_ps(p0), acc0);
+            acc1 = _mm256_fmadd_ps(d[k + 1], _mm256_cvtepi32_ps(p1), acc1);
+        }
     }
-    if (i < nb) {
+    for (; i < nb; i++) {
         const __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
     }
     return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
-/* 32 Q4_0 codes in weight order (low nibbles = weights 0..15, high = 16..31), minus 8 */
-EXA_AVX2 static inline __m256i q4_0_signed(const uint8_t *qs) {
+/* Σ (q-8)·a over one Q4_0 block as 8 int32 partial sums: unsigned nibbles go straight into
+ * maddubs (no sign tricks); 8·Σa is subtracted in int16 (|pair sums| <= 3840 + 2048) */
+EXA_AVX2 static inline __m256i q4_0_dot(const uint8_t *qs, const int8_t *ay) {
     const __m128i b = _mm_loadu_si128((const __m128i *)qs);
     const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
-    return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+    const __m256i av = _mm256_loadu_si256((const __m256i *)ay);
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, av), _mm256_maddubs_epi16(_mm256_set1_epi8(8), av));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
 EXA_AVX2 float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) {
@@ -64,14 +84,18 @@ EXA_AVX2 float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) {
     const int64_t nb = n / EXA_QK;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i p0 = dot_i8(q4_0_signed(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        const __m256i p1 = dot_i8(q4_0_signed(x[i + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i + 1].d) * f16(y[i + 1].d)), _mm256_cvtepi32_ps(p1), acc1);
+    for (; i + 3 < nb; i += 4) {
+        __m256 d[4];
+        scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y, d);
+        for (int k = 0; k < 4; k += 2) {
+            const __m256i p0 = q4_0_dot(x[i + k].qs, y[i + k].qs);
+            const __m256i p1 = q4_0_dot(x[i + k + 1].qs, y[i + k + 1].qs);
+            acc0 = _mm256_fmadd_ps(d[k], _mm256_cvtepi32_ps(p0), acc0);
+            acc1 = _mm256_fmadd_ps(d[k + 1], _mm256_cvtepi32_ps(p1), acc1);
+        }
     }
-    if (i < nb) {
-        const __m256i p0 = dot_i8(q4_0_signed(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+    for (; i < nb; i++) {
+        const __m256i p0 = q4_0_dot(x[i].qs, y[i].qs);
         acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
     }
     return hsum_ps(_mm256_add_ps(acc0, acc1));

@@ -18,11 +18,6 @@ EXA_AVX512 static inline __m512i load2x256(const void *lo, const void *hi) {
                               _mm256_loadu_si256((const __m256i *)hi), 1);
 }
 
-EXA_AVX512 static inline __m512 scale2(float d0, float d1) {
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(d0)),
-                                               _mm256_castps_pd(_mm256_set1_ps(d1)), 1));
-}
-
 /* |x| (as u8) and y with x's sign moved onto it, for signed·signed through vpdpbusd */
 EXA_AVX512 static inline __m512i dot_i8_512(__m512i x, __m512i y) {
     const __m512i ax = _mm512_abs_epi8(x);
@@ -36,26 +31,44 @@ EXA_AVX512 static inline __m256i dot_i8_256(__m256i x, __m256i y) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy);
 }
 
+/* scales of 4 consecutive blocks (f16 at byte stride sx in x, sy in y), multiplied: lanes 0..3 */
+EXA_AVX512 static inline __m128 scales4(const uint8_t *x, size_t sx, const uint8_t *y, size_t sy) {
+    uint16_t hx[4], hy[4];
+    for (int k = 0; k < 4; k++) {
+        __builtin_memcpy(&hx[k], x + k * sx, 2);
+        __builtin_memcpy(&hy[k], y + k * sy, 2);
+    }
+    const __m128 fx = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hx));
+    const __m128 fy = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hy));
+    return _mm_mul_ps(fx, fy);
+}
+
+/* spread lanes (k, k+1) of a 4-lane scale vector over 8 lanes each of a 16-lane vector */
+EXA_AVX512 static inline __m512 spread2(__m128 s4, int k) {
+    const __m512i idx = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(k)), _mm256_set1_epi32(k + 1), 1);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(s4));
+}
+
 EXA_AVX512 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q8_0 *x = w, *y = a;
     const int64_t nb = n / EXA_QK;
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m512i qx = load2x256(x[i].qs, x[i + 1].qs);
-        const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);
-        const __m512 d = scale2(f16(x[i].d) * f16(y[i].d), f16(x[i + 1].d) * f16(y[i + 1].d));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot_i8_512(qx, qy)), acc);
+    for (; i + 3 < nb; i += 4) { /* 4 blocks: scales converted together, two accumulators */
+        const __m128 s4 = scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y);
+        const __m512i p01 = dot_i8_512(load2x256(x[i].qs, x[i + 1].qs), load2x256(y[i].qs, y[i + 1].qs));
+        const __m512i p23 = dot_i8_512(load2x256(x[i + 2].qs, x[i + 3].qs), load2x256(y[i + 2].qs, y[i + 3].qs));
+        acc0 = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), acc0);
+        acc1 = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), acc1);
     }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (i < nb) {
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    for (; i < nb; i++) {
         const __m256i p = dot_i8_256(_mm256_loadu_si256((const __m256i *)x[i].qs),
                                      _mm256_loadu_si256((const __m256i *)y[i].qs));
-        const __m256 pf = _mm256_mul_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p));
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(pf), _mm256_extractf128_ps(pf, 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        sum += _mm_cvtss_f32(s);
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+        sum += (float)_mm_cvtsi128_si32(s) * (f16(x[i].d) * f16(y[i].d));
     }
     return sum;
 }
@@ -71,19 +84,23 @@ EXA_AVX512 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q8_0 *y = a;
     const int64_t nb = n / EXA_QK;
     const __m512i eight = _mm512_set1_epi8(8);
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m512i qx = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i].qs)), q4_0_codes(x[i + 1].qs), 1);
-        const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);
+    for (; i + 3 < nb; i += 4) {
+        const __m128 s4 = scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y);
+        const __m512i q01 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i].qs)), q4_0_codes(x[i + 1].qs), 1);
+        const __m512i q23 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i + 2].qs)), q4_0_codes(x[i + 3].qs), 1);
+        const __m512i a01 = load2x256(y[i].qs, y[i + 1].qs), a23 = load2x256(y[i + 2].qs, y[i + 3].qs);
         /* Σ (q-8)·a = Σ q·a − Σ 8·a */
-        const __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), qx, qy),
-                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, qy));
-        const __m512 d = scale2(f16(x[i].d) * f16(y[i].d), f16(x[i + 1].d) * f16(y[i + 1].d));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+        const __m512i p01 = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q01, a01),
+                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, a01));
+        const __m512i p23 = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q23, a23),
+                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, a23));
+        acc0 = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), acc0);
+        acc1 = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), acc1);
     }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (i < nb) {
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    for (; i < nb; i++) {
         const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
         const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q4_0_codes(x[i].qs), qy),
                                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qy));
