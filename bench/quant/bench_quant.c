@@ -6,6 +6,7 @@
  * Shared machines are noisy, so each matvec run is paired with a read of an equally large window
  * of another copy (same access pattern, same moment): the fraction is median matvec GB/s over
  * median read GB/s of those windows. Medians of runs.
+ * Then the compute-bound rate of each kernel on cache-resident rows (best of 20).
  * Usage: bench_quant [runs]   (default 15). Not a pass/fail test. */
 #include <math.h>
 #include <stdio.h>
@@ -138,6 +139,28 @@ int main(int argc, char **argv) {
                    (double)mb / 1e6, med * 1e3, gbs, rgbs, 100.0 * gbs / rgbs);
             free(tm);
             free(tr);
+        }
+    }
+    /* compute-bound rate: 64 rows of 4096 (≤ 1.2 MB, cache-resident) dotted repeatedly; best of
+     * 20 repetitions of 20 passes, since interference only ever slows a pass down */
+    printf("\ncache-resident (64 rows x 4096, best of 20):\n%-6s %-7s %9s\n", "format", "level", "GB/s");
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        const exa_qtype q = types[k];
+        const size_t rb = exa_qtype_row_bytes(q, cols);
+        for (int64_t r = 0; r < 64; r++) exa_quantize_row(q, W + r * cols, src + (size_t)r * rb, cols);
+        exa_quantize_act(q, x, act, cols);
+        for (int lv = 0; lv <= (int)exa_cpu_detect(); lv++) {
+            exa_qdot_fn f = exa_qdot_get(q, (exa_cpu_level)lv);
+            double best = 1e30;
+            volatile float acc = 0;
+            for (int rep = 0; rep < 20; rep++) {
+                double t0 = now();
+                for (int it = 0; it < (lv ? 20 : 2); it++)
+                    for (int r = 0; r < 64; r++) acc += f(cols, src + (size_t)r * rb, act);
+                double dt = (now() - t0) / (lv ? 20 : 2);
+                if (dt < best) best = dt;
+            }
+            printf("%-6s %-7s %9.2f\n", exa_qtype_name(q), exa_cpu_level_name((exa_cpu_level)lv), 64.0 * (double)rb / best / 1e9);
         }
     }
     (void)sink;
