@@ -3,6 +3,7 @@
  *  - round-trip RMSE per format on gaussian data within bounds (and Q4_0 > Q4_K > Q6_K > Q8_0),
  *  - every SIMD dot product against the scalar reference (random data and raw random block
  *    bytes), the scalar reference against an f32 dot of the dequantized rows,
+ *  - llama.cpp's own acceptance thresholds (tests/test-quantize-fns.cpp) on its synthetic data,
  *  - EXA_CPU forcing (the same binary is registered with EXA_CPU=scalar / avx2 / unset).
  * Prints the measured RMSE figures (recorded in docs/quant.md). */
 #include <math.h>
@@ -340,9 +341,42 @@ static void test_levels(void) {
     free(x);
 }
 
+/* ---- llama.cpp's own acceptance test (tests/test-quantize-fns.cpp): data 0.1 + 2·cos(i + offset),
+ * 4096 values; "total error" sqrt(Σ(x-x')²)/n < 0.002 for these formats; dot-product error
+ * |q·q - f·f|/n < 0.02 against activations generated with offset 1 */
+static void test_ggml_thresholds(void) {
+    enum { N = 32 * 128 };
+    static float a[N], b[N], back[N];
+    static uint8_t qa[N * 2], qb[N * 2];
+    for (int i = 0; i < N; i++) {
+        a[i] = 0.1f + 2.0f * cosf((float)i);
+        b[i] = 0.1f + 2.0f * cosf((float)i + 1.0f);
+    }
+    double ref = 0;
+    for (int i = 0; i < N; i++) ref += a[i] * b[i];
+    for (size_t k = 0; k < EXA_ARRAY_LEN_(weight_types); k++) {
+        const exa_qtype t = weight_types[k];
+        exa_quantize_row(t, a, qa, N);
+        exa_dequantize_row(t, qa, back, N);
+        double se = 0;
+        for (int i = 0; i < N; i++) se += (double)(a[i] - back[i]) * (a[i] - back[i]);
+        const float total = sqrtf((float)se) / N;
+        CHECK(total < 0.002f, "%s: llama.cpp total quantization error %f >= 0.002", exa_qtype_name(t), total);
+        exa_quantize_act(t, b, qb, N);
+        for (int lv = 0; lv <= (int)exa_cpu_detect(); lv++) {
+            const float dot = exa_qdot_get(t, (exa_cpu_level)lv)(N, qa, qb);
+            const float err = fabsf(dot - (float)ref) / N;
+            CHECK(err < 0.02f, "%s %s: llama.cpp dot product error %f >= 0.02", exa_qtype_name(t),
+                  exa_cpu_level_name((exa_cpu_level)lv), err);
+            if (lv == 0) printf("ggml test-quantize-fns %-5s: total error %.6f (< 0.002), dot error %.6f (< 0.02)\n", exa_qtype_name(t), total, err);
+        }
+    }
+}
+
 int main(void) {
     test_layouts();
     test_rmse();
+    test_ggml_thresholds();
     test_dots();
     test_levels();
     if (failures) {
