@@ -473,7 +473,7 @@ exa_status exa_gguf_arr_f64(const exa_gguf_kv *kv, uint64_t idx, double *out) {
 typedef struct wbuf { uint8_t *p; size_t n, cap; int oom; } wbuf;
 
 static void wb_put(wbuf *b, const void *src, size_t n) {
-    if (b->oom) return;
+    if (b->oom || n == 0) return;
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->n + n) cap *= 2;

@@ -393,6 +393,22 @@ static void test_hparams_rope(const char *corpus) {
     exa_gguf_close(g);
 }
 
+/* a file with neither metadata nor tensors is valid and round-trips */
+static void test_empty(void) {
+    exa_gguf_writer *w;
+    char path[512], err[256];
+    CHECK(!exa_gguf_writer_new(32, &w), "writer");
+    snprintf(path, sizeof path, "%s/empty.gguf", tmpdir);
+    CHECK(!exa_gguf_writer_write(w, path, err, sizeof err), "write empty: %s", err);
+    exa_gguf_writer_free(w);
+    exa_gguf *g;
+    CHECK(!exa_gguf_open(path, 1, &g, err, sizeof err), "open empty: %s", err);
+    if (g) {
+        CHECK(g->n_kv == 0 && g->n_tensors == 0, "empty file has entries");
+        exa_gguf_close(g);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *corpus = argc > 1 ? argv[1] : NULL;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/exa_test_gguf_%d", (int)getpid());
@@ -401,6 +417,7 @@ int main(int argc, char **argv) {
     if (system(cmd) != 0) return 1;
     test_round_trip(corpus);
     test_hostile();
+    test_empty();
     test_names();
     test_hparams_rope(corpus);
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
