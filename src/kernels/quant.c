@@ -635,8 +635,14 @@ static int cpu_has_avx512vnni(void) {
 }
 
 static int cpu_has_f16c(void) { /* CPUID.1:ECX bit 29 ("f16c" is not a clang 14 builtin name) */
-    unsigned a, b, c, d;
-    return __get_cpuid(1, &a, &b, &c, &d) && ((c >> 29) & 1u);
+    static atomic_int cached = -1; /* cpuid traps to the hypervisor in VMs: ask once */
+    int v = atomic_load(&cached);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = __get_cpuid(1, &a, &b, &c, &d) && ((c >> 29) & 1u);
+        atomic_store(&cached, v);
+    }
+    return v;
 }
 #endif
 
