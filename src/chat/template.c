@@ -6,6 +6,7 @@
  * re-quoted copies match while any change of logic or literal text is refused (no silently
  * wrong prompts). Owns exa_chat_template. REF: spec §8. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,17 +206,23 @@ static int canonicalize_norm(const char *t, size_t n, exa_sbuf *out) {
     return !out->oom;
 }
 
+/* Canonical forms of the known templates, computed once (thread-safe). */
+static exa_sbuf known_canon[EXA_ARRAY_LEN(exa_known_templates)];
+static int known_ok[EXA_ARRAY_LEN(exa_known_templates)];
+static pthread_once_t known_once = PTHREAD_ONCE_INIT;
+static void known_init(void) {
+    for (size_t k = 0; k < EXA_ARRAY_LEN(exa_known_templates); k++)
+        known_ok[k] = canonicalize(exa_known_templates[k].text, &known_canon[k]);
+}
+
 /* Which known template the text is (index into exa_known_templates), or -1. */
 static int identify(const char *text) {
+    pthread_once(&known_once, known_init);
     exa_sbuf a = {0};
     int found = -1;
     if (!canonicalize(text, &a)) { exa_sbuf_free(&a); return -1; }
-    for (size_t k = 0; k < EXA_ARRAY_LEN(exa_known_templates) && found < 0; k++) {
-        exa_sbuf b = {0};
-        if (canonicalize(exa_known_templates[k].text, &b) && a.len == b.len && !memcmp(a.data, b.data, a.len))
-            found = (int)k;
-        exa_sbuf_free(&b);
-    }
+    for (size_t k = 0; k < EXA_ARRAY_LEN(exa_known_templates) && found < 0; k++)
+        if (known_ok[k] && a.len == known_canon[k].len && !memcmp(a.data, known_canon[k].data, a.len)) found = (int)k;
     exa_sbuf_free(&a);
     return found;
 }
