@@ -6,7 +6,8 @@
  * Shared machines are noisy, so each matvec run is paired with a read of an equally large window
  * of another copy (same access pattern, same moment): the fraction is median matvec GB/s over
  * median read GB/s of those windows. Medians of runs.
- * Then the compute-bound rate of each kernel on cache-resident rows (best of 20).
+ * Then all threads through exa_qmatmul (the lead's pool), and the compute-bound rate of each
+ * kernel on cache-resident rows (best of 20).
  * Usage: bench_quant [runs]   (default 15). Not a pass/fail test. */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/threadpool.h"
 #include "kernels/quant.h"
 
 #if defined(__x86_64__)
@@ -141,6 +143,31 @@ int main(int argc, char **argv) {
             free(tr);
         }
     }
+    /* all threads (exa_qmatmul over the pool, active level), same DRAM-streaming setup */
+    exa_pool *tp = exa_pool_init(0);
+    const int nth = tp ? exa_pool_size(tp) : 1;
+    printf("\nthreaded matvec (%d threads, level %s):\n%-6s %9s %9s\n", nth, exa_cpu_level_name(exa_cpu_active()), "format",
+           "ms", "GB/s");
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        const exa_qtype q = types[k];
+        const size_t rb = exa_qtype_row_bytes(q, cols), mb = rb * (size_t)rows;
+        size_t copies = pool / mb;
+        if (copies < 1) copies = 1;
+        if (exa_quantize_matrix(tp, q, W, rows, cols, src) != EXA_OK) return 1;
+        for (size_t c = 1; c < copies; c++) memcpy(src + c * mb, src, mb);
+        double *tm = calloc((size_t)runs, sizeof *tm);
+        for (int r = 0; r < runs; r++) {
+            const uint8_t *m = src + (size_t)((size_t)r % copies) * mb;
+            double t0 = now();
+            exa_qmatmul(tp, q, m, rows, cols, x, 1, y, act);
+            tm[r] = now() - t0;
+        }
+        const double med = median(tm, runs);
+        printf("%-6s %9.3f %9.2f\n", exa_qtype_name(q), med * 1e3, (double)mb / med / 1e9);
+        free(tm);
+    }
+    exa_pool_free(tp);
+
     /* compute-bound rate: 64 rows of 4096 (≤ 1.2 MB, cache-resident) dotted repeatedly; best of
      * 20 repetitions of 20 passes, since interference only ever slows a pass down */
     printf("\ncache-resident (64 rows x 4096, best of 20):\n%-6s %-7s %9s\n", "format", "level", "GB/s");

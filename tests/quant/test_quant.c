@@ -373,12 +373,43 @@ static void test_ggml_thresholds(void) {
     }
 }
 
+/* ---- threaded helpers give exactly the single-threaded results */
+static void test_threaded(void) {
+    const int64_t rows = 37, cols = 512;
+    const int T = 5;
+    float *W = malloc(sizeof(float) * rows * cols), *X = malloc(sizeof(float) * T * cols);
+    float *y0 = malloc(sizeof(float) * T * rows), *y1 = malloc(sizeof(float) * T * rows);
+    for (int64_t i = 0; i < rows * cols; i++) W[i] = gauss();
+    for (int64_t i = 0; i < T * cols; i++) X[i] = gauss();
+    exa_pool *pool = exa_pool_init(3);
+    CHECK(pool != NULL, "pool");
+    for (size_t k = 0; k < EXA_ARRAY_LEN_(weight_types); k++) {
+        const exa_qtype t = weight_types[k];
+        const size_t rb = exa_qtype_row_bytes(t, cols), ab = exa_qtype_row_bytes(exa_qtype_act(t), cols);
+        uint8_t *Q0 = malloc(rb * rows), *Q1 = malloc(rb * rows), *A = malloc(ab * T);
+        for (int64_t r = 0; r < rows; r++) exa_quantize_row(t, W + r * cols, Q0 + r * rb, cols);
+        CHECK(exa_quantize_matrix(pool, t, W, rows, cols, Q1) == EXA_OK, "quantize_matrix");
+        CHECK(!memcmp(Q0, Q1, rb * rows), "%s threaded quantization differs", exa_qtype_name(t));
+        exa_quantize_act_rows(t, X, T, cols, A);
+        exa_qmatmul_rows(t, exa_cpu_active(), 0, rows, cols, Q0, A, T, y0, rows);
+        CHECK(exa_qmatmul(pool, t, Q1, rows, cols, X, T, y1, A) == EXA_OK, "qmatmul");
+        CHECK(!memcmp(y0, y1, sizeof(float) * T * rows), "%s threaded matmul differs", exa_qtype_name(t));
+        CHECK(exa_qmatmul(NULL, t, Q1, rows, cols, X, 1, y1, A) == EXA_OK && !memcmp(y0, y1, sizeof(float) * rows),
+              "%s unthreaded matvec differs", exa_qtype_name(t));
+        free(Q0); free(Q1); free(A);
+    }
+    CHECK(exa_qmatmul(pool, EXA_QTYPE_Q4_K, W, rows, 100, X, T, y1, y0) == EXA_ERR_INVALID_ARG, "partial block accepted");
+    exa_pool_free(pool);
+    free(W); free(X); free(y0); free(y1);
+}
+
 int main(void) {
     test_layouts();
     test_rmse();
     test_ggml_thresholds();
     test_dots();
     test_levels();
+    test_threaded();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
