@@ -222,7 +222,7 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
  * per 32-weight sub-block a weighted min/scale fit, then 6-bit scales and mins relative to the
  * super-block maxima, then the codes L re-derived from the stored (rounded) scales. */
 static void kquant_scales(const float *x, uint16_t *d_out, uint16_t *dmin_out, uint8_t scales_out[12],
-                          uint8_t L[EXA_QK_K], int nmax, float rmin, int nstep) {
+                          uint8_t L[EXA_QK_K], int nmax, float rmin, int nstep, int simd) {
     uint8_t Laux[32];
     float weights[32], mins[EXA_QK_K / 32], scales[EXA_QK_K / 32];
     float max_scale = 0, max_min = 0; /* the min is subtracted, so scales are >= 0 */
@@ -231,7 +231,12 @@ static void kquant_scales(const float *x, uint16_t *d_out, uint16_t *dmin_out, u
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep);
+#if defined(__x86_64__)
+        if (simd)
+            scales[j] = exa_qkx2_search_avx2(nmax, x + 32 * j, weights, L + 32 * j, &mins[j], rmin, 0.1f, nstep);
+        else
+#endif
+            scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -268,20 +273,20 @@ static void kquant_scales(const float *x, uint16_t *d_out, uint16_t *dmin_out, u
     }
 }
 
-static void quantize_q4_K(const float *x, exa_block_q4_K *y, int64_t nb) {
+static void quantize_q4_K(const float *x, exa_block_q4_K *y, int64_t nb, int simd) {
     uint8_t L[EXA_QK_K];
     for (int64_t i = 0; i < nb; i++, x += EXA_QK_K) {
-        kquant_scales(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.f, 20);
+        kquant_scales(x, &y[i].d, &y[i].dmin, y[i].scales, L, 15, -1.f, 20, simd);
         uint8_t *q = y[i].qs;
         for (int j = 0; j < EXA_QK_K; j += 64, q += 32)
             for (int l = 0; l < 32; l++) q[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
     }
 }
 
-static void quantize_q5_K(const float *x, exa_block_q5_K *y, int64_t nb) {
+static void quantize_q5_K(const float *x, exa_block_q5_K *y, int64_t nb, int simd) {
     uint8_t L[EXA_QK_K];
     for (int64_t i = 0; i < nb; i++, x += EXA_QK_K) {
-        kquant_scales(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 15);
+        kquant_scales(x, &y[i].d, &y[i].dmin, y[i].scales, L, 31, -0.5f, 15, simd);
         uint8_t *ql = y[i].qs, *qh = y[i].qh;
         memset(qh, 0, EXA_QK_K / 8);
         uint8_t m1 = 1, m2 = 2;
@@ -475,19 +480,31 @@ static void dequantize_q8_K(const exa_block_q8_K *x, float *y, int64_t nb) {
 
 /* ---------------------------------------------------------------- row entry points */
 
-exa_status exa_quantize_row(exa_qtype t, const float *x, void *y, int64_t n) {
+static int cpu_has_f16c(void);
+
+exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float *x, void *y, int64_t n) {
     if (!exa_qtype_row_bytes(t, n) && n != 0) return EXA_ERR_INVALID_ARG;
     if (!exa_qtype_valid((int)t)) return EXA_ERR_INVALID_ARG;
     const int64_t nb = n / (int64_t)exa_qtype_block_elems(t);
+#if defined(__x86_64__)
+    const int simd = level >= EXA_CPU_AVX2 && exa_cpu_detect() >= EXA_CPU_AVX2 && cpu_has_f16c();
+#else
+    const int simd = 0;
+    (void)level;
+#endif
     switch (t) {
     case EXA_QTYPE_Q8_0: quantize_q8_0(x, y, nb); break;
     case EXA_QTYPE_Q4_0: quantize_q4_0(x, y, nb); break;
-    case EXA_QTYPE_Q4_K: quantize_q4_K(x, y, nb); break;
-    case EXA_QTYPE_Q5_K: quantize_q5_K(x, y, nb); break;
+    case EXA_QTYPE_Q4_K: quantize_q4_K(x, y, nb, simd); break;
+    case EXA_QTYPE_Q5_K: quantize_q5_K(x, y, nb, simd); break;
     case EXA_QTYPE_Q6_K: quantize_q6_K(x, y, nb); break;
     case EXA_QTYPE_Q8_K: quantize_q8_K(x, y, nb); break;
     }
     return EXA_OK;
+}
+
+exa_status exa_quantize_row(exa_qtype t, const float *x, void *y, int64_t n) {
+    return exa_quantize_row_level(t, exa_cpu_active(), x, y, n);
 }
 
 exa_status exa_dequantize_row(exa_qtype t, const void *x, float *y, int64_t n) {
@@ -620,6 +637,10 @@ float exa_qdot_q6_K_scalar(int64_t n, const void *w, const void *a) {
 }
 
 /* ---------------------------------------------------------------- CPU level + dispatch */
+
+#if !defined(__x86_64__)
+static int cpu_has_f16c(void) { return 0; }
+#endif
 
 #if defined(__x86_64__)
 /* AVX-512 VNNI (CPUID.7.0:ECX bit 11) with the OS saving opmask/ZMM state (XCR0 bits 1,2,5,6,7);

@@ -7,6 +7,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <math.h>
 
 #define EXA_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -25,6 +26,13 @@ EXA_AVX2 static inline int hsum_epi32(__m256i v) {
 }
 
 EXA_AVX2 static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+static inline int nearest_int_scalar(float fval) { /* ggml's nearest_int */
+    float val = fval + 12582912.f;
+    int i;
+    __builtin_memcpy(&i, &val, sizeof(int));
+    return (i & 0x007fffff) - 0x00400000;
+}
 
 /* 8 int32 partial sums of x·y for signed bytes x, y (x = -128 is handled: |x| fits in u8) */
 EXA_AVX2 static inline __m256i dot_i8(__m256i x, __m256i y) {
@@ -226,6 +234,108 @@ EXA_AVX2 float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a) {
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
     }
     return hsum_ps(acc);
+}
+
+/* ggml's nearest_int on 8 lanes: the same float add and bit extraction */
+EXA_AVX2 static inline __m256i nearest_int8(__m256 v) {
+    const __m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.f)));
+    return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x00400000));
+}
+
+/* make_qkx2_quants for n = 32 with the nstep+1 candidate scales evaluated 8 at a time. Every
+ * lane performs the reference's operations in the reference's order (mul and add kept separate,
+ * never fused) and winners are taken in order (see below), so the result is identical. */
+EXA_AVX2 float exa_qkx2_search_avx2(int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                                    float rmin, float rdelta, int nstep) {
+#ifdef __clang__
+#pragma clang fp contract(off) /* the scalar reference is built without FMA: never fuse here */
+#endif
+    enum { n = 32 };
+    float min = x[0], max = x[0];
+    float sum_w = weights[0], sum_x = sum_w * x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        float w = weights[i];
+        sum_w += w;
+        sum_x += w * x[i];
+    }
+    if (min > 0) min = 0;
+    if (max == min || !(max - min < INFINITY)) {
+        for (int i = 0; i < n; i++) L[i] = 0;
+        *the_min = -min;
+        return 0.f;
+    }
+    float iscale = nmax / (max - min);
+    float scale = 1 / iscale;
+    float best_error = 0;
+    for (int i = 0; i < n; i++) {
+        int l = nearest_int_scalar(iscale * (x[i] - min));
+        L[i] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
+        float diff = scale * L[i] + min - x[i];
+        best_error += weights[i] * diff * diff;
+    }
+    /* The reference updates min (and so x - min and max - min) whenever a candidate wins, and
+     * later candidates use the new value: evaluate 8 candidates with the current min, accept the
+     * first winner in order, then resume right after it with the updated min. */
+    const __m256i vmax = _mm256_set1_epi32(nmax), vzero = _mm256_setzero_si256();
+    int is = 0;
+    while (is <= nstep) {
+        float xm[n], isc[8];
+        for (int i = 0; i < n; i++) xm[i] = x[i] - min;
+        for (int k = 0; k < 8; k++) isc[k] = (rmin + rdelta * (is + k) + nmax) / (max - min);
+        const __m256 vis = _mm256_loadu_ps(isc);
+        __m256 sl = _mm256_setzero_ps(), sl2 = sl, sxl = sl;
+        int32_t lanes[n][8];
+        for (int i = 0; i < n; i++) {
+            __m256i l = nearest_int8(_mm256_mul_ps(vis, _mm256_set1_ps(xm[i])));
+            l = _mm256_min_epi32(_mm256_max_epi32(l, vzero), vmax);
+            _mm256_storeu_si256((__m256i *)lanes[i], l);
+            const __m256 lf = _mm256_cvtepi32_ps(l), w = _mm256_set1_ps(weights[i]);
+            const __m256 wl = _mm256_mul_ps(w, lf);
+            sl = _mm256_add_ps(sl, wl);
+            sl2 = _mm256_add_ps(sl2, _mm256_mul_ps(wl, lf));
+            sxl = _mm256_add_ps(sxl, _mm256_mul_ps(wl, _mm256_set1_ps(x[i])));
+        }
+        float a_l[8], a_l2[8], a_xl[8], ts[8], tm[8], err[8];
+        int ok[8];
+        _mm256_storeu_ps(a_l, sl);
+        _mm256_storeu_ps(a_l2, sl2);
+        _mm256_storeu_ps(a_xl, sxl);
+        for (int k = 0; k < 8; k++) {
+            const float D = sum_w * a_l2[k] - a_l[k] * a_l[k];
+            ok[k] = D > 0 && is + k <= nstep;
+            ts[k] = tm[k] = 0;
+            if (!ok[k]) continue;
+            ts[k] = (sum_w * a_xl[k] - sum_x * a_l[k]) / D;
+            tm[k] = (a_l2[k] * sum_x - a_l[k] * a_xl[k]) / D;
+            if (tm[k] > 0) {
+                tm[k] = 0;
+                ts[k] = a_xl[k] / a_l2[k];
+            }
+        }
+        const __m256 vts = _mm256_loadu_ps(ts), vtm = _mm256_loadu_ps(tm);
+        __m256 ve = _mm256_setzero_ps();
+        for (int i = 0; i < n; i++) {
+            const __m256 lf = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)lanes[i]));
+            const __m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(vts, lf), vtm), _mm256_set1_ps(x[i]));
+            ve = _mm256_add_ps(ve, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(weights[i]), diff), diff));
+        }
+        _mm256_storeu_ps(err, ve);
+        int k = 0;
+        while (k < 8 && !(ok[k] && err[k] < best_error)) k++;
+        if (k == 8) {
+            is += 8;
+            continue;
+        }
+        for (int i = 0; i < n; i++) L[i] = (uint8_t)lanes[i][k];
+        best_error = err[k];
+        scale = ts[k];
+        min = tm[k];
+        is += k + 1;
+    }
+    *the_min = -min;
+    return scale;
 }
 
 #else /* not x86-64: never selected by quant.c, defined so the library links */

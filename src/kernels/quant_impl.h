@@ -26,6 +26,14 @@ float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a);
 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a);
 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a);
 
+/* The k-quant scale search (ggml make_qkx2_quants for 32 weights): the scalar reference lives in
+ * quant.c; the AVX2 version evaluates 8 candidate scales at once, each lane doing exactly the
+ * reference's float operations in the same order, so both give identical bytes. */
+float exa_qkx2_search_avx2(int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                           float rmin, float rdelta, int nstep);
+/* exa_quantize_row with an explicit CPU level for the quantizer's search (tests) */
+exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float *x, void *y, int64_t n);
+
 /* Q4_K 6-bit scale/min unpacking (ggml's get_scale_min_k4): sub-block j in [0, 8). */
 static inline void exa_q4k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
     if (j < 4) {

@@ -13,6 +13,7 @@
 
 #include "core/tensor.h"
 #include "kernels/quant.h"
+#include "kernels/quant_impl.h"
 
 #define EXA_ARRAY_LEN_(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -373,6 +374,30 @@ static void test_ggml_thresholds(void) {
     }
 }
 
+/* ---- the AVX2 k-quant scale search gives the reference's bytes exactly */
+static void test_quantizer_levels(void) {
+    if (exa_cpu_detect() < EXA_CPU_AVX2) return;
+    const int64_t n = 256 * 256; /* 2048 searches per format and pattern */
+    float *x = malloc(sizeof(float) * (size_t)n);
+    uint8_t *q0 = malloc((size_t)n), *q1 = malloc((size_t)n);
+    for (int rep = 0; rep < 4; rep++) {
+        for (int64_t i = 0; i < n; i++) {
+            x[i] = gauss() * (rep == 1 ? 1e-4f : 1.f) + (rep == 2 ? 0.7f : 0.f);
+            if (rep == 3) x[i] = (float)(int)(x[i] * 3); /* many ties and repeated values */
+        }
+        for (int i = 0; i < 256; i++) x[i] = 0.25f;      /* a constant block */
+        for (int i = 256; i < 512; i++) x[i] = i % 7 == 0 ? 1.f : 0.f;
+        const exa_qtype ks[2] = {EXA_QTYPE_Q4_K, EXA_QTYPE_Q5_K};
+        for (int k = 0; k < 2; k++) {
+            exa_quantize_row_level(ks[k], EXA_CPU_SCALAR, x, q0, n);
+            exa_quantize_row_level(ks[k], EXA_CPU_AVX2, x, q1, n);
+            CHECK(!memcmp(q0, q1, exa_qtype_row_bytes(ks[k], n)), "%s: AVX2 scale search differs from the reference (rep %d)",
+                  exa_qtype_name(ks[k]), rep);
+        }
+    }
+    free(x); free(q0); free(q1);
+}
+
 /* ---- threaded helpers give exactly the single-threaded results */
 static void test_threaded(void) {
     const int64_t rows = 37, cols = 512;
@@ -410,6 +435,7 @@ int main(void) {
     test_dots();
     test_levels();
     test_threaded();
+    test_quantizer_levels();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
