@@ -9,14 +9,16 @@ if ! command -v node >/dev/null || [ ! -d "$node_dir/node_modules/@anush008/toke
     echo "SKIP: node or tests/node/node_modules missing (run: cd tests/node && npm ci)"; exit 77
 fi
 mkdir -p "$work"
-/usr/bin/python3 "$here/make_parity_corpus.py" "$data" "$work/corpus.bin" 3
+# 4.0: 3 MB of real text per language + edge cases; 3.5 (differs only by the Digits step): 1 MB each
+/usr/bin/python3 "$here/make_parity_corpus.py" "$data" "$work/corpus-exaone-4.0.bin" 3
+/usr/bin/python3 "$here/make_parity_corpus.py" "$data" "$work/corpus-exaone-3.5.bin" 1
 fail=0
 for v in exaone-4.0 exaone-3.5; do
     tj="$data/exaone-tokenizer/$v/reconstructed/tokenizer.json"
     t0=$(date +%s.%N)
-    (cd "$node_dir" && node hf_encode.js "$tj" "$work/corpus.bin" "$work/hf-$v.txt")
+    (cd "$node_dir" && node hf_encode.js "$tj" "$work/corpus-$v.bin" "$work/hf-$v.txt")
     t1=$(date +%s.%N)
-    "$dump" "$tj" "$work/corpus.bin" "$work/ours-$v.txt" | sed "s/^/$v ours: /"
+    "$dump" "$tj" "$work/corpus-$v.bin" "$work/ours-$v.txt" | sed "s/^/$v ours: /"
     echo "$v HF tokenizers: $(echo "$t1 - $t0" | bc) s (2 threads, incl. node start-up)"
     if cmp -s "$work/hf-$v.txt" "$work/ours-$v.txt"; then
         echo "$v: $(wc -l < "$work/hf-$v.txt") records, $(wc -w < "$work/hf-$v.txt") tokens identical, 0 mismatches"
