@@ -114,6 +114,14 @@ exa_status exa_context_eval(exa_context *ctx, int seq, const int32_t *tokens, in
 
 int exa_context_seq_len(const exa_context *ctx, int seq);
 void exa_context_seq_reset(exa_context *ctx, int seq);
+/* Keeps the first n positions of a sequence (e.g. to re-generate from there). Fails with
+ * EXA_ERR_INVALID_ARG if sliding-window layers no longer hold the keys position n would need
+ * (possible only when more than n_batch positions past n were evaluated). */
+exa_status exa_context_seq_truncate(exa_context *ctx, int seq, int n);
+/* Makes sequence dst a copy of the first n positions of sequence src (prompt-prefix reuse:
+ * evaluate a shared system prompt once, copy it into each new request's sequence). Same
+ * sliding-window condition as exa_context_seq_truncate. */
+exa_status exa_context_seq_copy(exa_context *ctx, int src, int dst, int n);
 int exa_context_n_vocab(const exa_context *ctx);
 
 /* ---- sampling ---------------------------------------------------------------------------- */
@@ -220,6 +228,235 @@ exa_bpe_train_params exa_bpe_train_default_params(void);
 exa_status exa_bpe_train(const char *const *files, int n_files, const exa_bpe_train_params *params,
                          const char *out_dir, char *err, size_t err_size);
 /* ---- end tokenizer ------------------------------------------------------------------------ */
+/* ---- chat: templates and output parsing (src/chat/, docs/chat.md) ------------------------
+ * Native renderers for the EXAONE chat templates, byte-identical to Hugging Face's
+ * apply_chat_template with the official Jinja templates (REF: spec §8), and a streaming parser
+ * that splits model output into reasoning, answer and tool calls and detects stop strings.
+ * Messages and tools are json-c values (OpenAI request shape), declared opaquely here. */
+struct json_object;
+
+typedef enum exa_chat_kind {
+    EXA_CHAT_AUTO = 0,     /* (load) identify from the model folder */
+    EXA_CHAT_EXAONE3 = 1,  /* EXAONE 3.0 / 3.5: [|role|]content, no tools, no reasoning */
+    EXA_CHAT_DEEP = 2,     /* EXAONE Deep: <thought> reasoning opened by the prompt */
+    EXA_CHAT_EXAONE4 = 3,  /* EXAONE 4.0: <think> reasoning (enable_thinking), tools */
+} exa_chat_kind;
+
+const char *exa_chat_kind_name(exa_chat_kind kind);          /* "exaone3", "exaone-deep", "exaone4" */
+/* Parses "exaone3"/"exaone3.5"/"exaone-deep"/"deep"/"exaone4"/"exaone4.0"; 0 (AUTO) if unknown. */
+exa_chat_kind exa_chat_kind_from_name(const char *name);
+
+typedef struct exa_chat_template exa_chat_template;
+
+/* Finds and identifies the chat template of a model folder: chat_template.jinja, else
+ * tokenizer_config.json "chat_template" (a string, or a list of {name, template} of which
+ * "default" is used), else a fallback from config.json model_type ("exaone4" -> 4.0;
+ * "exaone" -> Deep when the model name says Deep, else 3.x) or the tokenizer vocabulary.
+ * A template whose text is not one of the known EXAONE templates (compared after Jinja
+ * whitespace control, so re-indented copies still match) is an error (EXA_ERR_UNSUPPORTED)
+ * naming the file, unless force != EXA_CHAT_AUTO, which uses that built-in renderer. */
+exa_status exa_chat_template_load(const char *dir, exa_chat_kind force, exa_chat_template **out,
+                                  char *err, size_t err_size);
+/* Same identification for template text found elsewhere (e.g. GGUF tokenizer.chat_template);
+ * origin names it in error messages. */
+exa_status exa_chat_template_from_text(const char *jinja, const char *origin, exa_chat_kind force,
+                                       exa_chat_template **out, char *err, size_t err_size);
+/* A built-in template of the given kind (never fails for a valid kind; NULL otherwise). */
+exa_chat_template *exa_chat_template_builtin(exa_chat_kind kind);
+void exa_chat_template_free(exa_chat_template *t);
+exa_chat_kind exa_chat_template_kind(const exa_chat_template *t);
+/* Where the template came from, e.g. "chat_template.jinja (official EXAONE 4.0 template)". */
+const char *exa_chat_template_describe(const exa_chat_template *t);
+
+typedef struct exa_chat_render_opts {
+    int add_generation_prompt;  /* default 1 */
+    int enable_thinking;        /* 4.0: open <think> in the generation prompt (default 0) */
+    int skip_think;             /* 4.0: drop reasoning of the last assistant turn (default 1) */
+    int parse_string_arguments; /* 4.0: tool_calls[].function.arguments given as a JSON string
+                                   (OpenAI shape) is decoded first, as vLLM does (default 1);
+                                   0 renders it as a JSON string, as raw Jinja would */
+} exa_chat_render_opts;
+
+exa_chat_render_opts exa_chat_render_default_opts(void);
+
+/* Renders messages (a JSON array of {role, content, ...}) and tools (NULL or a JSON array of
+ * OpenAI tool objects) into the prompt text. *out is malloc'd and NUL-terminated. Errors where
+ * the Jinja template would raise (unknown role in 4.0, missing/non-string content in 3.x,
+ * tool call without arguments, ...) with one line in err. Content given as a list of parts
+ * ({"type":"text","text":...}) is joined with "\n" first (vLLM does the same). */
+exa_status exa_chat_render(const exa_chat_template *t, const struct json_object *messages,
+                           const struct json_object *tools, const exa_chat_render_opts *opts,
+                           char **out, size_t *out_len, char *err, size_t err_size);
+/* Same with JSON text (tools_json may be NULL). */
+exa_status exa_chat_render_json(const exa_chat_template *t, const char *messages_json,
+                                const char *tools_json, const exa_chat_render_opts *opts,
+                                char **out, size_t *out_len, char *err, size_t err_size);
+/* Whether a prompt rendered with opts ends inside an open reasoning block (Deep with a
+ * generation prompt; 4.0 with enable_thinking) — pass it to the parser. */
+int exa_chat_prompt_opens_reasoning(const exa_chat_template *t, const exa_chat_render_opts *opts);
+
+/* Output parser. Feed decoded text as it arrives (any split, even inside a UTF-8 character or
+ * a tag); each call reports what became final. Text that may be the start of a stop string or
+ * of a tag is held back until it is decided. Emitted text is always valid UTF-8 (invalid bytes
+ * and NUL bytes become U+FFFD). Leading/trailing whitespace of the reasoning and of the answer is dropped. */
+typedef struct exa_chat_parser exa_chat_parser;
+
+typedef struct exa_chat_parser_params {
+    exa_chat_kind kind;          /* EXAONE3: no reasoning/tools; DEEP: <thought>; EXAONE4: <think>, tools */
+    int reasoning_open;          /* the prompt already opened the reasoning block */
+    int parse_tool_calls;        /* 4.0: turn <tool_call>{...}</tool_call> into tool calls (default 1) */
+    const char *const *stop;     /* extra stop strings (besides "[|endofturn|]"), may be NULL */
+    int n_stop;
+    const char *tool_id_prefix;  /* tool call ids are prefix + index (default "call_") */
+} exa_chat_parser_params;
+
+exa_chat_parser_params exa_chat_parser_default_params(exa_chat_kind kind);
+
+typedef struct exa_chat_delta {
+    const char *reasoning;  size_t reasoning_len;   /* new reasoning text */
+    const char *content;    size_t content_len;     /* new answer text */
+    /* New complete tool calls, as a JSON array of OpenAI objects {"id", "type": "function",
+     * "function": {"name", "arguments": "<JSON text>"}}; NULL when none completed. */
+    const char *tool_calls_json;
+    int n_tool_calls;
+    int stopped;            /* a stop string was seen: nothing more will be produced */
+    const char *stop_string;/* which one (NULL if none / at finish) */
+} exa_chat_delta;
+
+exa_status exa_chat_parser_init(const exa_chat_parser_params *params, exa_chat_parser **out);
+void exa_chat_parser_free(exa_chat_parser *p);
+/* Pointers in *delta stay valid until the next feed/finish/free. */
+exa_status exa_chat_parser_feed(exa_chat_parser *p, const char *text, size_t len, exa_chat_delta *delta);
+/* End of generation: releases held-back text (an unfinished tool call becomes answer text). */
+exa_status exa_chat_parser_finish(exa_chat_parser *p, exa_chat_delta *delta);
+/* Totals so far: all reasoning, all answer text, all tool calls (JSON array, "[]" if none). */
+const char *exa_chat_parser_reasoning(const exa_chat_parser *p);
+const char *exa_chat_parser_content(const exa_chat_parser *p);
+const char *exa_chat_parser_tool_calls(const exa_chat_parser *p);
+int exa_chat_parser_n_tool_calls(const exa_chat_parser *p);
+
+/* Whole-text convenience: parses a complete output. Each out string is malloc'd (free()). */
+typedef struct exa_chat_parsed {
+    char *reasoning;
+    char *content;
+    char *tool_calls_json;  /* JSON array, "[]" if none */
+    int n_tool_calls;
+    int stopped;
+} exa_chat_parsed;
+
+exa_status exa_chat_parse(const exa_chat_parser_params *params, const char *text, size_t len,
+                          exa_chat_parsed *out);
+void exa_chat_parsed_free(exa_chat_parsed *r);
+/* ---- end chat ---------------------------------------------------------------------------- */
+/* ---- retrieval: document index and search (src/retrieval/, docs/retrieval.md) ----------- */
+/* A document index is one SQLite file (WAL mode): documents (path, title, mtime, size, content
+ * hash), chunks (page, byte offsets, text) and a full-text index whose terms come from our own
+ * Korean/English term extractor. Re-adding an unchanged file costs a stat(); a changed file is
+ * replaced; every file is ingested in its own transaction, so a killed run leaves a consistent
+ * database and a re-run completes the work. The library never prints: warnings about skipped
+ * files go to a callback. */
+typedef struct exa_index exa_index;
+
+typedef enum exa_index_terms {
+    EXA_TERMS_KOREAN = 0,  /* default: josa/eomi-stripped words + Hangul bigrams + English stems */
+    EXA_TERMS_WORDS = 1,   /* baseline: case-folded words split at spaces and punctuation */
+    EXA_TERMS_BIGRAMS = 2, /* baseline: Hangul character bigrams + case-folded other words */
+} exa_index_terms;
+
+typedef struct exa_index_params {
+    exa_index_terms terms;  /* only used when the database is created (default EXA_TERMS_KOREAN) */
+    int chunk_chars;        /* target chunk length in characters (default 1000), new files only */
+    int overlap_chars;      /* overlap between chunks cut inside a paragraph (default 150) */
+    int read_only;          /* 1: open an existing index for search only */
+} exa_index_params;
+
+exa_index_params exa_index_default_params(void);
+/* Opens (creating if needed) the index at path. On failure *out is NULL and err holds one line. */
+exa_status exa_index_open(const char *path, const exa_index_params *params, exa_index **out,
+                          char *err, size_t err_size);
+void exa_index_close(exa_index *idx);
+const char *exa_index_errmsg(const exa_index *idx);
+
+typedef struct exa_index_progress {
+    int64_t files_done, files_total;    /* files visited / found */
+    int64_t bytes_done, bytes_total;    /* bytes of visited files / of all found files */
+    int64_t files_added, files_unchanged, files_skipped, chunks_added;
+    int64_t files_removed;              /* indexed files under a folder argument that no longer exist */
+    const char *path;                   /* file being ingested (valid during the call) */
+} exa_index_progress;
+/* Return 0 to abort: the file being ingested is rolled back and add returns EXA_ERR_ABORTED. */
+typedef int (*exa_index_progress_cb)(const exa_index_progress *p, void *user);
+/* A file that was skipped (unreadable, binary, symlink loop, malformed) and why. */
+typedef void (*exa_index_warn_cb)(const char *path, const char *why, void *user);
+
+typedef struct exa_index_add_params {
+    exa_index_progress_cb progress;  /* optional, called at least once per file and per ~1 MB */
+    exa_index_warn_cb warn;          /* optional */
+    void *user;
+} exa_index_add_params;
+
+/* Ingests files and folders (recursively): .txt .md .markdown .html .htm .pdf. Folders follow
+ * symlinks once (loops are detected and skipped); documents under a folder argument whose file
+ * was deleted are removed. Files that cannot be read are skipped with a
+ * warning; only database errors and aborts stop the run. stats (optional) gets the totals. */
+exa_status exa_index_add(exa_index *idx, const char *const *paths, int n_paths,
+                         const exa_index_add_params *params, exa_index_progress *stats);
+/* Adds in-memory text as a document named `name` (no file behind it; replaced if the text
+ * changed). title may be NULL. */
+exa_status exa_index_add_text(exa_index *idx, const char *name, const char *title, const char *text,
+                              size_t len);
+/* Removes the documents whose path equals `path` or lies under the folder `path`; *n_removed
+ * (optional) gets the count. */
+exa_status exa_index_remove(exa_index *idx, const char *path, int64_t *n_removed);
+
+/* Merges the full-text index into one segment (faster searches after many small adds; exa_index_add
+ * already merges incrementally). Rewrites the whole index: seconds for 100 MB. */
+exa_status exa_index_optimize(exa_index *idx);
+
+/* Verifies the database: FTS5 integrity check, every chunk indexed, chunk counts of documents.
+ * EXA_OK or EXA_ERR_FORMAT; report (optional) gets one line. */
+exa_status exa_index_check(exa_index *idx, char *report, size_t report_size);
+
+typedef struct exa_index_doc {
+    int64_t id;
+    const char *path, *title;   /* valid during the callback */
+    int64_t size, mtime, n_chunks, n_pages;
+    uint64_t hash;
+} exa_index_doc;
+/* Calls fn for every document (ordered by path); fn returns 0 to stop. */
+exa_status exa_index_list(exa_index *idx, int (*fn)(const exa_index_doc *d, void *user), void *user);
+
+typedef struct exa_index_stats {
+    int64_t n_docs, n_chunks, text_bytes, db_bytes;
+    const char *terms;          /* "korean", "words" or "bigrams" */
+} exa_index_stats;
+exa_status exa_index_get_stats(exa_index *idx, exa_index_stats *st);
+
+typedef struct exa_search_params {
+    int k;               /* passages to return (default 10) */
+    int max_per_doc;     /* at most this many passages of one document (0: no limit; default 0) */
+} exa_search_params;
+exa_search_params exa_search_default_params(void);
+
+/* One retrieved passage; strings are owned by the result. Offsets are bytes: into the file for
+ * .txt/.md, into the extracted text of the page (PDF) or of the document (HTML). */
+typedef struct exa_passage {
+    int64_t chunk_id, doc_id;
+    const char *path, *title, *text;
+    int page;                   /* 1-based PDF page; 0 for other files */
+    int64_t start, end;         /* byte offsets [start, end) */
+    double score;               /* BM25, higher is better */
+} exa_passage;
+
+typedef struct exa_search_result {
+    int n;
+    exa_passage *passages;      /* n passages, best first */
+} exa_search_result;
+
+exa_status exa_index_search(exa_index *idx, const char *query, const exa_search_params *params,
+                            exa_search_result *out);
+void exa_search_result_free(exa_search_result *r);
+/* ---- end retrieval ------------------------------------------------------------------------ */
 
 #ifdef __cplusplus
 }
