@@ -316,7 +316,7 @@ static void bpe_piece(void *user, const uint8_t *s, size_t n) {
             st->tmpcap = need;
         }
         size_t o = 0;
-        for (size_t i = 0; i < n; i++) o += exa_utf8_put(exa_byte_to_unicode[s[i]], st->tmp + o);
+        for (size_t i = 0; i < n; i++) o += exa_tok_utf8_put(exa_byte_to_unicode[s[i]], st->tmp + o);
         int32_t id = vocab_find(t, (const char *)st->tmp, o);
         if (id >= 0) { ivec_push(out, id); return; }
     }
@@ -383,7 +383,7 @@ static uint32_t last_cp(const uint8_t *s, size_t n, size_t *start) {
     while (i > 0 && (s[i] & 0xC0) == 0x80) i--;
     uint32_t cp = 0;
     size_t bad;
-    exa_utf8_next(s + i, n - i, &cp, &bad);
+    exa_tok_utf8_next(s + i, n - i, &cp, &bad);
     *start = i;
     return cp;
 }
@@ -410,7 +410,7 @@ static void split_added(enc_state *st, const exa_trie *tr, const uint8_t *s, siz
             if (stop < n) {
                 uint32_t cp = 0;
                 size_t bad;
-                exa_utf8_next(s + stop, n - stop, &cp, &bad);
+                exa_tok_utf8_next(s + stop, n - stop, &cp, &bad);
                 stop_space = !is_word_cp(cp);
             }
             if (!start_space || !stop_space) continue;
@@ -429,7 +429,7 @@ static void split_added(enc_state *st, const exa_trie *tr, const uint8_t *s, siz
             while (stop < n) {
                 uint32_t cp = 0;
                 size_t bad;
-                size_t l = exa_utf8_next(s + stop, n - stop, &cp, &bad);
+                size_t l = exa_tok_utf8_next(s + stop, n - stop, &cp, &bad);
                 if (!l || !is_ws_cp(cp)) break;
                 stop += l;
             }
@@ -454,11 +454,11 @@ exa_status exa_tokenizer_encode_vec(const exa_tokenizer *t, const char *text, si
     ivec_reserve(&out, len / 3 + 16);
     const uint8_t *s = (const uint8_t *)text;
     uint8_t *clean = NULL;
-    size_t v = exa_utf8_valid_prefix(s, len);
+    size_t v = exa_tok_utf8_valid_prefix(s, len);
     if (v != len) {
         size_t cap;
         if (!exa_mul_ok(len, 3, &cap) || !(clean = exa_malloc(cap + 1))) { free(out.v); return EXA_ERR_NOMEM; }
-        len = exa_utf8_sanitize(s, len, clean);
+        len = exa_tok_utf8_sanitize(s, len, clean);
         s = clean;
     }
     enc_state st = {.t = t, .out = &out};
@@ -508,7 +508,7 @@ const char *exa_tokenizer_token_bytes(const exa_tokenizer *t, int32_t id, size_t
 
 /* appends the lossy UTF-8 form of b[0..n) (maximal subparts -> U+FFFD) */
 static size_t lossy_len(const uint8_t *b, size_t n, uint8_t *out) {
-    return exa_utf8_sanitize(b, n, out);
+    return exa_tok_utf8_sanitize(b, n, out);
 }
 
 exa_status exa_tokenizer_decode_alloc(const exa_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
@@ -535,7 +535,7 @@ exa_status exa_tokenizer_decode_alloc(const exa_tokenizer *t, const int32_t *ids
         memcpy(raw + o, t->bytes + t->bytes_off[id], l);
         o += l;
     }
-    if (exa_utf8_valid_prefix(raw, o) == o) {
+    if (exa_tok_utf8_valid_prefix(raw, o) == o) {
         raw[o] = 0;
         *out = (char *)raw;
         if (n_out) *n_out = o;
@@ -619,7 +619,7 @@ static size_t token_decode_bytes(const char *s, size_t n, uint8_t *out) {
     while (i < n) {
         uint32_t cp = 0;
         size_t bad;
-        size_t l = exa_utf8_next((const uint8_t *)s + i, n - i, &cp, &bad);
+        size_t l = exa_tok_utf8_next((const uint8_t *)s + i, n - i, &cp, &bad);
         int b = l ? exa_unicode_to_byte(cp) : -1;
         if (b < 0) { memcpy(out, s, n); return n; }
         out[o++] = (uint8_t)b;
@@ -716,7 +716,7 @@ exa_status exa_tokenizer_build(const exa_tok_spec *sp, const char *what, exa_tok
     /* byte tokens */
     for (int b = 0; b < 256; b++) {
         uint8_t u[4];
-        size_t l = exa_utf8_put(exa_byte_to_unicode[b], u);
+        size_t l = exa_tok_utf8_put(exa_byte_to_unicode[b], u);
         t->byte_id[b] = vocab_find(t, (const char *)u, l);
     }
     /* merges: later duplicates overwrite earlier ones (HF collects into a HashMap) */

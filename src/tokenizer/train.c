@@ -513,10 +513,10 @@ exa_status exa_bpe_train(const char *const *files, int n_files, const exa_bpe_tr
         if (st) goto done;
         uint8_t *clean = NULL;
         const uint8_t *s = (const uint8_t *)data;
-        if (exa_utf8_valid_prefix(s, n) != n) {
+        if (exa_tok_utf8_valid_prefix(s, n) != n) {
             clean = exa_malloc(n * 3 + 1);
             if (!clean) { free(data); OOM(); }
-            n = exa_utf8_sanitize(s, n, clean);
+            n = exa_tok_utf8_sanitize(s, n, clean);
             s = clean;
         }
         size_t i = 0;
@@ -558,14 +558,14 @@ exa_status exa_bpe_train(const char *const *files, int n_files, const exa_bpe_tr
         }
         for (int k = 0; k < no; k++) {
             uint8_t u[4];
-            size_t l = exa_utf8_put(exa_byte_to_unicode[order[k]], u);
+            size_t l = exa_tok_utf8_put(exa_byte_to_unicode[order[k]], u);
             if (vocab_add(&v, (const char *)u, l) < 0) OOM();
         }
     }
     int32_t byte_id[256];
     for (int b = 0; b < 256; b++) {
         uint8_t u[4];
-        size_t l = exa_utf8_put(exa_byte_to_unicode[b], u);
+        size_t l = exa_tok_utf8_put(exa_byte_to_unicode[b], u);
         byte_id[b] = vocab_find(&v, (const char *)u, l);
     }
     /* 3. words as symbol ids */
