@@ -42,7 +42,7 @@ async function main() {
   }
   const recs = records(fs.readFileSync(corpus));
   const lines = [];
-  const B = 64;
+  const B = 512;
   for (let i = 0; i < recs.length; i += B) {
     const encs = await tok.encodeBatch(recs.slice(i, i + B), { addSpecialTokens: true });
     for (const e of encs) lines.push(e.getIds().join(' '));

@@ -9,9 +9,9 @@ if ! command -v node >/dev/null || [ ! -d "$node_dir/node_modules/@anush008/toke
     echo "SKIP: node or tests/node/node_modules missing (run: cd tests/node && npm ci)"; exit 77
 fi
 mkdir -p "$work"
-# 4.0: 3 MB of real text per language + edge cases; 3.5 (differs only by the Digits step): 1 MB each
-/usr/bin/python3 "$here/make_parity_corpus.py" "$data" "$work/corpus-exaone-4.0.bin" 3
-/usr/bin/python3 "$here/make_parity_corpus.py" "$data" "$work/corpus-exaone-3.5.bin" 1
+# 4.0: 2.6 MB of real text per language + edge cases; 3.5 (differs only by the Digits step): 0.6 MB each
+/usr/bin/python3 "$here/make_parity_corpus.py" "$data" "$work/corpus-exaone-4.0.bin" 2.6
+/usr/bin/python3 "$here/make_parity_corpus.py" "$data" "$work/corpus-exaone-3.5.bin" 0.6
 fail=0
 for v in exaone-4.0 exaone-3.5; do
     tj="$data/exaone-tokenizer/$v/reconstructed/tokenizer.json"
