@@ -29,6 +29,16 @@ for v in exaone-4.0 exaone-3.5; do
         fail=1
     fi
 done
+# every AddedToken flag (lstrip, rstrip, single_word, normalized) on a variant of the 4.0 tokenizer
+/usr/bin/python3 "$here/make_flags_case.py" "$data/exaone-tokenizer/exaone-4.0/reconstructed/tokenizer.json" \
+    "$work/flags.json" "$work/flags.bin"
+(cd "$node_dir" && node hf_encode.js "$work/flags.json" "$work/flags.bin" "$work/hf-flags.txt")
+"$dump" "$work/flags.json" "$work/flags.bin" "$work/ours-flags.txt" > /dev/null || true
+if cmp -s "$work/hf-flags.txt" "$work/ours-flags.txt"; then
+    echo "added-token flags: $(wc -l < "$work/hf-flags.txt") records identical"
+else
+    echo "added-token flags: $(diff "$work/hf-flags.txt" "$work/ours-flags.txt" | grep -c '^<') records differ"; fail=1
+fi
 # the character class tables must still be what this HF build uses, for every code point
 if (cd "$node_dir" && node gen_unicode_tables.js) | cmp -s - "$here/../../src/tokenizer/unicode_tables.c"; then
     echo "unicode_tables.c: all 1,112,064 code points classified as HF tokenizers does"
