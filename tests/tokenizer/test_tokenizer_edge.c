@@ -2,6 +2,7 @@
  * ASan/UBSan): invalid UTF-8 handling (replaced by U+FFFD per maximal subpart before encoding),
  * NUL bytes, long whitespace runs, a 1 MB single word, the streaming detokenizer on characters split
  * across tokens and on invalid bytes, character classes from the HF-measured tables, errors. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,47 @@ static int same_ids(const char *a, size_t na, const char *b, size_t nb) {
     int32_t x[256], y[256];
     size_t p = enc(a, na, x, 256), q = enc(b, nb, y, 256);
     return p == q && !memcmp(x, y, p * sizeof *x);
+}
+
+/* several threads encode different texts with one tokenizer (shared word cache behind a
+ * try-lock): every result must equal the single-threaded one */
+typedef struct job { const char *text; int32_t *want; size_t nwant; int ok; } job;
+
+static void *worker(void *arg) {
+    job *j = arg;
+    j->ok = 1;
+    for (int r = 0; r < 200; r++) {
+        int32_t *ids;
+        size_t n;
+        if (exa_tokenizer_encode_alloc(t, j->text, strlen(j->text), 0, &ids, &n) != EXA_OK) { j->ok = 0; return NULL; }
+        if (n != j->nwant || memcmp(ids, j->want, n * sizeof *ids)) j->ok = 0;
+        free(ids);
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    static const char *texts[4] = {
+        "The quick brown fox jumps over the lazy dog; it's 2024 and we're testing threads.",
+        "\xec\x95\x88\xeb\x85\x95\xed\x95\x98\xec\x84\xb8\xec\x9a\x94, \xeb\xb0\x98\xea\xb0\x91\xec\x8a\xb5\xeb\x8b\x88\xeb\x8b\xa4. "
+        "\xec\x84\x9c\xec\x9a\xb8\xec\x9d\x80 2025\xeb\x85\x84",
+        "def f(x):\n    return x + 1  # comment\n\t\tindent",
+        "[|user|]\nhello<think>\n\n</think>[|endofturn|] \xf0\x9f\xa6\x99",
+    };
+    job jobs[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        jobs[i].text = texts[i % 4];
+        exa_tokenizer_encode_alloc(t, jobs[i].text, strlen(jobs[i].text), 0, &jobs[i].want, &jobs[i].nwant);
+    }
+    for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, worker, &jobs[i]);
+    int ok = 1;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        ok &= jobs[i].ok;
+        free(jobs[i].want);
+    }
+    CHECK(ok, "8 threads x 200 encodes equal the single-threaded ids");
 }
 
 int main(void) {
@@ -127,6 +169,7 @@ int main(void) {
     CHECK(exa_uclass(0x11DE0) == EXA_U_D, "U+11DE0: numeric for Rust, not \\p{N} for Oniguruma");
     CHECK(exa_uclass(0x00BD) == (EXA_U_N | EXA_U_D), "1/2 is N and numeric");
     CHECK(exa_uclass(0x3000) == EXA_U_S && exa_uclass(0x180E) == 0 && exa_uclass(0x200B) == 0, "whitespace set");
+    test_threads();
     /* errors name the file */
     exa_tokenizer *bad;
     CHECK(exa_tokenizer_load("/nonexistent/dir", &bad, err, sizeof err) == EXA_ERR_IO && bad == NULL && strstr(err, "/nonexistent"),
