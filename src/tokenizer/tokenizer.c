@@ -643,6 +643,13 @@ exa_status exa_tokenizer_build(const exa_tok_spec *sp, const char *what, exa_tok
         if (sp->added[i].id >= nv) nv = sp->added[i].id + 1;
     }
     if (nv <= 0) BUILD_FAIL(EXA_ERR_FORMAT, "%s: empty vocabulary", what);
+    {
+        /* ids must be (nearly) dense: a lone huge id would mean a huge allocation */
+        size_t present = (size_t)sp->n_added;
+        for (int i = 0; i < sp->n_vocab; i++) present += sp->vocab[i] != NULL;
+        if ((size_t)nv > 2 * present + 65536)
+            BUILD_FAIL(EXA_ERR_FORMAT, "%s: token ids go up to %d but there are only %zu tokens", what, nv - 1, present);
+    }
     t->n_vocab = nv;
     t->bos_id = t->eos_id = t->pad_id = t->unk_id = -1;
     t->flags = calloc((size_t)nv, 1);
