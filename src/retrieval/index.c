@@ -362,7 +362,7 @@ static void sink_title(void *user, const char *s, size_t n) {
     memcpy(g->title, s, n);
     g->title[n] = 0;
     /* cut at a character boundary */
-    size_t ok = exa_utf8_valid_prefix((const unsigned char *)g->title, n);
+    size_t ok = exa_tok_utf8_valid_prefix((const unsigned char *)g->title, n);
     g->title[ok] = 0;
 }
 
