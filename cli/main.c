@@ -9,11 +9,17 @@
 int exa_cmd_info(int argc, char **argv);
 int exa_cmd_generate(int argc, char **argv);
 int exa_cmd_logits(int argc, char **argv);
+/* ---- train ---- */
+int exa_cmd_train(int argc, char **argv);
+/* ---- end train ---- */
 
 static const exa_cli_command commands[] = {
     {"info", "show a model's architecture, size and load time", exa_cmd_info},
     {"generate", "generate a continuation of a prompt", exa_cmd_generate},
     {"logits", "write the logits of every position of a token sequence (for verification)", exa_cmd_logits},
+    /* ---- train ---- */
+    {"train", "train an EXAONE-architecture model from scratch on token shards", exa_cmd_train},
+    /* ---- end train ---- */
 };
 
 static void usage(FILE *f) {

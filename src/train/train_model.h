@@ -1,0 +1,106 @@
+/* train_model.h — the training-side EXAONE model: configuration (read from a Hugging Face
+ * config.json), one flat f32 parameter buffer laid out tensor by tensor with HF names, a forward
+ * pass that keeps every activation the backward pass needs, and the backward pass itself.
+ * Math follows spec §2 and §4 (exaone4: QK-norm before RoPE, post-attention / post-FFN norms,
+ * optional hybrid sliding-window layers without RoPE on the global ones) and §3 (exaone 3.x:
+ * classic pre-norm). Owns: parameters, gradients, activations, scratch. */
+#ifndef EXA_TRAIN_MODEL_H
+#define EXA_TRAIN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exaone.h"
+#include "core/threadpool.h"
+#include "train/train_gemm.h"
+
+#define EXA_TM_MAX_LAYERS 256
+
+typedef struct exa_tm_config {
+    int arch;               /* EXA_ARCH_EXAONE (3.x) or EXA_ARCH_EXAONE4 */
+    int vocab, dim, n_layer, n_head, n_kv, head_dim, ffn, max_pos;
+    float rope_theta, eps, init_std;
+    int rope_llama3;        /* llama3 frequency scaling */
+    float rope_factor, rope_low, rope_high;
+    int rope_orig_max;
+    int sliding_window;     /* 0: none */
+    int has_layer_types;    /* config carried layer_types / a sliding pattern */
+    unsigned char sliding[EXA_TM_MAX_LAYERS]; /* 1: layer uses sliding-window attention */
+    int tie;                /* tie_word_embeddings */
+    int bos_id, eos_id, pad_id;
+} exa_tm_config;
+
+/* Parses an HF config.json text (exaone or exaone4); keys not about the model are ignored. */
+exa_status exa_tm_config_parse(const char *json, const char *path, exa_tm_config *cfg, char *err, size_t errsz);
+/* Writes the HF config.json for cfg (exact exaone4 / exaone keys) into a malloc'd string. */
+char *exa_tm_config_to_json(const exa_tm_config *cfg, const char *torch_dtype); /* "float32"|"bfloat16" */
+/* 1 if layer l applies RoPE (spec §1.2 rule 3; always for 3.x). */
+int exa_tm_layer_rope(const exa_tm_config *cfg, int l);
+
+/* One named parameter tensor inside the flat buffer. */
+typedef struct exa_tm_tensor {
+    char name[96];
+    int ndim;
+    int64_t shape[2];
+    size_t offset, numel;   /* in floats */
+    int decay;              /* 1: AdamW weight decay applies (matrices, embeddings); 0: norms */
+} exa_tm_tensor;
+
+/* Per-layer offsets (in floats) into the parameter/gradient buffers. */
+typedef struct exa_tm_layer {
+    size_t wqkv;  /* q, k, v stacked: ((H+2Hkv)·d, D) */
+    size_t wo;    /* (D, H·d) */
+    size_t qn, kn;/* (d) exaone4 only */
+    size_t n1, n2;/* exaone4: post_attention / post_feedforward (D); exaone: ln_1 / ln_2 */
+    size_t wgu;   /* gate, up stacked: (2F, D) */
+    size_t wd;    /* (F... ) down: (D, F) */
+} exa_tm_layer;
+
+typedef struct exa_tm_model {
+    exa_tm_config cfg;
+    int B, T;               /* micro-batch shape the activations were sized for */
+    exa_tm_tensor *tensors;
+    int n_tensors;
+    size_t n_params;
+    exa_tm_layer layers[EXA_TM_MAX_LAYERS];
+    size_t emb, normf, lmh; /* lmh == emb when tied */
+    float *params, *grads;  /* [n_params] */
+    float *rope_cos, *rope_sin; /* (T, d/2) */
+    /* activations (see train_model.c for shapes) */
+    float *act;
+    size_t act_floats;
+    float *res, *qkv, *qkr, *rstd_qk, *att, *ao_in, *ao, *rstd1, *h1, *rstd_in2, *a2, *gu, *sw,
+        *dn, *rstd2, *a1, *rstd_in1, *hn, *rstd_f, *loss_rows;
+    /* scratch for backward */
+    float *scr;
+    float *d_res, *d_qkv, *d_qkr, *d_ao_in, *d_ao, *d_gu, *d_sw, *d_dn, *logits, *d_att, *part;
+    int head_chunk;
+    int32_t *tokens, *targets; /* (B, T) of the current micro-batch */
+    exa_pool *pool;
+    exa_tg_ws ws;
+    int nth;
+    /* FLOP accounting for one forward+backward micro-batch */
+    double flops_fwdbwd;
+} exa_tm_model;
+
+/* Builds the tensor table and allocates everything for micro-batches of B sequences of T tokens. */
+exa_status exa_tm_model_init(exa_tm_model *m, const exa_tm_config *cfg, int B, int T, exa_pool *pool,
+                             char *err, size_t errsz);
+void exa_tm_model_free(exa_tm_model *m);
+/* Random init (HF style: N(0, init_std) for matrices/embeddings, 1 for norm weights), seeded. */
+void exa_tm_model_init_weights(exa_tm_model *m, uint64_t seed);
+const exa_tm_tensor *exa_tm_find(const exa_tm_model *m, const char *name);
+
+/* Forward on m->tokens/m->targets (B·T each); returns the mean cross-entropy. If grad_scale > 0 the
+ * backward pass runs too and ADDS grad_scale · d(sum of per-token losses)/dθ into m->grads
+ * (pass 1/(B·T·accum) for a mean over the accumulated batch). */
+double exa_tm_step(exa_tm_model *m, float grad_scale);
+
+/* splitmix64-seeded xoshiro256** generator (state saved in checkpoints) */
+typedef struct exa_rng { uint64_t s[4]; } exa_rng;
+void exa_rng_seed(exa_rng *r, uint64_t seed);
+uint64_t exa_rng_next(exa_rng *r);
+double exa_rng_uniform(exa_rng *r);  /* [0,1) */
+double exa_rng_normal(exa_rng *r);
+
+#endif
