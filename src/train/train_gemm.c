@@ -159,24 +159,28 @@ void exa_tg_ws_free(exa_tg_ws *ws) {
 
 /* ---- packing ---- */
 static void pack_a(int ta, const float *A, int lda, int i0, int mc, int k0, int kc, int mr, float *dst) {
-    for (int ip = 0; ip < mc; ip += mr) {
-        int rows = EXA_MIN(mr, mc - ip);
-        float *d = dst + (size_t)ip * kc;
-        if (!ta) {
+    if (!ta) {
+        for (int ip = 0; ip < mc; ip += mr) {
+            int rows = EXA_MIN(mr, mc - ip);
+            float *d = dst + (size_t)ip * kc;
             for (int r = 0; r < rows; r++) {
                 const float *s = A + (size_t)(i0 + ip + r) * lda + k0;
                 for (int k = 0; k < kc; k++) d[k * mr + r] = s[k];
             }
             for (int r = rows; r < mr; r++)
                 for (int k = 0; k < kc; k++) d[k * mr + r] = 0.0f;
-        } else {
-            for (int k = 0; k < kc; k++) {
-                const float *s = A + (size_t)(k0 + k) * lda + i0 + ip;
-                float *dk = d + k * mr;
-                int r = 0;
-                for (; r < rows; r++) dk[r] = s[r];
-                for (; r < mr; r++) dk[r] = 0.0f;
-            }
+        }
+        return;
+    }
+    /* op(A) = Aᵀ: row k of A holds mc consecutive values; walk it once for all panels */
+    for (int k = 0; k < kc; k++) {
+        const float *s = A + (size_t)(k0 + k) * lda + i0;
+        for (int ip = 0; ip < mc; ip += mr) {
+            int rows = EXA_MIN(mr, mc - ip);
+            float *dk = dst + (size_t)ip * kc + (size_t)k * mr;
+            int r = 0;
+            for (; r < rows; r++) dk[r] = s[ip + r];
+            for (; r < mr; r++) dk[r] = 0.0f;
         }
     }
 }
@@ -194,12 +198,16 @@ static void pack_b(int tb, const float *B, int ldb, int k0, int kc, int j0, int 
                 for (; c < nr; c++) dk[c] = 0.0f;
             }
         } else {
-            for (int c = 0; c < cols; c++) {
-                const float *s = B + (size_t)(j0 + jp + c) * ldb + k0;
-                for (int k = 0; k < kc; k++) d[k * nr + c] = s[k];
+            /* op(B) = Bᵀ: transpose in 8-deep k blocks so the written lines stay in L1 */
+            for (int kb = 0; kb < kc; kb += 8) {
+                int ke = EXA_MIN(kc, kb + 8);
+                for (int c = 0; c < cols; c++) {
+                    const float *s = B + (size_t)(j0 + jp + c) * ldb + k0;
+                    for (int k = kb; k < ke; k++) d[k * nr + c] = s[k];
+                }
+                for (int c = cols; c < nr; c++)
+                    for (int k = kb; k < ke; k++) d[k * nr + c] = 0.0f;
             }
-            for (int c = cols; c < nr; c++)
-                for (int k = 0; k < kc; k++) d[k * nr + c] = 0.0f;
         }
     }
 }
