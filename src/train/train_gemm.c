@@ -12,7 +12,7 @@
 
 #define TG_KC 256
 #define TG_MC 96  /* multiple of every MR (8, 6, 4) */
-#define TG_NC 1024 /* multiple of every NR (32, 16) */
+#define TG_NC 4096 /* multiple of every NR (32, 16) */
 
 typedef void (*tg_kernel)(int kc, const float *a, const float *b, float *c, int ldc, int acc);
 
@@ -158,14 +158,54 @@ void exa_tg_ws_free(exa_tg_ws *ws) {
 }
 
 /* ---- packing ---- */
+#ifdef TG_HAVE_X86
+/* dst[j*ldd + i] = src[i*lds + j] for an 8 x 8 block */
+__attribute__((target("avx2"))) static void tr8x8(const float *src, int lds, float *dst, int ldd) {
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds);
+    __m256 r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3);
+    __m256 t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
+static int use_tr8(void) {
+#ifdef TG_HAVE_X86
+    return exa_tg_isa_get() >= EXA_TG_AVX2;
+#else
+    return 0;
+#endif
+}
+
 static void pack_a(int ta, const float *A, int lda, int i0, int mc, int k0, int kc, int mr, float *dst) {
     if (!ta) {
+        int fast = use_tr8() && mr == 8;
         for (int ip = 0; ip < mc; ip += mr) {
             int rows = EXA_MIN(mr, mc - ip);
             float *d = dst + (size_t)ip * kc;
+            int k8 = 0;
+#ifdef TG_HAVE_X86
+            if (fast && rows == 8)
+                for (; k8 + 8 <= kc; k8 += 8) tr8x8(A + (size_t)(i0 + ip) * lda + k0 + k8, lda, d + (size_t)k8 * 8, 8);
+#else
+            (void)fast;
+#endif
             for (int r = 0; r < rows; r++) {
                 const float *s = A + (size_t)(i0 + ip + r) * lda + k0;
-                for (int k = 0; k < kc; k++) d[k * mr + r] = s[k];
+                for (int k = k8; k < kc; k++) d[k * mr + r] = s[k];
             }
             for (int r = rows; r < mr; r++)
                 for (int k = 0; k < kc; k++) d[k * mr + r] = 0.0f;
@@ -178,14 +218,14 @@ static void pack_a(int ta, const float *A, int lda, int i0, int mc, int k0, int 
         for (int ip = 0; ip < mc; ip += mr) {
             int rows = EXA_MIN(mr, mc - ip);
             float *dk = dst + (size_t)ip * kc + (size_t)k * mr;
-            int r = 0;
-            for (; r < rows; r++) dk[r] = s[ip + r];
-            for (; r < mr; r++) dk[r] = 0.0f;
+            memcpy(dk, s + ip, sizeof(float) * (size_t)rows);
+            for (int r = rows; r < mr; r++) dk[r] = 0.0f;
         }
     }
 }
 
 static void pack_b(int tb, const float *B, int ldb, int k0, int kc, int j0, int nc, int nr, float *dst) {
+    int fast = use_tr8();
     for (int jp = 0; jp < nc; jp += nr) {
         int cols = EXA_MIN(nr, nc - jp);
         float *d = dst + (size_t)jp * kc;
@@ -193,13 +233,22 @@ static void pack_b(int tb, const float *B, int ldb, int k0, int kc, int j0, int 
             for (int k = 0; k < kc; k++) {
                 const float *s = B + (size_t)(k0 + k) * ldb + j0 + jp;
                 float *dk = d + k * nr;
-                int c = 0;
-                for (; c < cols; c++) dk[c] = s[c];
-                for (; c < nr; c++) dk[c] = 0.0f;
+                memcpy(dk, s, sizeof(float) * (size_t)cols);
+                for (int c = cols; c < nr; c++) dk[c] = 0.0f;
             }
         } else {
-            /* op(B) = Bᵀ: transpose in 8-deep k blocks so the written lines stay in L1 */
-            for (int kb = 0; kb < kc; kb += 8) {
+            /* op(B) = Bᵀ: transpose 8 x 8 blocks (or 8-deep k blocks) so written lines stay in L1 */
+            int k8 = 0;
+#ifdef TG_HAVE_X86
+            if (fast && cols == nr) {
+                for (; k8 + 8 <= kc; k8 += 8)
+                    for (int c = 0; c < nr; c += 8)
+                        tr8x8(B + (size_t)(j0 + jp + c) * ldb + k0 + k8, ldb, d + (size_t)k8 * nr + c, nr);
+            }
+#else
+            (void)fast;
+#endif
+            for (int kb = k8; kb < kc; kb += 8) {
                 int ke = EXA_MIN(kc, kb + 8);
                 for (int c = 0; c < cols; c++) {
                     const float *s = B + (size_t)(j0 + jp + c) * ldb + k0;

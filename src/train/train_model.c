@@ -540,11 +540,12 @@ static void ce_w(void *p, int ith, int nth) {
         float mx = -INFINITY;
         for (int i = 0; i < V; i++) if (lg[i] > mx) mx = lg[i];
         double s = 0.0;
-        for (int i = 0; i < V; i++) s += exp((double)(lg[i] - mx));
+        for (int i = 0; i < V; i++) s += expf(lg[i] - mx);
         double lse = mx + log(s);
         m->loss_rows[j->r0 + r] = (float)(lse - lg[tgt]);
         if (j->scale > 0.0f) {
-            for (int i = 0; i < V; i++) lg[i] = (float)exp((double)lg[i] - lse) * j->scale;
+            float flse = (float)lse;
+            for (int i = 0; i < V; i++) lg[i] = expf(lg[i] - flse) * j->scale;
             lg[tgt] -= j->scale;
         }
     }
