@@ -3,6 +3,7 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
@@ -170,6 +171,19 @@ int exa_tm_layer_rope(const exa_tm_config *cfg, int l) {
 
 static void jset(json_object *o, const char *k, json_object *v) { json_object_object_add(o, k, v); }
 
+/* a float-valued key written with the shortest decimal that reads back as the same float
+ * (so 1e-05 stays "1e-05", not 9.9999997473787516e-06) */
+static json_object *jfloat(float f) {
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        if ((float)strtod(buf, NULL) == f) break;
+    }
+    double v = strtod(buf, NULL);
+    if (!strpbrk(buf, ".e")) strcat(buf, ".0"); /* 1000000 -> 1000000.0 like Python */
+    return json_object_new_double_s(v, buf);
+}
+
 char *exa_tm_config_to_json(const exa_tm_config *c, const char *torch_dtype) {
     int is4 = c->arch == EXA_ARCH_EXAONE4;
     json_object *o = json_object_new_object();
@@ -184,9 +198,9 @@ char *exa_tm_config_to_json(const exa_tm_config *c, const char *torch_dtype) {
     jset(o, "head_dim", json_object_new_int(c->head_dim));
     if (is4) jset(o, "hidden_act", json_object_new_string("silu"));
     jset(o, "hidden_size", json_object_new_int(c->dim));
-    jset(o, "initializer_range", json_object_new_double(c->init_std));
+    jset(o, "initializer_range", jfloat(c->init_std));
     jset(o, "intermediate_size", json_object_new_int(c->ffn));
-    if (!is4) jset(o, "layer_norm_epsilon", json_object_new_double(c->eps));
+    if (!is4) jset(o, "layer_norm_epsilon", jfloat(c->eps));
     if (is4) {
         json_object *lt = json_object_new_array();
         for (int l = 0; l < c->n_layer; l++)
@@ -199,19 +213,19 @@ char *exa_tm_config_to_json(const exa_tm_config *c, const char *torch_dtype) {
     jset(o, is4 ? "num_hidden_layers" : "num_layers", json_object_new_int(c->n_layer));
     jset(o, "num_key_value_heads", json_object_new_int(c->n_kv));
     jset(o, "pad_token_id", json_object_new_int(c->pad_id));
-    if (is4) jset(o, "rms_norm_eps", json_object_new_double(c->eps));
+    if (is4) jset(o, "rms_norm_eps", jfloat(c->eps));
     if (c->rope_llama3) {
         json_object *rs = json_object_new_object();
-        jset(rs, "factor", json_object_new_double(c->rope_factor));
-        jset(rs, "high_freq_factor", json_object_new_double(c->rope_high));
-        jset(rs, "low_freq_factor", json_object_new_double(c->rope_low));
+        jset(rs, "factor", jfloat(c->rope_factor));
+        jset(rs, "high_freq_factor", jfloat(c->rope_high));
+        jset(rs, "low_freq_factor", jfloat(c->rope_low));
         jset(rs, "original_max_position_embeddings", json_object_new_int(c->rope_orig_max));
         jset(rs, "rope_type", json_object_new_string("llama3"));
         jset(o, "rope_scaling", rs);
     } else {
         jset(o, "rope_scaling", NULL);
     }
-    jset(o, "rope_theta", json_object_new_double(c->rope_theta));
+    jset(o, "rope_theta", jfloat(c->rope_theta));
     if (is4) {
         jset(o, "sliding_window", c->sliding_window ? json_object_new_int(c->sliding_window) : NULL);
         int any = 0;

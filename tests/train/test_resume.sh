@@ -3,9 +3,9 @@
 # resume from the step-4 checkpoint to 8; (2) a longer run killed with SIGKILL right after its
 # first checkpoint, then resumed, vs the same run uninterrupted. Compares model.safetensors and
 # trainer_state.safetensors byte for byte; checks loss.csv rows, loss.png and the HF folder.
-# usage: test_resume.sh EXAONE_BIN PYTHON TESTS_TRAIN_DIR
+# usage: test_resume.sh EXAONE_BIN PYTHON TESTS_TRAIN_DIR [TOKENIZER_DIR]
 set -eu
-EXA=$1; PY=$2; SRC=$3
+EXA=$1; PY=$2; SRC=$3; TOK=${4:-}
 D=$(mktemp -d /tmp/exa_resume_XXXXXX)
 trap 'rm -rf "$D"' EXIT
 mkdir -p "$D/data"
@@ -33,11 +33,18 @@ c["train"].update(total_steps=300, checkpoint_interval=20, eval_interval=50)
 json.dump(c, open(d + "/long.json", "w"))
 PYEOF
 # (1) stop + resume
-"$EXA" train --config "$D/short.json" --data "$D/data" --out "$D/a" --threads 2 --quiet
+if [ -n "$TOK" ] && [ -d "$TOK" ]; then
+  "$EXA" train --config "$D/short.json" --data "$D/data" --out "$D/a" --threads 2 --quiet --tokenizer "$TOK"
+  for f in tokenizer_config.json special_tokens_map.json vocab.json merges.txt chat_template.jinja; do
+    if [ -f "$TOK/$f" ]; then cmp "$TOK/$f" "$D/a/step-00000008/$f"; fi
+  done
+else
+  "$EXA" train --config "$D/short.json" --data "$D/data" --out "$D/a" --threads 2 --quiet
+fi
 "$EXA" train --config "$D/short.json" --data "$D/data" --out "$D/b" --threads 1 --quiet --stop-after 5
 test "$(cat "$D/b/latest")" = step-00000004
 "$EXA" train --config "$D/short.json" --data "$D/data" --out "$D/b" --threads 2 --quiet --resume
-for f in model.safetensors trainer_state.safetensors config.json generation_config.json; do
+for f in model.safetensors trainer_state.safetensors config.json generation_config.json; do  # tokenizer files only in a
   cmp "$D/a/step-00000008/$f" "$D/b/step-00000008/$f"
 done
 test "$(wc -l < "$D/b/loss.csv")" -eq 9
