@@ -199,9 +199,9 @@ exa_status exa_copy_file(const char *src, const char *dst, char *err, size_t err
 
 /* ---- safetensors ---- */
 static const char *st_name(exa_tst_dtype t) {
-    return t == EXA_TST_F32 ? "F32" : t == EXA_TST_BF16 ? "BF16" : t == EXA_TST_I32 ? "I32" : "U64";
+    return t == EXA_TST_F32 ? "F32" : t == EXA_TST_BF16 ? "BF16" : t == EXA_TST_I32 ? "I32" : t == EXA_TST_F16 ? "F16" : "U64";
 }
-static size_t st_size(exa_tst_dtype t) { return t == EXA_TST_BF16 ? 2 : t == EXA_TST_U64 ? 8 : 4; }
+static size_t st_size(exa_tst_dtype t) { return t == EXA_TST_BF16 || t == EXA_TST_F16 ? 2 : t == EXA_TST_U64 ? 8 : 4; }
 
 static size_t st_numel(const int64_t *shape, int ndim) {
     size_t n = 1;
@@ -322,7 +322,8 @@ exa_status exa_tst_parse(exa_tst_file *sf, const uint8_t *data, size_t size, con
         else if (!strcmp(ds, "BF16")) t->dtype = EXA_TST_BF16;
         else if (!strcmp(ds, "I32")) t->dtype = EXA_TST_I32;
         else if (!strcmp(ds, "U64")) t->dtype = EXA_TST_U64;
-        else { rc = exa_err(err, errsz, EXA_ERR_UNSUPPORTED, "%s: tensor \"%s\" has dtype %s (F32/BF16/I32/U64 supported)", path, key, ds); break; }
+        else if (!strcmp(ds, "F16")) t->dtype = EXA_TST_F16;
+        else { rc = exa_err(err, errsz, EXA_ERR_UNSUPPORTED, "%s: tensor \"%s\" has dtype %s (F32/BF16/F16/I32/U64 supported)", path, key, ds); break; }
         t->ndim = (int)json_object_array_length(sh);
         size_t ne = 1;
         for (int k = 0; k < t->ndim; k++) {
@@ -366,4 +367,16 @@ const char *exa_tst_meta(const exa_tst_file *sf, const char *key) {
     for (int i = 0; i < sf->n_meta; i++)
         if (sf->meta_kv[2 * i] && !strcmp(sf->meta_kv[2 * i], key)) return sf->meta_kv[2 * i + 1];
     return NULL;
+}
+
+int exa_tst_to_f32(const exa_tst_file *sf, const struct exa_tst_tensor *t, float *out) {
+    const uint8_t *p = sf->f.data + sf->data_start + t->off;
+    if (t->dtype == EXA_TST_F32) { memcpy(out, p, t->nbytes); return 0; }
+    if (t->dtype != EXA_TST_BF16 && t->dtype != EXA_TST_F16) return -1;
+    size_t n = t->nbytes / 2;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+        out[i] = t->dtype == EXA_TST_BF16 ? exa_bf16_to_f32(h) : exa_f16_to_f32(h);
+    }
+    return 0;
 }

@@ -44,7 +44,7 @@ void exa_loader_reset(exa_loader *ld);
 exa_status exa_loader_next(exa_loader *ld, int32_t *x, int32_t *y, char *err, size_t errsz);
 
 /* ---- safetensors ---- */
-typedef enum { EXA_TST_F32, EXA_TST_BF16, EXA_TST_I32, EXA_TST_U64 } exa_tst_dtype;
+typedef enum { EXA_TST_F32, EXA_TST_BF16, EXA_TST_I32, EXA_TST_U64, EXA_TST_F16 } exa_tst_dtype;
 
 typedef struct exa_tst_entry {
     const char *name;
@@ -78,6 +78,9 @@ exa_status exa_tst_open(exa_tst_file *sf, const char *path, char *err, size_t er
 void exa_tst_close(exa_tst_file *sf);
 const struct exa_tst_tensor *exa_tst_get(const exa_tst_file *sf, const char *name);
 const char *exa_tst_meta(const exa_tst_file *sf, const char *key);
+
+/* Converts a F32/BF16/F16 tensor to n f32 values; -1 if the dtype is not a float type. */
+int exa_tst_to_f32(const exa_tst_file *sf, const struct exa_tst_tensor *t, float *out);
 
 /* ---- files ---- */
 exa_status exa_write_file_atomic(const char *path, const void *data, size_t n, char *err, size_t errsz);

@@ -209,6 +209,7 @@ void exa_tm_model_free(exa_tm_model *m) {
     free(m->tensors); free(m->params); free(m->grads); free(m->act);
     free(m->rope_cos); free(m->rope_sin); free(m->tokens); free(m->targets);
     exa_tg_ws_free(&m->ws);
+    free(m->ltensors); free(m->lparams); free(m->lgrads); free(m->lu); free(m->lg);
     memset(m, 0, sizeof *m);
 }
 
@@ -295,6 +296,7 @@ static void rmsnorm_bwd_w(void *p, int ith, int nth) {
     }
 }
 static void reduce_part(exa_tm_model *m, int rows, int dim, int stride, int off, float *g) {
+    if (!g) return; /* frozen */
     int nchunk = (rows + ROWCHUNK - 1) / ROWCHUNK;
     for (int c = 0; c < nchunk; c++) {
         const float *pw = m->part + (size_t)c * stride + off;
@@ -554,6 +556,35 @@ static void ce_w(void *p, int ith, int nth) {
 #define GEMM(ta, tb, M, Nn, K, A, lda, Bm, ldb, C, ldc, beta) \
     exa_tg_gemm_mt(m->pool, &m->ws, ta, tb, M, Nn, K, A, lda, Bm, ldb, C, ldc, beta)
 
+/* ---- LoRA: y += s·(x·Aᵀ)·Bᵀ, s = alpha/r; u = s·x·Aᵀ is kept for the backward pass ---- */
+static int lora_on(const exa_tm_model *m, int l, int t) { return m->lparams && m->lA[l][t] != SIZE_MAX; }
+
+static void lora_fwd(exa_tm_model *m, int l, int t, const float *x, int ldx, float *y, int ldy) {
+    if (!lora_on(m, l, t)) return;
+    size_t off;
+    int in, out, r = m->lora.r, N = m->B * m->T;
+    exa_tm_lora_target(m, l, t, &off, &in, &out);
+    float *u = m->lu + ((size_t)l * EXA_LORA_NT + t) * N * r, s = m->lora.alpha / (float)r;
+    GEMM(0, 1, N, r, in, x, ldx, m->lparams + m->lA[l][t], in, u, r, 0);
+    for (size_t i = 0; i < (size_t)N * r; i++) u[i] *= s;
+    GEMM(0, 1, N, out, r, u, r, m->lparams + m->lB[l][t], r, y, ldy, 1);
+}
+
+/* dB += dyᵀ·u; g = s·dy·B; dA += gᵀ·x; dx += g·A */
+static void lora_bwd(exa_tm_model *m, int l, int t, const float *x, int ldx, const float *dy, int ldy, float *dx, int lddx) {
+    if (!lora_on(m, l, t)) return;
+    size_t off;
+    int in, out, r = m->lora.r, N = m->B * m->T;
+    exa_tm_lora_target(m, l, t, &off, &in, &out);
+    const float *u = m->lu + ((size_t)l * EXA_LORA_NT + t) * N * r;
+    float *g = m->lg, s = m->lora.alpha / (float)r;
+    GEMM(1, 0, out, r, N, dy, ldy, u, r, m->lgrads + m->lB[l][t], r, 1);
+    GEMM(0, 0, N, r, out, dy, ldy, m->lparams + m->lB[l][t], r, g, r, 0);
+    for (size_t i = 0; i < (size_t)N * r; i++) g[i] *= s;
+    GEMM(1, 0, r, in, N, g, r, x, ldx, m->lgrads + m->lA[l][t], in, 1);
+    GEMM(0, 0, N, in, r, g, r, m->lparams + m->lA[l][t], in, dx, lddx, 1);
+}
+
 double exa_tm_step(exa_tm_model *m, float gscale) {
     const exa_tm_config *c = &m->cfg;
     int is4 = c->arch == EXA_ARCH_EXAONE4;
@@ -573,30 +604,41 @@ double exa_tm_step(exa_tm_model *m, float gscale) {
             ain = m->a1 + (size_t)l * N * D;
         }
         GEMM(0, 1, N, C3, D, ain, D, P + Ly->wqkv, D, qkv, C3, 0);
+        lora_fwd(m, l, EXA_LORA_Q, ain, D, qkv, C3);
+        lora_fwd(m, l, EXA_LORA_K, ain, D, qkv + Cq, C3);
+        lora_fwd(m, l, EXA_LORA_V, ain, D, qkv + Cq + Hk * d, C3);
         j = (job){.m = m, .l = l};
         run(m, qk_fwd_w, &j);
         run(m, attn_fwd_w, &j);
         if (is4) {
             float *ao = m->ao + (size_t)l * N * D;
             GEMM(0, 1, N, D, Cq, ao_in, Cq, P + Ly->wo, Cq, ao, D, 0);
+            lora_fwd(m, l, EXA_LORA_O, ao_in, Cq, ao, D);
             rmsnorm_fwd(m, ao, P + Ly->n1, x, h1, m->rstd1 + (size_t)l * N, N, D);
             GEMM(0, 1, N, 2 * F, D, h1, D, P + Ly->wgu, D, gu, 2 * F, 0);
+            lora_fwd(m, l, EXA_LORA_GATE, h1, D, gu, 2 * F);
+            lora_fwd(m, l, EXA_LORA_UP, h1, D, gu + F, 2 * F);
         } else {
             memcpy(h1, x, sizeof(float) * N * D);
             GEMM(0, 1, N, D, Cq, ao_in, Cq, P + Ly->wo, Cq, h1, D, 1);
+            lora_fwd(m, l, EXA_LORA_O, ao_in, Cq, h1, D);
             float *a2 = m->a2 + (size_t)l * N * D;
             rmsnorm_fwd(m, h1, P + Ly->n2, NULL, a2, m->rstd_in2 + (size_t)l * N, N, D);
             GEMM(0, 1, N, 2 * F, D, a2, D, P + Ly->wgu, D, gu, 2 * F, 0);
+            lora_fwd(m, l, EXA_LORA_GATE, a2, D, gu, 2 * F);
+            lora_fwd(m, l, EXA_LORA_UP, a2, D, gu + F, 2 * F);
         }
         j = (job){.m = m, .x = gu, .y = sw, .rows = N, .dim = F};
         run(m, swiglu_fwd_w, &j);
         if (is4) {
             float *dn = m->dn + (size_t)l * N * D;
             GEMM(0, 1, N, D, F, sw, F, P + Ly->wd, F, dn, D, 0);
+            lora_fwd(m, l, EXA_LORA_DOWN, sw, F, dn, D);
             rmsnorm_fwd(m, dn, P + Ly->n2, h1, xo, m->rstd2 + (size_t)l * N, N, D);
         } else {
             memcpy(xo, h1, sizeof(float) * N * D);
             GEMM(0, 1, N, D, F, sw, F, P + Ly->wd, F, xo, D, 1);
+            lora_fwd(m, l, EXA_LORA_DOWN, sw, F, xo, D);
         }
     }
     const float *xL = m->res + (size_t)c->n_layer * N * D;
@@ -610,7 +652,7 @@ double exa_tm_step(exa_tm_model *m, float gscale) {
         run(m, ce_w, &j);
         if (gscale > 0.0f) {
             GEMM(0, 0, rows, D, V, m->logits, V, P + m->lmh, D, d_hn + (size_t)r0 * D, D, 0);
-            GEMM(1, 0, V, D, rows, m->logits, V, m->hn + (size_t)r0 * D, D, Gr + m->lmh, D, 1);
+            if (Gr) GEMM(1, 0, V, D, rows, m->logits, V, m->hn + (size_t)r0 * D, D, Gr + m->lmh, D, 1);
         }
     }
     double loss = 0.0;
@@ -618,8 +660,9 @@ double exa_tm_step(exa_tm_model *m, float gscale) {
     loss /= N;
     if (gscale <= 0.0f) return loss;
 
-    /* ---- backward ---- */
-    rmsnorm_bwd(m, xL, P + m->normf, m->rstd_f, d_hn, m->d_res, 0, Gr + m->normf, N, D);
+    /* ---- backward (Gr == NULL: base frozen, only LoRA adapters get gradients) ---- */
+#define GW(off) (Gr ? Gr + (off) : NULL)
+    rmsnorm_bwd(m, xL, P + m->normf, m->rstd_f, d_hn, m->d_res, 0, GW(m->normf), N, D);
     for (int l = c->n_layer - 1; l >= 0; l--) {
         const exa_tm_layer *Ly = &m->layers[l];
         float *x = m->res + (size_t)l * N * D;
@@ -628,43 +671,47 @@ double exa_tm_step(exa_tm_model *m, float gscale) {
         const float *dmlp = m->d_res; /* gradient at the MLP output (before its residual add) */
         if (is4) {
             rmsnorm_bwd(m, m->dn + (size_t)l * N * D, P + Ly->n2, m->rstd2 + (size_t)l * N, m->d_res, m->d_dn, 0,
-                        Gr + Ly->n2, N, D);
+                        GW(Ly->n2), N, D);
             dmlp = m->d_dn;
         }
         GEMM(0, 0, N, F, D, dmlp, D, P + Ly->wd, F, m->d_sw, F, 0);
-        GEMM(1, 0, D, F, N, dmlp, D, sw, F, Gr + Ly->wd, F, 1);
+        if (Gr) GEMM(1, 0, D, F, N, dmlp, D, sw, F, Gr + Ly->wd, F, 1);
+        lora_bwd(m, l, EXA_LORA_DOWN, sw, F, dmlp, D, m->d_sw, F);
         j = (job){.m = m, .x = gu, .dy = m->d_sw, .dx = m->d_gu, .rows = N, .dim = F};
         run(m, swiglu_bwd_w, &j);
         const float *min_ = is4 ? h1 : m->a2 + (size_t)l * N * D;
-        GEMM(1, 0, 2 * F, D, N, m->d_gu, 2 * F, min_, D, Gr + Ly->wgu, D, 1);
-        if (is4) {
-            GEMM(0, 0, N, D, 2 * F, m->d_gu, 2 * F, P + Ly->wgu, D, m->d_res, D, 1); /* d_res = d h1 */
+        if (Gr) GEMM(1, 0, 2 * F, D, N, m->d_gu, 2 * F, min_, D, Gr + Ly->wgu, D, 1);
+        float *dmin = is4 ? m->d_res : m->d_ao; /* gradient at the MLP input */
+        GEMM(0, 0, N, D, 2 * F, m->d_gu, 2 * F, P + Ly->wgu, D, dmin, D, is4); /* is4: d_res += (d h1) */
+        lora_bwd(m, l, EXA_LORA_GATE, min_, D, m->d_gu, 2 * F, dmin, D);
+        lora_bwd(m, l, EXA_LORA_UP, min_, D, m->d_gu + F, 2 * F, dmin, D);
+        if (is4)
             rmsnorm_bwd(m, m->ao + (size_t)l * N * D, P + Ly->n1, m->rstd1 + (size_t)l * N, m->d_res, m->d_ao, 0,
-                        Gr + Ly->n1, N, D);
-        } else {
-            GEMM(0, 0, N, D, 2 * F, m->d_gu, 2 * F, P + Ly->wgu, D, m->d_ao, D, 0); /* d a2 */
-            rmsnorm_bwd(m, h1, P + Ly->n2, m->rstd_in2 + (size_t)l * N, m->d_ao, m->d_res, 1, Gr + Ly->n2, N, D);
-        }
+                        GW(Ly->n1), N, D);
+        else
+            rmsnorm_bwd(m, h1, P + Ly->n2, m->rstd_in2 + (size_t)l * N, m->d_ao, m->d_res, 1, GW(Ly->n2), N, D);
         const float *dattn = is4 ? m->d_ao : m->d_res; /* gradient at the o_proj output */
         GEMM(0, 0, N, Cq, D, dattn, D, P + Ly->wo, Cq, m->d_ao_in, Cq, 0);
-        GEMM(1, 0, D, Cq, N, dattn, D, ao_in, Cq, Gr + Ly->wo, Cq, 1);
+        if (Gr) GEMM(1, 0, D, Cq, N, dattn, D, ao_in, Cq, Gr + Ly->wo, Cq, 1);
+        lora_bwd(m, l, EXA_LORA_O, ao_in, Cq, dattn, D, m->d_ao_in, Cq);
         j = (job){.m = m, .l = l};
         run(m, attn_bwd_w, &j);
         run(m, qk_bwd_w, &j);
         if (is4) {
-            reduce_part(m, N, d, 2 * d, 0, Gr + Ly->qn);
-            reduce_part(m, N, d, 2 * d, d, Gr + Ly->kn);
+            reduce_part(m, N, d, 2 * d, 0, GW(Ly->qn));
+            reduce_part(m, N, d, 2 * d, d, GW(Ly->kn));
         }
         const float *ain = is4 ? x : m->a1 + (size_t)l * N * D;
-        GEMM(1, 0, C3, D, N, m->d_qkv, C3, ain, D, Gr + Ly->wqkv, D, 1);
-        if (is4) {
-            GEMM(0, 0, N, D, C3, m->d_qkv, C3, P + Ly->wqkv, D, m->d_res, D, 1);
-        } else {
-            GEMM(0, 0, N, D, C3, m->d_qkv, C3, P + Ly->wqkv, D, m->d_ao, D, 0); /* d a1 */
-            rmsnorm_bwd(m, x, P + Ly->n1, m->rstd_in1 + (size_t)l * N, m->d_ao, m->d_res, 1, Gr + Ly->n1, N, D);
-        }
+        if (Gr) GEMM(1, 0, C3, D, N, m->d_qkv, C3, ain, D, Gr + Ly->wqkv, D, 1);
+        float *dain = is4 ? m->d_res : m->d_ao;
+        GEMM(0, 0, N, D, C3, m->d_qkv, C3, P + Ly->wqkv, D, dain, D, is4);
+        lora_bwd(m, l, EXA_LORA_Q, ain, D, m->d_qkv, C3, dain, D);
+        lora_bwd(m, l, EXA_LORA_K, ain, D, m->d_qkv + Cq, C3, dain, D);
+        lora_bwd(m, l, EXA_LORA_V, ain, D, m->d_qkv + Cq + Hk * d, C3, dain, D);
+        if (!is4) rmsnorm_bwd(m, x, P + Ly->n1, m->rstd_in1 + (size_t)l * N, m->d_ao, m->d_res, 1, GW(Ly->n1), N, D);
     }
+#undef GW
     j = (job){.m = m};
-    run(m, embed_bwd_w, &j);
+    if (Gr) run(m, embed_bwd_w, &j);
     return loss;
 }

@@ -39,12 +39,23 @@ int exa_tm_layer_rope(const exa_tm_config *cfg, int l);
 
 /* One named parameter tensor inside the flat buffer. */
 typedef struct exa_tm_tensor {
-    char name[96];
+    char name[128];
     int ndim;
     int64_t shape[2];
     size_t offset, numel;   /* in floats */
     int decay;              /* 1: AdamW weight decay applies (matrices, embeddings); 0: norms */
 } exa_tm_tensor;
+
+/* LoRA targets (PEFT names: q_proj k_proj v_proj o_proj gate_proj up_proj down_proj; the exaone
+ * 3.x modules out_proj c_fc_0 c_fc_1 c_proj map to o, gate, up, down). */
+enum { EXA_LORA_Q, EXA_LORA_K, EXA_LORA_V, EXA_LORA_O, EXA_LORA_GATE, EXA_LORA_UP, EXA_LORA_DOWN, EXA_LORA_NT };
+#define EXA_LORA_ALL 0x7fu
+
+typedef struct exa_tm_lora_cfg {
+    int r;            /* rank (0: LoRA off) */
+    float alpha;      /* scale = alpha / r */
+    unsigned targets; /* bit EXA_LORA_* set: adapter on that projection */
+} exa_tm_lora_cfg;
 
 /* Per-layer offsets (in floats) into the parameter/gradient buffers. */
 typedef struct exa_tm_layer {
@@ -81,7 +92,28 @@ typedef struct exa_tm_model {
     int nth;
     /* FLOP accounting for one forward+backward micro-batch */
     double flops_fwdbwd;
+    /* LoRA (exa_tm_lora_enable): base weights frozen (grads == NULL), adapters trainable */
+    exa_tm_lora_cfg lora;
+    exa_tm_tensor *ltensors;   /* PEFT names: base_model.model.<module>.lora_A/B.weight */
+    int n_ltensors;
+    size_t n_lparams;
+    float *lparams, *lgrads;
+    size_t lA[EXA_TM_MAX_LAYERS][EXA_LORA_NT], lB[EXA_TM_MAX_LAYERS][EXA_LORA_NT]; /* offsets or SIZE_MAX */
+    float *lu, *lg;            /* saved scale·x·Aᵀ (L, 7, N, r) and backward scratch (N, r) */
 } exa_tm_model;
+
+/* Switches m to LoRA fine-tuning: frees the base gradients (base frozen) and allocates adapters
+ * A (r, in) and B (out, r) on the chosen projections of every layer. */
+exa_status exa_tm_lora_enable(exa_tm_model *m, const exa_tm_lora_cfg *lc, char *err, size_t errsz);
+/* PEFT init: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform, a = sqrt 5), B = 0. */
+void exa_tm_lora_init_weights(exa_tm_model *m, uint64_t seed);
+/* The base tensor a LoRA target of layer l adapts: offset of its rows in params, in/out sizes. */
+void exa_tm_lora_target(const exa_tm_model *m, int l, int t, size_t *off, int *in, int *out);
+/* Writes merged weights W + (alpha/r)·B·A into dst (n_params floats; other tensors copied). */
+void exa_tm_lora_merge(const exa_tm_model *m, float *dst);
+/* Loads weights of a Hugging Face folder (model.safetensors or model.safetensors.index.json;
+ * F32/BF16/F16) into m->params; names and shapes must match m's table. */
+exa_status exa_tm_load_hf(exa_tm_model *m, const char *dir, char *err, size_t errsz);
 
 /* Builds the tensor table and allocates everything for micro-batches of B sequences of T tokens. */
 exa_status exa_tm_model_init(exa_tm_model *m, const exa_tm_config *cfg, int B, int T, exa_pool *pool,

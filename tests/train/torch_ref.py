@@ -47,7 +47,15 @@ def rope(x, cos, sin):  # x (B, heads, T, d)
     rot = torch.cat((-x[..., h:], x[..., :h]), -1)
     return x * cos + rot * sin
 
-def forward(cfg, W, tokens, targets):
+def lin(W, x, module, scale):
+    """x·Wᵀ, plus the LoRA update scale·(x·Aᵀ)·Bᵀ when the dump carries adapters for module."""
+    y = x @ W[module + ".weight"].T
+    a = "base_model.model." + module + ".lora_A.weight"
+    if a in W:
+        y = y + scale * ((x @ W[a].T) @ W["base_model.model." + module + ".lora_B.weight"].T)
+    return y
+
+def forward(cfg, W, tokens, targets, scale=1.0):
     is4 = cfg.get("model_type", "exaone4") == "exaone4"
     D = cfg["hidden_size"]; H = cfg["num_attention_heads"]; Hk = cfg.get("num_key_value_heads", H)
     d = cfg.get("head_dim") or D // H
@@ -71,9 +79,9 @@ def forward(cfg, W, tokens, targets):
         else:
             p = f"transformer.h.{l}."; a = p + "attn.attention."
             x = rms(h, W[p + "ln_1.weight"], eps)
-        q = (x @ W[a + "q_proj.weight"].T).view(B, T, H, d).transpose(1, 2)
-        k = (x @ W[a + "k_proj.weight"].T).view(B, T, Hk, d).transpose(1, 2)
-        v = (x @ W[a + "v_proj.weight"].T).view(B, T, Hk, d).transpose(1, 2)
+        q = lin(W, x, a + "q_proj", scale).view(B, T, H, d).transpose(1, 2)
+        k = lin(W, x, a + "k_proj", scale).view(B, T, Hk, d).transpose(1, 2)
+        v = lin(W, x, a + "v_proj", scale).view(B, T, Hk, d).transpose(1, 2)
         sliding = is4 and sw is not None and types[l] == "sliding_attention"
         if is4:
             q = rms(q, W[a + "q_norm.weight"], eps)
@@ -87,16 +95,16 @@ def forward(cfg, W, tokens, targets):
         s = (q @ k.transpose(-1, -2)) * d ** -0.5
         s = s.masked_fill(~mask, float("-inf"))
         o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, T, H * d)
-        o = o @ W[a + ("o_proj.weight" if is4 else "out_proj.weight")].T
+        o = lin(W, o, a + ("o_proj" if is4 else "out_proj"), scale)
         if is4:
             h = h + rms(o, W[p + "post_attention_layernorm.weight"], eps)
             mi = h
-            g, u, dn = "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"
+            g, u, dn = "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"
         else:
             h = h + o
             mi = rms(h, W[p + "ln_2.weight"], eps)
-            g, u, dn = "mlp.c_fc_0.weight", "mlp.c_fc_1.weight", "mlp.c_proj.weight"
-        y = (torch.nn.functional.silu(mi @ W[p + g].T) * (mi @ W[p + u].T)) @ W[p + dn].T
+            g, u, dn = "mlp.c_fc_0", "mlp.c_fc_1", "mlp.c_proj"
+        y = lin(W, torch.nn.functional.silu(lin(W, mi, p + g, scale)) * lin(W, mi, p + u, scale), p + dn, scale)
         h = h + (rms(y, W[p + "post_feedforward_layernorm.weight"], eps) if is4 else y)
     h = rms(h, W["model.norm.weight" if is4 else "transformer.ln_f.weight"], eps)
     logits = h @ (E if tie else W["lm_head.weight"]).T
@@ -108,7 +116,8 @@ def main():
     g, _ = read_st(sys.argv[2] + "/grads.safetensors")
     tokens = torch.tensor(w.pop("tokens").astype(np.int64)); targets = torch.tensor(w.pop("targets").astype(np.int64))
     W = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in w.items()}
-    loss = forward(cfg, W, tokens, targets)
+    r = int(meta.get("lora_r", "0"))
+    loss = forward(cfg, W, tokens, targets, float(meta.get("lora_alpha", "1")) / r if r else 1.0)
     loss.backward()
     ok = True
     cl = float(meta["loss"])
@@ -116,7 +125,7 @@ def main():
     if abs(cl - loss.item()) > 1e-5 * max(1.0, abs(loss.item())):
         print("FAIL loss mismatch"); ok = False
     worst = 0.0
-    for k in W:
+    for k in g:
         ref = W[k].grad.numpy(); got = g[k].astype(np.float64)
         rel = np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-12)
         mx = np.abs(got - ref).max() / max(np.abs(ref).max(), 1e-12)
@@ -125,7 +134,7 @@ def main():
         if bad or "-v" in sys.argv:
             print(f"{'FAIL' if bad else 'ok  '} {k:60s} rel-norm {rel:.2e} rel-max {mx:.2e} |g| {np.linalg.norm(ref):.3e}")
         ok &= not bad
-    print(f"{len(W)} gradients compared, worst relative error {worst:.2e}: {'PASS' if ok else 'FAIL'}")
+    print(f"{len(g)} gradients compared, worst relative error {worst:.2e}: {'PASS' if ok else 'FAIL'}")
     sys.exit(0 if ok else 1)
 
 main()
