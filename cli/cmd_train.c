@@ -46,6 +46,9 @@ static void usage(FILE *f) {
             "  --val SHARDS      validation shards (default: *val*.bin in the --data folder)\n"
             "  --out DIR         checkpoints (DIR/step-NNNNNNNN, DIR/latest), DIR/loss.csv, DIR/loss.png\n"
             "  --tokenizer DIR   copy tokenizer.json (+ config/template files) into every checkpoint\n"
+            "  --base DIR        start from this HF model folder (its config.json defines the model);\n"
+            "                    with train.lora = {\"r\": 8, \"alpha\": 16, \"targets\": [...]} only LoRA\n"
+            "                    adapters are trained and checkpoints are PEFT adapter folders\n"
             "  --resume          continue from DIR/latest (bit-exact)\n"
             "  --threads N       worker threads (default: train.threads or all CPUs)\n"
             "  --stop-after N    stop once N steps are done (as if interrupted)\n"
@@ -69,6 +72,7 @@ int exa_cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--val")) o.val = val;
         else if (!strcmp(a, "--out")) o.out_dir = val;
         else if (!strcmp(a, "--tokenizer")) o.tokenizer_dir = val;
+        else if (!strcmp(a, "--base")) o.base_dir = val;
         else if (!strcmp(a, "--threads")) { if (exa_cli_int(a, val, 1, 1024, &v)) return 1; o.threads = (int)v; }
         else if (!strcmp(a, "--stop-after")) { if (exa_cli_int(a, val, 1, 1000000000, &v)) return 1; o.stop_after = (int)v; }
         else { usage(stderr); return exa_cli_fail("unknown option %s", a); }

@@ -75,8 +75,10 @@ exa_status exa_tm_lora_enable(exa_tm_model *m, const exa_tm_lora_cfg *lc, char *
     memset(m->lgrads, 0, m->n_lparams * sizeof(float));
     free(m->grads); /* base frozen */
     m->grads = NULL;
-    /* FLOPs: per token and adapter 6·r·(in+out) plus the base dX GEMMs only (no dW): 4·N_matmul */
+    /* FLOPs per token: the frozen base needs forward + dX only (4·N_matmul), each adapter 6·r·(in+out) */
     (void)maxin;
+    double N_tok = (double)N, att = m->flops_fwdbwd / N_tok - 6.0 * m->nmat;
+    m->flops_fwdbwd = N_tok * (4.0 * m->nmat + att + 6.0 * (double)m->n_lparams);
     return EXA_OK;
 }
 

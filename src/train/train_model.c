@@ -201,6 +201,7 @@ exa_status exa_tm_model_init(exa_tm_model *m, const exa_tm_config *cfg, int B, i
     rope_table(m);
     /* model FLOPs (PaLM appendix B): 6·N_matmul per token + 12·L·H·d·T per token (fwd+bwd) */
     double nmat = (double)L * ((double)C3 * D + (double)D * Cq + 3.0 * F * D) + (double)V * D;
+    m->nmat = nmat;
     m->flops_fwdbwd = (double)N * (6.0 * nmat + 12.0 * L * H * d * T);
     return EXA_OK;
 }

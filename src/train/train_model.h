@@ -92,6 +92,7 @@ typedef struct exa_tm_model {
     int nth;
     /* FLOP accounting for one forward+backward micro-batch */
     double flops_fwdbwd;
+    double nmat;               /* parameters in matmuls (incl. the head) */
     /* LoRA (exa_tm_lora_enable): base weights frozen (grads == NULL), adapters trainable */
     exa_tm_lora_cfg lora;
     exa_tm_tensor *ltensors;   /* PEFT names: base_model.model.<module>.lora_A/B.weight */

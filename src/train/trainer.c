@@ -67,6 +67,35 @@ exa_status exa_train_hparams_parse(const char *json, const char *path, exa_train
         if (rc) break;
         if (found) continue;
         if (!strcmp(key, "seed") && json_object_is_type(val, json_type_int)) { hp->seed = (uint64_t)json_object_get_int64(val); continue; }
+        if (!strcmp(key, "lora") && json_object_is_type(val, json_type_object)) {
+            json_object *x;
+            hp->lora_r = 8;
+            hp->lora_targets = EXA_LORA_ALL;
+            if (json_object_object_get_ex(val, "r", &x)) hp->lora_r = json_object_get_int(x);
+            hp->lora_alpha = hp->lora_r;
+            if (json_object_object_get_ex(val, "alpha", &x)) hp->lora_alpha = json_object_get_double(x);
+            if (json_object_object_get_ex(val, "targets", &x)) {
+                static const char *const names[EXA_LORA_NT][2] = {{"q_proj", "q_proj"}, {"k_proj", "k_proj"}, {"v_proj", "v_proj"},
+                    {"o_proj", "out_proj"}, {"gate_proj", "c_fc_0"}, {"up_proj", "c_fc_1"}, {"down_proj", "c_proj"}};
+                hp->lora_targets = 0;
+                int n = json_object_is_type(x, json_type_array) ? (int)json_object_array_length(x) : -1;
+                for (int i = 0; i < n; i++) {
+                    const char *t = json_object_get_string(json_object_array_get_idx(x, (size_t)i));
+                    int hit = 0;
+                    for (int k = 0; k < EXA_LORA_NT && t; k++)
+                        if (!strcmp(t, names[k][0]) || !strcmp(t, names[k][1])) { hp->lora_targets |= 1u << k; hit = 1; }
+                    if (!hit) n = -1;
+                }
+                if (n < 1) { rc = exa_err(err, errsz, EXA_ERR_CONFIG, "%s: train.lora.targets must list q_proj k_proj v_proj o_proj gate_proj up_proj down_proj", path); break; }
+            }
+            json_object_object_foreach(val, lk, lv) {
+                (void)lv;
+                if (strcmp(lk, "r") && strcmp(lk, "alpha") && strcmp(lk, "targets")) { rc = exa_err(err, errsz, EXA_ERR_CONFIG, "%s: unknown train.lora.%s", path, lk); break; }
+            }
+            if (rc) break;
+            if (hp->lora_r < 1 || hp->lora_r > 4096 || !(hp->lora_alpha > 0)) { rc = exa_err(err, errsz, EXA_ERR_CONFIG, "%s: train.lora needs 1 <= r <= 4096 and alpha > 0", path); break; }
+            continue;
+        }
         if (!strcmp(key, "save_dtype") && json_object_is_type(val, json_type_string)) {
             const char *s = json_object_get_string(val);
             if (!strcmp(s, "bfloat16") || !strcmp(s, "bf16")) { hp->save_bf16 = 1; continue; }
@@ -91,6 +120,10 @@ double exa_train_lr(const exa_train_hparams *hp, int step) {
 /* ---- optimizer ---- */
 typedef struct {
     exa_tm_model *m;
+    float *P, *G;             /* trainable parameters / gradients (base or LoRA) */
+    size_t n;
+    const exa_tm_tensor *T;
+    int nt;
     float *mom, *var;
     double *part;
     size_t nchunk;
@@ -104,31 +137,30 @@ static void sumsq_w(void *p, int ith, int nth) {
     int b, e;
     exa_split((int)j->nchunk, ith, nth, &b, &e);
     for (int c = b; c < e; c++) {
-        size_t lo = (size_t)c * NCHUNK, hi = EXA_MIN(j->m->n_params, lo + NCHUNK);
+        size_t lo = (size_t)c * NCHUNK, hi = EXA_MIN(j->n, lo + NCHUNK);
         double s = 0.0;
-        for (size_t i = lo; i < hi; i++) s += (double)j->m->grads[i] * j->m->grads[i];
+        for (size_t i = lo; i < hi; i++) s += (double)j->G[i] * j->G[i];
         j->part[c] = s;
     }
 }
 
 static void adamw_w(void *p, int ith, int nth) {
     opt_job *j = p;
-    exa_tm_model *m = j->m;
     int b, e;
     exa_split((int)j->nchunk, ith, nth, &b, &e);
-    size_t lo = (size_t)b * NCHUNK, hi = EXA_MIN(m->n_params, (size_t)e * NCHUNK);
-    for (int t = 0; t < m->n_tensors; t++) {
-        const exa_tm_tensor *tt = &m->tensors[t];
+    size_t lo = (size_t)b * NCHUNK, hi = EXA_MIN(j->n, (size_t)e * NCHUNK);
+    for (int t = 0; t < j->nt; t++) {
+        const exa_tm_tensor *tt = &j->T[t];
         size_t a = EXA_MAX(lo, tt->offset), z = EXA_MIN(hi, tt->offset + tt->numel);
         float wd = tt->decay ? j->wd : 0.0f;
         for (size_t i = a; i < z; i++) {
-            float g = m->grads[i] * j->gscale;
+            float g = j->G[i] * j->gscale;
             float mm = j->b1 * j->mom[i] + (1.0f - j->b1) * g;
             float vv = j->b2 * j->var[i] + (1.0f - j->b2) * g * g;
             j->mom[i] = mm;
             j->var[i] = vv;
             float mh = mm / j->bc1, vh = vv / j->bc2;
-            m->params[i] -= j->lr * (mh / (sqrtf(vh) + j->eps) + wd * m->params[i]);
+            j->P[i] -= j->lr * (mh / (sqrtf(vh) + j->eps) + wd * j->P[i]);
         }
     }
 }
@@ -148,6 +180,11 @@ typedef struct {
     double *hx, *hy, *hv;
     int hn, hcap;
     char *raw_config;
+    int lora;
+    float *P, *G;             /* trainable buffers */
+    size_t n_train;
+    const exa_tm_tensor *T;
+    int nt;
 } run_state;
 
 static exa_status hist_push(run_state *s, double x, double y, double v) {
@@ -167,6 +204,88 @@ static exa_status hist_push(run_state *s, double x, double y, double v) {
     return EXA_OK;
 }
 
+/* config.json + generation_config.json + model.safetensors (from weights w) into folder dir */
+static exa_status write_hf_model(run_state *s, const char *dir, const float *w, char *err, size_t errsz) {
+    exa_tm_model *m = &s->m;
+    char p[8192];
+    char *cj = exa_tm_config_to_json(&m->cfg, s->hp.save_bf16 ? "bfloat16" : "float32");
+    if (!cj) return exa_err(err, errsz, EXA_ERR_NOMEM, "checkpoint: out of memory");
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    exa_status rc = exa_write_file_atomic(p, cj, strlen(cj), err, errsz);
+    free(cj);
+    if (rc) return rc;
+    char gen[256];
+    snprintf(gen, sizeof gen, "{\n  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n  \"pad_token_id\": %d\n}\n",
+             m->cfg.bos_id, m->cfg.eos_id, m->cfg.pad_id);
+    snprintf(p, sizeof p, "%s/generation_config.json", dir);
+    if ((rc = exa_write_file_atomic(p, gen, strlen(gen), err, errsz))) return rc;
+    exa_tst_entry *e = calloc((size_t)m->n_tensors, sizeof *e);
+    if (!e) return exa_err(err, errsz, EXA_ERR_NOMEM, "checkpoint: out of memory");
+    for (int i = 0; i < m->n_tensors; i++) {
+        const exa_tm_tensor *t = &m->tensors[i];
+        e[i] = (exa_tst_entry){t->name, s->hp.save_bf16 ? EXA_TST_BF16 : EXA_TST_F32, t->ndim, {t->shape[0], t->shape[1]}, w + t->offset};
+    }
+    static const char *const fmt_meta[] = {"format", "pt", NULL};
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    rc = exa_tst_write(p, e, m->n_tensors, fmt_meta, err, errsz);
+    free(e);
+    return rc;
+}
+
+static exa_status copy_tokenizer(run_state *s, const char *dir, char *err, size_t errsz) {
+    if (!s->o->tokenizer_dir) return EXA_OK;
+    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                        "chat_template.jinja", "vocab.json", "merges.txt"};
+    for (size_t i = 0; i < EXA_ARRAY_LEN(files); i++) {
+        char src[8192], p[8192];
+        snprintf(src, sizeof src, "%s/%s", s->o->tokenizer_dir, files[i]);
+        if (!exa_file_exists(src)) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        exa_status rc = exa_copy_file(src, p, err, errsz);
+        if (rc) return rc;
+    }
+    return EXA_OK;
+}
+
+/* PEFT adapter folder: adapter_config.json + adapter_model.safetensors */
+static exa_status write_adapter(run_state *s, const char *dir, char *err, size_t errsz) {
+    exa_tm_model *m = &s->m;
+    int is4 = m->cfg.arch == EXA_ARCH_EXAONE4;
+    static const char *const n4[EXA_LORA_NT] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+    static const char *const n3[EXA_LORA_NT] = {"q_proj", "k_proj", "v_proj", "out_proj", "c_fc_0", "c_fc_1", "c_proj"};
+    json_object *o = json_object_new_object(), *tm = json_object_new_array();
+    for (int t = 0; t < EXA_LORA_NT; t++)
+        if (m->lora.targets >> t & 1) json_object_array_add(tm, json_object_new_string(is4 ? n4[t] : n3[t]));
+    json_object_object_add(o, "base_model_name_or_path", json_object_new_string(s->o->base_dir ? s->o->base_dir : ""));
+    json_object_object_add(o, "bias", json_object_new_string("none"));
+    json_object_object_add(o, "fan_in_fan_out", json_object_new_boolean(0));
+    json_object_object_add(o, "inference_mode", json_object_new_boolean(1));
+    json_object_object_add(o, "lora_alpha", json_object_new_double(m->lora.alpha));
+    json_object_object_add(o, "lora_dropout", json_object_new_double(0.0));
+    json_object_object_add(o, "peft_type", json_object_new_string("LORA"));
+    json_object_object_add(o, "r", json_object_new_int(m->lora.r));
+    json_object_object_add(o, "target_modules", tm);
+    json_object_object_add(o, "task_type", json_object_new_string("CAUSAL_LM"));
+    json_object_object_add(o, "use_rslora", json_object_new_boolean(0));
+    const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    char p[8192];
+    snprintf(p, sizeof p, "%s/adapter_config.json", dir);
+    exa_status rc = exa_write_file_atomic(p, js, strlen(js), err, errsz);
+    json_object_put(o);
+    if (rc) return rc;
+    exa_tst_entry *e = calloc((size_t)m->n_ltensors, sizeof *e);
+    if (!e) return exa_err(err, errsz, EXA_ERR_NOMEM, "checkpoint: out of memory");
+    for (int i = 0; i < m->n_ltensors; i++) {
+        const exa_tm_tensor *t = &m->ltensors[i];
+        e[i] = (exa_tst_entry){t->name, s->hp.save_bf16 ? EXA_TST_BF16 : EXA_TST_F32, 2, {t->shape[0], t->shape[1]}, m->lparams + t->offset};
+    }
+    static const char *const fmt_meta[] = {"format", "pt", NULL};
+    snprintf(p, sizeof p, "%s/adapter_model.safetensors", dir);
+    rc = exa_tst_write(p, e, m->n_ltensors, fmt_meta, err, errsz);
+    free(e);
+    return rc;
+}
+
 static exa_status write_checkpoint(run_state *s, char *path_out, size_t path_sz, char *err, size_t errsz) {
     const char *out = s->o->out_dir;
     char name[64], tmp[4096], fin[4096], p[8192];
@@ -176,57 +295,42 @@ static exa_status write_checkpoint(run_state *s, char *path_out, size_t path_sz,
     exa_rm_rf(tmp);
     if (mkdir(tmp, 0755)) return exa_err(err, errsz, EXA_ERR_IO, "%s: cannot create (%s)", tmp, strerror(errno));
     exa_tm_model *m = &s->m;
-    char *cj = exa_tm_config_to_json(&m->cfg, s->hp.save_bf16 ? "bfloat16" : "float32");
-    if (!cj) return exa_err(err, errsz, EXA_ERR_NOMEM, "checkpoint: out of memory");
-    snprintf(p, sizeof p, "%s/config.json", tmp);
-    exa_status rc = exa_write_file_atomic(p, cj, strlen(cj), err, errsz);
-    free(cj);
-    if (rc) return rc;
-    char gen[256];
-    snprintf(gen, sizeof gen, "{\n  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n  \"pad_token_id\": %d\n}\n",
-             m->cfg.bos_id, m->cfg.eos_id, m->cfg.pad_id);
-    snprintf(p, sizeof p, "%s/generation_config.json", tmp);
-    if ((rc = exa_write_file_atomic(p, gen, strlen(gen), err, errsz))) return rc;
-    exa_tst_entry *e = calloc((size_t)m->n_tensors, sizeof *e);
-    if (!e) return exa_err(err, errsz, EXA_ERR_NOMEM, "checkpoint: out of memory");
-    for (int i = 0; i < m->n_tensors; i++) {
-        const exa_tm_tensor *t = &m->tensors[i];
-        e[i] = (exa_tst_entry){t->name, s->hp.save_bf16 ? EXA_TST_BF16 : EXA_TST_F32, t->ndim, {t->shape[0], t->shape[1]}, m->params + t->offset};
+    exa_status rc;
+    if (s->lora) {
+        if ((rc = write_adapter(s, tmp, err, errsz))) return rc;
+        if (s->step == s->hp.total_steps) { /* final: also a merged, directly loadable model */
+            snprintf(p, sizeof p, "%s/merged", tmp);
+            float *w = exa_aligned_alloc(m->n_params * sizeof(float));
+            if (!w) return exa_err(err, errsz, EXA_ERR_NOMEM, "checkpoint: out of memory for the merged model");
+            exa_tm_lora_merge(m, w);
+            rc = mkdir(p, 0755) ? exa_err(err, errsz, EXA_ERR_IO, "%s: cannot create", p) : write_hf_model(s, p, w, err, errsz);
+            free(w);
+            if (!rc) rc = copy_tokenizer(s, p, err, errsz);
+            if (rc) return rc;
+        }
+    } else if ((rc = write_hf_model(s, tmp, m->params, err, errsz))) {
+        return rc;
     }
-    static const char *const fmt_meta[] = {"format", "pt", NULL};
-    snprintf(p, sizeof p, "%s/model.safetensors", tmp);
-    rc = exa_tst_write(p, e, m->n_tensors, fmt_meta, err, errsz);
-    free(e);
-    if (rc) return rc;
     /* trainer state */
     char sstep[32], sshard[32], spos[32], stok[32], rng[4][32], snp[32];
     snprintf(sstep, sizeof sstep, "%d", s->step);
     snprintf(sshard, sizeof sshard, "%d", s->tr.shard);
     snprintf(spos, sizeof spos, "%lld", (long long)s->tr.pos);
     snprintf(stok, sizeof stok, "%lld", (long long)s->tokens);
-    snprintf(snp, sizeof snp, "%zu", m->n_params);
+    snprintf(snp, sizeof snp, "%zu", s->n_train);
     for (int i = 0; i < 4; i++) snprintf(rng[i], sizeof rng[i], "%016llx", (unsigned long long)s->rng.s[i]);
     const char *meta[] = {"format", "exaone-train-1", "step", sstep, "data_shard", sshard, "data_pos", spos,
                           "tokens", stok, "n_params", snp, "rng0", rng[0], "rng1", rng[1], "rng2", rng[2],
-                          "rng3", rng[3], "config", s->raw_config, NULL};
+                          "rng3", rng[3], "mode", s->lora ? "lora" : "full", "base", s->o->base_dir ? s->o->base_dir : "",
+                          "config", s->raw_config, NULL};
     exa_tst_entry se[3] = {
-        {"adam.m", EXA_TST_F32, 1, {(int64_t)m->n_params}, s->mom},
-        {"adam.v", EXA_TST_F32, 1, {(int64_t)m->n_params}, s->var},
-        {"master", EXA_TST_F32, 1, {(int64_t)m->n_params}, m->params},
+        {"adam.m", EXA_TST_F32, 1, {(int64_t)s->n_train}, s->mom},
+        {"adam.v", EXA_TST_F32, 1, {(int64_t)s->n_train}, s->var},
+        {"master", EXA_TST_F32, 1, {(int64_t)s->n_train}, s->P},
     };
     snprintf(p, sizeof p, "%s/trainer_state.safetensors", tmp);
     if ((rc = exa_tst_write(p, se, s->hp.save_bf16 ? 3 : 2, meta, err, errsz))) return rc;
-    if (s->o->tokenizer_dir) {
-        static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                            "chat_template.jinja", "vocab.json", "merges.txt"};
-        for (size_t i = 0; i < EXA_ARRAY_LEN(files); i++) {
-            char src[4096];
-            snprintf(src, sizeof src, "%s/%s", s->o->tokenizer_dir, files[i]);
-            if (!exa_file_exists(src)) continue;
-            snprintf(p, sizeof p, "%s/%s", tmp, files[i]);
-            if ((rc = exa_copy_file(src, p, err, errsz))) return rc;
-        }
-    }
+    if ((rc = copy_tokenizer(s, tmp, err, errsz))) return rc;
     exa_fsync_dir(tmp);
     exa_rm_rf(fin);
     if (rename(tmp, fin)) return exa_err(err, errsz, EXA_ERR_IO, "%s: rename failed (%s)", fin, strerror(errno));
@@ -255,29 +359,39 @@ static exa_status load_checkpoint(run_state *s, char *err, size_t errsz) {
     exa_tst_file ms, ts;
     snprintf(p, sizeof p, "%s/trainer_state.safetensors", dir);
     if ((rc = exa_tst_open(&ts, p, err, errsz))) return rc;
-    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    snprintf(p, sizeof p, "%s/%s", dir, s->lora ? "adapter_model.safetensors" : "model.safetensors");
     if ((rc = exa_tst_open(&ms, p, err, errsz))) { exa_tst_close(&ts); return rc; }
     const char *np = exa_tst_meta(&ts, "n_params"), *st = exa_tst_meta(&ts, "step"), *sh = exa_tst_meta(&ts, "data_shard"),
                *po = exa_tst_meta(&ts, "data_pos"), *tk = exa_tst_meta(&ts, "tokens");
     const struct exa_tst_tensor *tm = exa_tst_get(&ts, "adam.m"), *tv = exa_tst_get(&ts, "adam.v"), *tw = exa_tst_get(&ts, "master");
-    if (!np || !st || !sh || !po || !tk || !tm || !tv || strtoull(np, NULL, 10) != m->n_params ||
-        tm->dtype != EXA_TST_F32 || tv->dtype != EXA_TST_F32 || tm->nbytes != m->n_params * 4 || tv->nbytes != m->n_params * 4) {
+    const char *mode = exa_tst_meta(&ts, "mode"), *base = exa_tst_meta(&ts, "base");
+    if (mode && strcmp(mode, s->lora ? "lora" : "full")) {
+        rc = exa_err(err, errsz, EXA_ERR_CONFIG, "%s: checkpoint is a %s run but the config asks for %s training", dir, mode, s->lora ? "LoRA" : "full");
+        goto done;
+    }
+    if (base && *base && !s->o->base_dir) {
+        rc = exa_err(err, errsz, EXA_ERR_CONFIG, "%s: this run started from --base %s; pass it again to resume", dir, base);
+        goto done;
+    }
+    (void)m;
+    if (!np || !st || !sh || !po || !tk || !tm || !tv || strtoull(np, NULL, 10) != s->n_train ||
+        tm->dtype != EXA_TST_F32 || tv->dtype != EXA_TST_F32 || tm->nbytes != s->n_train * 4 || tv->nbytes != s->n_train * 4) {
         rc = exa_err(err, errsz, EXA_ERR_FORMAT, "%s/trainer_state.safetensors: does not match this model (parameter count or fields)", dir);
         goto done;
     }
     memcpy(s->mom, ts.f.data + ts.data_start + tm->off, tm->nbytes);
     memcpy(s->var, ts.f.data + ts.data_start + tv->off, tv->nbytes);
-    if (tw && tw->dtype == EXA_TST_F32 && tw->nbytes == m->n_params * 4) {
-        memcpy(m->params, ts.f.data + ts.data_start + tw->off, tw->nbytes);
+    if (tw && tw->dtype == EXA_TST_F32 && tw->nbytes == s->n_train * 4) {
+        memcpy(s->P, ts.f.data + ts.data_start + tw->off, tw->nbytes);
     } else {
-        for (int i = 0; i < m->n_tensors; i++) {
-            const exa_tm_tensor *t = &m->tensors[i];
+        for (int i = 0; i < s->nt; i++) {
+            const exa_tm_tensor *t = &s->T[i];
             const struct exa_tst_tensor *x = exa_tst_get(&ms, t->name);
             if (!x || x->dtype != EXA_TST_F32 || x->nbytes != t->numel * 4) {
-                rc = exa_err(err, errsz, EXA_ERR_FORMAT, "%s/model.safetensors: tensor %s missing or not F32 of the right size", dir, t->name);
+                rc = exa_err(err, errsz, EXA_ERR_FORMAT, "%s: tensor %s missing or not F32 of the right size", p, t->name);
                 goto done;
             }
-            memcpy(m->params + t->offset, ms.f.data + ms.data_start + x->off, x->nbytes);
+            memcpy(s->P + t->offset, ms.f.data + ms.data_start + x->off, x->nbytes);
         }
     }
     s->step = atoi(st);
@@ -344,8 +458,18 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
     exa_status rc = exa_file_read(o->config_path, 16 << 20, &text, &tn, err, errsz);
     if (rc) return rc;
     exa_tm_config cfg;
-    if ((rc = exa_tm_config_parse(text, o->config_path, &cfg, err, errsz)) ||
-        (rc = exa_train_hparams_parse(text, o->config_path, &s.hp, err, errsz))) { free(text); return rc; }
+    if ((rc = exa_train_hparams_parse(text, o->config_path, &s.hp, err, errsz))) { free(text); return rc; }
+    if (o->base_dir) { /* the base model's own config.json defines the model */
+        char cp[4096], *ct;
+        size_t cn;
+        snprintf(cp, sizeof cp, "%s/config.json", o->base_dir);
+        if ((rc = exa_file_read(cp, 16 << 20, &ct, &cn, err, errsz))) { free(text); return rc; }
+        rc = exa_tm_config_parse(ct, cp, &cfg, err, errsz);
+        free(ct);
+    } else {
+        rc = exa_tm_config_parse(text, o->config_path, &cfg, err, errsz);
+    }
+    if (rc) { free(text); return rc; }
     s.raw_config = text;
     exa_train_hparams *hp = &s.hp;
     if (hp->seq_len > cfg.max_pos) {
@@ -370,20 +494,33 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
     mkdir(o->out_dir, 0755);
     struct stat sto;
     if (stat(o->out_dir, &sto) || !S_ISDIR(sto.st_mode)) { rc = exa_err(err, errsz, EXA_ERR_IO, "%s: cannot create the output folder", o->out_dir); goto out; }
-    s.mom = exa_aligned_alloc(s.m.n_params * sizeof(float));
-    s.var = exa_aligned_alloc(s.m.n_params * sizeof(float));
-    size_t nchunk = (s.m.n_params + NCHUNK - 1) / NCHUNK;
-    double *part = calloc(nchunk, sizeof(double));
-    if (!s.mom || !s.var || !part) { free(part); rc = exa_err(err, errsz, EXA_ERR_NOMEM, "train: out of memory for optimizer state"); goto out; }
-    memset(s.mom, 0, s.m.n_params * sizeof(float));
-    memset(s.var, 0, s.m.n_params * sizeof(float));
     exa_rng_seed(&s.rng, hp->seed);
+    double *part = NULL;
+    if (o->base_dir) {
+        if ((rc = exa_tm_load_hf(&s.m, o->base_dir, err, errsz))) goto out;
+    } else {
+        exa_tm_model_init_weights(&s.m, exa_rng_next(&s.rng));
+    }
+    if (hp->lora_r > 0) {
+        exa_tm_lora_cfg lc = {hp->lora_r, (float)hp->lora_alpha, hp->lora_targets};
+        if ((rc = exa_tm_lora_enable(&s.m, &lc, err, errsz))) goto out;
+        exa_tm_lora_init_weights(&s.m, exa_rng_next(&s.rng));
+        s.lora = 1;
+        s.P = s.m.lparams; s.G = s.m.lgrads; s.n_train = s.m.n_lparams; s.T = s.m.ltensors; s.nt = s.m.n_ltensors;
+    } else {
+        s.P = s.m.params; s.G = s.m.grads; s.n_train = s.m.n_params; s.T = s.m.tensors; s.nt = s.m.n_tensors;
+    }
+    s.mom = exa_aligned_alloc(s.n_train * sizeof(float));
+    s.var = exa_aligned_alloc(s.n_train * sizeof(float));
+    size_t nchunk = (s.n_train + NCHUNK - 1) / NCHUNK;
+    part = calloc(nchunk, sizeof(double));
+    if (!s.mom || !s.var || !part) { free(part); rc = exa_err(err, errsz, EXA_ERR_NOMEM, "train: out of memory for optimizer state"); goto out; }
+    memset(s.mom, 0, s.n_train * sizeof(float));
+    memset(s.var, 0, s.n_train * sizeof(float));
     int resumed_from = -1;
     if (o->resume) {
         if ((rc = load_checkpoint(&s, err, errsz))) { free(part); goto out; }
         resumed_from = s.step;
-    } else {
-        exa_tm_model_init_weights(&s.m, exa_rng_next(&s.rng));
     }
     if ((rc = open_csv(&s, &csv, err, errsz))) { free(part); goto out; }
     int N = hp->batch_size * hp->seq_len;
@@ -392,7 +529,7 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
     while (s.step < hp->total_steps) {
         if (o->stop_after > 0 && s.step >= o->stop_after) break;
         double t0 = exa_time_now();
-        memset(s.m.grads, 0, s.m.n_params * sizeof(float));
+        memset(s.G, 0, s.n_train * sizeof(float));
         double loss = 0.0;
         for (int a = 0; a < hp->grad_accum; a++) {
             if ((rc = exa_loader_next(&s.tr, s.m.tokens, s.m.targets, err, errsz))) break;
@@ -401,7 +538,8 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
         if (rc) break;
         loss /= hp->grad_accum;
         if (!isfinite(loss)) { rc = exa_err(err, errsz, EXA_ERR_ABORTED, "train: loss became %g at step %d (lower lr?)", loss, s.step + 1); break; }
-        opt_job oj = {.m = &s.m, .mom = s.mom, .var = s.var, .part = part, .nchunk = nchunk};
+        opt_job oj = {.m = &s.m, .P = s.P, .G = s.G, .n = s.n_train, .T = s.T, .nt = s.nt, .mom = s.mom, .var = s.var,
+                      .part = part, .nchunk = nchunk};
         exa_pool_run(s.pool, sumsq_w, &oj);
         double ss = 0.0;
         for (size_t c = 0; c < nchunk; c++) ss += part[c];

@@ -18,6 +18,9 @@ typedef struct exa_train_hparams {
     uint64_t seed;
     int save_bf16;      /* "save_dtype": "bfloat16" (master weights then also go into trainer_state) */
     int threads;        /* 0: all CPUs */
+    int lora_r;         /* "lora": {"r": 8, "alpha": 16, "targets": [...]}; 0: full training */
+    double lora_alpha;
+    unsigned lora_targets;
 } exa_train_hparams;
 
 /* Defaults, then the "train" object of a config.json (unknown keys are an error). */
@@ -45,6 +48,7 @@ typedef struct exa_train_opts {
     const char *val;         /* validation shards (NULL: *val*.bin in the data folder, if any) */
     const char *out_dir;
     const char *tokenizer_dir; /* optional: tokenizer.json etc. copied into every checkpoint */
+    const char *base_dir;    /* optional: start from this HF model folder (its config.json is the model) */
     int resume;
     int threads;             /* overrides hparams.threads when > 0 */
     int stop_after;          /* > 0: stop once this many steps are done (no checkpoint unless due) */

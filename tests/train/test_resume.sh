@@ -37,6 +37,8 @@ c = json.load(open(sys.argv[2])); c["train"].update(batch_size=1, grad_accum=2, 
 json.dump(c, open(d + "/acc2.json", "w"))
 c["train"].update(batch_size=2, grad_accum=1)
 json.dump(c, open(d + "/acc1.json", "w"))
+t = json.load(open(sys.argv[2]))["train"]; t.update(lr=5e-3, lora={"r": 4, "alpha": 8})
+json.dump({"train": t}, open(d + "/lora.json", "w"))
 PYEOF
 # (1) stop + resume
 if [ -n "$TOK" ] && [ -d "$TOK" ]; then
@@ -120,5 +122,39 @@ rows = open(d + "/loss.csv").read().splitlines()
 first, last = float(rows[1].split(",")[2]), float(rows[-1].split(",")[2])
 print("loss %.3f -> %.3f, val %s" % (first, last, rows[-1].split(",")[3]))
 assert last < first - 0.5
+PYEOF
+# (3) LoRA fine-tuning of the trained model: stop + resume bit-exact; PEFT folder; merged model
+B="$D/c/step-00000300"
+"$EXA" train --config "$D/lora.json" --base "$B" --data "$D/data" --out "$D/l1" --threads 2 --quiet
+"$EXA" train --config "$D/lora.json" --base "$B" --data "$D/data" --out "$D/l2" --threads 1 --quiet --stop-after 5
+if "$EXA" train --config "$D/lora.json" --data "$D/data" --out "$D/l2" --quiet --resume 2>/dev/null; then echo "FAIL: resume without --base accepted"; exit 1; fi
+"$EXA" train --config "$D/lora.json" --base "$B" --data "$D/data" --out "$D/l2" --threads 2 --quiet --resume
+for f in adapter_model.safetensors trainer_state.safetensors adapter_config.json merged/model.safetensors; do
+  cmp "$D/l1/step-00000008/$f" "$D/l2/step-00000008/$f"
+done
+"$PY" - "$D" <<'PYEOF'
+import json, struct, sys
+import numpy as np
+def load(p):
+    raw = open(p, "rb").read(); n = struct.unpack("<Q", raw[:8])[0]; h = json.loads(raw[8:8 + n])
+    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"])
+            for k, v in h.items() if k != "__metadata__"}
+d = sys.argv[1]
+ck = d + "/l1/step-00000008"
+cfg = json.load(open(ck + "/adapter_config.json"))
+assert cfg["peft_type"] == "LORA" and cfg["r"] == 4 and cfg["lora_alpha"] == 8 and len(cfg["target_modules"]) == 7, cfg
+ad = load(ck + "/adapter_model.safetensors")
+base = load(d + "/c/step-00000300/model.safetensors")
+merged = load(ck + "/merged/model.safetensors")
+assert len(ad) == 2 * 7 * 2, sorted(ad)
+worst = 0.0
+for k, w in base.items():
+    mod = "base_model.model." + k[:-len(".weight")]
+    exp = w + (2.0 * ad[mod + ".lora_B.weight"] @ ad[mod + ".lora_A.weight"] if mod + ".lora_A.weight" in ad else 0)
+    worst = max(worst, float(np.abs(merged[k] - exp).max()))
+assert worst < 1e-5, worst
+assert np.abs(ad["base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight"]).max() > 0
+rows = open(d + "/l1/loss.csv").read().splitlines()
+print("lora: merged = base + 2*B@A (max err %.1e); loss %s -> %s" % (worst, rows[1].split(",")[2], rows[-1].split(",")[2]))
 PYEOF
 echo PASS
