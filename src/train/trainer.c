@@ -3,6 +3,7 @@
  * validation, CSV/PNG loss curve, atomic checkpoint folders, bit-exact resume. */
 #include "train/trainer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -45,6 +46,7 @@ exa_status exa_train_hparams_parse(const char *json, const char *path, exa_train
         {"beta2", 0, &hp->beta2, 0, 0.99999999}, {"adam_eps", 0, &hp->adam_eps, 0, 1},
         {"eval_interval", 1, &hp->eval_interval, 0, 1e9}, {"eval_batches", 1, &hp->eval_batches, 0, 1e6},
         {"checkpoint_interval", 1, &hp->checkpoint_interval, 0, 1e9}, {"threads", 1, &hp->threads, 0, 1024},
+        {"keep_checkpoints", 1, &hp->keep_checkpoints, 0, 1e9},
     };
     exa_status rc = EXA_OK;
     json_object_object_foreach(t, key, val) {
@@ -286,6 +288,38 @@ static exa_status write_adapter(run_state *s, const char *dir, char *err, size_t
     return rc;
 }
 
+static int cmp_int(const void *a, const void *b) { int x = *(const int *)a, y = *(const int *)b; return (x > y) - (x < y); }
+
+/* keep_checkpoints: remove step folders beyond the newest N (never the one just written) */
+static void prune_checkpoints(run_state *s) {
+    int keep = s->hp.keep_checkpoints;
+    if (keep <= 0) return;
+    DIR *d = opendir(s->o->out_dir);
+    if (!d) return;
+    int *steps = NULL, n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int st;
+        char tail;
+        if (sscanf(de->d_name, "step-%8d%c", &st, &tail) != 1 || strlen(de->d_name) != 13) continue;
+        if (n == cap) {
+            int *ns = realloc(steps, sizeof *steps * (size_t)(cap = cap ? 2 * cap : 16));
+            if (!ns) break;
+            steps = ns;
+        }
+        steps[n++] = st;
+    }
+    closedir(d);
+    qsort(steps, (size_t)n, sizeof *steps, cmp_int);
+    for (int i = 0; i < n - keep; i++) {
+        if (steps[i] == s->step) continue;
+        char p[8192];
+        snprintf(p, sizeof p, "%s/step-%08d", s->o->out_dir, steps[i]);
+        exa_rm_rf(p);
+    }
+    free(steps);
+}
+
 static exa_status write_checkpoint(run_state *s, char *path_out, size_t path_sz, char *err, size_t errsz) {
     const char *out = s->o->out_dir;
     char name[64], tmp[4096], fin[4096], p[8192];
@@ -340,6 +374,7 @@ static exa_status write_checkpoint(run_state *s, char *path_out, size_t path_sz,
     snprintf(line, sizeof line, "%s\n", name);
     if ((rc = exa_write_file_atomic(p, line, strlen(line), err, errsz))) return rc;
     exa_fsync_dir(out);
+    prune_checkpoints(s);
     snprintf(path_out, path_sz, "%s", fin);
     return EXA_OK;
 }

@@ -15,6 +15,7 @@ typedef struct exa_train_hparams {
     int warmup_steps, total_steps;
     double weight_decay, grad_clip, beta1, beta2, adam_eps;
     int eval_interval, eval_batches, checkpoint_interval;
+    int keep_checkpoints; /* > 0: delete all but the newest N step folders */
     uint64_t seed;
     int save_bf16;      /* "save_dtype": "bfloat16" (master weights then also go into trainer_state) */
     int threads;        /* 0: all CPUs */

@@ -29,7 +29,7 @@ shard(d + "/data/toy_train_001.bin", text(2000), True)
 shard(d + "/data/toy_val_000.bin", text(600), True)
 c = json.load(open(sys.argv[2]))
 json.dump(c, open(d + "/short.json", "w"))
-c["train"].update(total_steps=300, checkpoint_interval=20, eval_interval=50)
+c["train"].update(total_steps=300, checkpoint_interval=20, eval_interval=50, keep_checkpoints=2)
 json.dump(c, open(d + "/long.json", "w"))
 c = json.load(open(sys.argv[2])); c["train"].update(save_dtype="bfloat16")
 json.dump(c, open(d + "/bf16.json", "w"))
@@ -100,6 +100,7 @@ echo "killed at checkpoint $(cat "$D/k/latest")"
 cmp "$D/c/step-00000300/model.safetensors" "$D/k/step-00000300/model.safetensors"
 cmp "$D/c/step-00000300/trainer_state.safetensors" "$D/k/step-00000300/trainer_state.safetensors"
 test "$(wc -l < "$D/k/loss.csv")" -eq 301
+test "$(ls -d "$D"/c/step-* | wc -l)" -eq 2  # keep_checkpoints
 ls "$D"/k/.tmp-* >/dev/null 2>&1 && { echo "FAIL: temp checkpoint left behind"; exit 1; } || true
 # the HF folder and the plot are well-formed
 "$PY" - "$D/c" <<'PYEOF'
