@@ -4,7 +4,7 @@
  * and % of peak; (3) end-to-end `exaone train` steps on a ~26 M-parameter exaone4 model (D 512,
  * 6 layers, 8 heads / 4 KV, head_dim 64, FFN 1408, vocab 16384 tied, seq 256, batch 4):
  * tokens/s and model FLOP utilisation (6·N·tokens + 12·L·H·d·T·tokens). Reports medians.
- * usage: bench_train [--threads N] [--steps S] [--isa scalar|avx2|avx512] */
+ * usage: bench_train [--threads N] [--steps S (0: no end-to-end run)] [--isa scalar|avx2|avx512] */
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
@@ -162,6 +162,7 @@ int main(int argc, char **argv) {
     exa_tg_ws_free(&ws);
     exa_pool_free(p1);
     exa_pool_free(pn);
+    if (steps <= 0) return 0; /* --steps 0: kernels only */
     /* end to end */
     char dir[] = "/tmp/exa_bench_train_XXXXXX";
     if (!mkdtemp(dir)) return 1;
