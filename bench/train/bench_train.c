@@ -175,9 +175,9 @@ int main(int argc, char **argv) {
     int32_t hdr[256] = {EXA_SHARD_MAGIC_U32, 7, ntok};
     FILE *f = fopen(shard, "wb");
     fwrite(hdr, 4, 256, f);
-    exa_rng r;
-    exa_rng_seed(&r, 1);
-    for (int i = 0; i < ntok; i++) { uint32_t t = (uint32_t)(exa_rng_next(&r) % 16384); fwrite(&t, 4, 1, f); }
+    exa_trng r;
+    exa_trng_seed(&r, 1);
+    for (int i = 0; i < ntok; i++) { uint32_t t = (uint32_t)(exa_trng_next(&r) % 16384); fwrite(&t, 4, 1, f); }
     fclose(f);
     f = fopen(cfgp, "w");
     fprintf(f, "{\"model_type\":\"exaone4\",\"vocab_size\":16384,\"hidden_size\":512,\"num_hidden_layers\":6,"
@@ -190,7 +190,7 @@ int main(int argc, char **argv) {
     exa_train_opts o = {.config_path = cfgp, .data = shard, .out_dir = out, .stop_after = steps, .cb = on_step, .user = &sl};
     char err[512];
     exa_status st = exa_train_run(&o, err, sizeof err);
-    exa_rm_rf(dir);
+    exa_train_rm_rf(dir);
     if (st) { fprintf(stderr, "bench_train: %s\n", err); return 1; }
     qsort(sl.times, (size_t)sl.n, sizeof(double), cmpd);
     qsort(sl.cpu, (size_t)sl.n, sizeof(double), cmpd);

@@ -132,7 +132,7 @@ exa_status exa_loader_next(exa_loader *ld, int32_t *x, int32_t *y, char *err, si
 }
 
 /* ---- atomic files ---- */
-int exa_fsync_dir(const char *dir) {
+int exa_train_fsync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return -1;
     int rc = fsync(fd);
@@ -158,7 +158,7 @@ static exa_status finish_atomic(FILE *f, const char *tmp, const char *path, char
     return EXA_OK;
 }
 
-exa_status exa_write_file_atomic(const char *path, const void *data, size_t n, char *err, size_t errsz) {
+exa_status exa_train_write_atomic(const char *path, const void *data, size_t n, char *err, size_t errsz) {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return exa_err(err, errsz, EXA_ERR_INVALID_ARG, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
@@ -168,7 +168,7 @@ exa_status exa_write_file_atomic(const char *path, const void *data, size_t n, c
     return finish_atomic(f, tmp, path, err, errsz);
 }
 
-int exa_rm_rf(const char *path) {
+int exa_train_rm_rf(const char *path) {
     struct stat st;
     if (lstat(path, &st)) return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(st.st_mode)) return unlink(path);
@@ -180,19 +180,19 @@ int exa_rm_rf(const char *path) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         char p[4096];
         if (snprintf(p, sizeof p, "%s/%s", path, de->d_name) >= (int)sizeof p) { rc = -1; continue; }
-        if (exa_rm_rf(p)) rc = -1;
+        if (exa_train_rm_rf(p)) rc = -1;
     }
     closedir(d);
     if (rmdir(path)) rc = -1;
     return rc;
 }
 
-exa_status exa_copy_file(const char *src, const char *dst, char *err, size_t errsz) {
+exa_status exa_train_copy_file(const char *src, const char *dst, char *err, size_t errsz) {
     char *data;
     size_t n;
     exa_status rc = exa_file_read(src, (size_t)4 << 30, &data, &n, err, errsz);
     if (rc) return rc;
-    rc = exa_write_file_atomic(dst, data, n, err, errsz);
+    rc = exa_train_write_atomic(dst, data, n, err, errsz);
     free(data);
     return rc;
 }

@@ -83,10 +83,10 @@ const char *exa_tst_meta(const exa_tst_file *sf, const char *key);
 int exa_tst_to_f32(const exa_tst_file *sf, const struct exa_tst_tensor *t, float *out);
 
 /* ---- files ---- */
-exa_status exa_write_file_atomic(const char *path, const void *data, size_t n, char *err, size_t errsz);
-int exa_rm_rf(const char *path); /* 0 ok */
-exa_status exa_copy_file(const char *src, const char *dst, char *err, size_t errsz);
-int exa_fsync_dir(const char *dir);
+exa_status exa_train_write_atomic(const char *path, const void *data, size_t n, char *err, size_t errsz);
+int exa_train_rm_rf(const char *path); /* 0 ok */
+exa_status exa_train_copy_file(const char *src, const char *dst, char *err, size_t errsz);
+int exa_train_fsync_dir(const char *dir);
 
 /* ---- PNG plot: series of (x, y) points, NaN y values skipped; 2 series (train, val) ---- */
 exa_status exa_png_plot(const char *path, const double *x, const double *y1, const double *y2, int n,

@@ -83,14 +83,14 @@ exa_status exa_tm_lora_enable(exa_tm_model *m, const exa_tm_lora_cfg *lc, char *
 }
 
 void exa_tm_lora_init_weights(exa_tm_model *m, uint64_t seed) {
-    exa_rng r;
-    exa_rng_seed(&r, seed);
+    exa_trng r;
+    exa_trng_seed(&r, seed);
     for (int i = 0; i < m->n_ltensors; i++) {
         const exa_tm_tensor *t = &m->ltensors[i];
         float *p = m->lparams + t->offset;
         int isA = strstr(t->name, "lora_A") != NULL;
         float bound = isA ? 1.0f / sqrtf((float)t->shape[1]) : 0.0f;
-        for (size_t k = 0; k < t->numel; k++) p[k] = isA ? (float)((2.0 * exa_rng_uniform(&r) - 1.0) * bound) : 0.0f;
+        for (size_t k = 0; k < t->numel; k++) p[k] = isA ? (float)((2.0 * exa_trng_uniform(&r) - 1.0) * bound) : 0.0f;
     }
 }
 

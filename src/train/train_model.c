@@ -20,18 +20,18 @@ static uint64_t splitmix(uint64_t *x) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
-void exa_rng_seed(exa_rng *r, uint64_t seed) {
+void exa_trng_seed(exa_trng *r, uint64_t seed) {
     for (int i = 0; i < 4; i++) r->s[i] = splitmix(&seed);
 }
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-uint64_t exa_rng_next(exa_rng *r) {
+uint64_t exa_trng_next(exa_trng *r) {
     uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
     s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45);
     return res;
 }
-double exa_rng_uniform(exa_rng *r) { return (double)(exa_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
-double exa_rng_normal(exa_rng *r) {
-    double u1 = exa_rng_uniform(r), u2 = exa_rng_uniform(r);
+double exa_trng_uniform(exa_trng *r) { return (double)(exa_trng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+double exa_trng_normal(exa_trng *r) {
+    double u1 = exa_trng_uniform(r), u2 = exa_trng_uniform(r);
     if (u1 < 1e-300) u1 = 1e-300;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
@@ -215,13 +215,13 @@ void exa_tm_model_free(exa_tm_model *m) {
 }
 
 void exa_tm_model_init_weights(exa_tm_model *m, uint64_t seed) {
-    exa_rng r;
-    exa_rng_seed(&r, seed);
+    exa_trng r;
+    exa_trng_seed(&r, seed);
     for (int i = 0; i < m->n_tensors; i++) {
         const exa_tm_tensor *t = &m->tensors[i];
         float *p = m->params + t->offset;
         if (t->ndim == 1) for (size_t j = 0; j < t->numel; j++) p[j] = 1.0f;
-        else for (size_t j = 0; j < t->numel; j++) p[j] = (float)(exa_rng_normal(&r) * m->cfg.init_std);
+        else for (size_t j = 0; j < t->numel; j++) p[j] = (float)(exa_trng_normal(&r) * m->cfg.init_std);
     }
 }
 

@@ -130,10 +130,10 @@ const exa_tm_tensor *exa_tm_find(const exa_tm_model *m, const char *name);
 double exa_tm_step(exa_tm_model *m, float grad_scale);
 
 /* splitmix64-seeded xoshiro256** generator (state saved in checkpoints) */
-typedef struct exa_rng { uint64_t s[4]; } exa_rng;
-void exa_rng_seed(exa_rng *r, uint64_t seed);
-uint64_t exa_rng_next(exa_rng *r);
-double exa_rng_uniform(exa_rng *r);  /* [0,1) */
-double exa_rng_normal(exa_rng *r);
+typedef struct exa_trng { uint64_t s[4]; } exa_trng;
+void exa_trng_seed(exa_trng *r, uint64_t seed);
+uint64_t exa_trng_next(exa_trng *r);
+double exa_trng_uniform(exa_trng *r);  /* [0,1) */
+double exa_trng_normal(exa_trng *r);
 
 #endif

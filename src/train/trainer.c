@@ -176,7 +176,7 @@ typedef struct {
     exa_loader tr, va;
     int have_val;
     float *mom, *var;
-    exa_rng rng;
+    exa_trng rng;
     int step;
     int64_t tokens;
     double *hx, *hy, *hv;
@@ -213,14 +213,14 @@ static exa_status write_hf_model(run_state *s, const char *dir, const float *w, 
     char *cj = exa_tm_config_to_json(&m->cfg, s->hp.save_bf16 ? "bfloat16" : "float32");
     if (!cj) return exa_err(err, errsz, EXA_ERR_NOMEM, "checkpoint: out of memory");
     snprintf(p, sizeof p, "%s/config.json", dir);
-    exa_status rc = exa_write_file_atomic(p, cj, strlen(cj), err, errsz);
+    exa_status rc = exa_train_write_atomic(p, cj, strlen(cj), err, errsz);
     free(cj);
     if (rc) return rc;
     char gen[256];
     snprintf(gen, sizeof gen, "{\n  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n  \"pad_token_id\": %d\n}\n",
              m->cfg.bos_id, m->cfg.eos_id, m->cfg.pad_id);
     snprintf(p, sizeof p, "%s/generation_config.json", dir);
-    if ((rc = exa_write_file_atomic(p, gen, strlen(gen), err, errsz))) return rc;
+    if ((rc = exa_train_write_atomic(p, gen, strlen(gen), err, errsz))) return rc;
     exa_tst_entry *e = calloc((size_t)m->n_tensors, sizeof *e);
     if (!e) return exa_err(err, errsz, EXA_ERR_NOMEM, "checkpoint: out of memory");
     for (int i = 0; i < m->n_tensors; i++) {
@@ -243,7 +243,7 @@ static exa_status copy_tokenizer(run_state *s, const char *dir, char *err, size_
         snprintf(src, sizeof src, "%s/%s", s->o->tokenizer_dir, files[i]);
         if (!exa_file_exists(src)) continue;
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        exa_status rc = exa_copy_file(src, p, err, errsz);
+        exa_status rc = exa_train_copy_file(src, p, err, errsz);
         if (rc) return rc;
     }
     return EXA_OK;
@@ -272,7 +272,7 @@ static exa_status write_adapter(run_state *s, const char *dir, char *err, size_t
     const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
     char p[8192];
     snprintf(p, sizeof p, "%s/adapter_config.json", dir);
-    exa_status rc = exa_write_file_atomic(p, js, strlen(js), err, errsz);
+    exa_status rc = exa_train_write_atomic(p, js, strlen(js), err, errsz);
     json_object_put(o);
     if (rc) return rc;
     exa_tst_entry *e = calloc((size_t)m->n_ltensors, sizeof *e);
@@ -315,7 +315,7 @@ static void prune_checkpoints(run_state *s) {
         if (steps[i] == s->step) continue;
         char p[8192];
         snprintf(p, sizeof p, "%s/step-%08d", s->o->out_dir, steps[i]);
-        exa_rm_rf(p);
+        exa_train_rm_rf(p);
     }
     free(steps);
 }
@@ -326,7 +326,7 @@ static exa_status write_checkpoint(run_state *s, char *path_out, size_t path_sz,
     snprintf(name, sizeof name, "step-%08d", s->step);
     snprintf(tmp, sizeof tmp, "%s/.tmp-%s", out, name);
     snprintf(fin, sizeof fin, "%s/%s", out, name);
-    exa_rm_rf(tmp);
+    exa_train_rm_rf(tmp);
     if (mkdir(tmp, 0755)) return exa_err(err, errsz, EXA_ERR_IO, "%s: cannot create (%s)", tmp, strerror(errno));
     exa_tm_model *m = &s->m;
     exa_status rc;
@@ -365,15 +365,15 @@ static exa_status write_checkpoint(run_state *s, char *path_out, size_t path_sz,
     snprintf(p, sizeof p, "%s/trainer_state.safetensors", tmp);
     if ((rc = exa_tst_write(p, se, s->hp.save_bf16 ? 3 : 2, meta, err, errsz))) return rc;
     if ((rc = copy_tokenizer(s, tmp, err, errsz))) return rc;
-    exa_fsync_dir(tmp);
-    exa_rm_rf(fin);
+    exa_train_fsync_dir(tmp);
+    exa_train_rm_rf(fin);
     if (rename(tmp, fin)) return exa_err(err, errsz, EXA_ERR_IO, "%s: rename failed (%s)", fin, strerror(errno));
-    exa_fsync_dir(out);
+    exa_train_fsync_dir(out);
     snprintf(p, sizeof p, "%s/latest", out);
     char line[80];
     snprintf(line, sizeof line, "%s\n", name);
-    if ((rc = exa_write_file_atomic(p, line, strlen(line), err, errsz))) return rc;
-    exa_fsync_dir(out);
+    if ((rc = exa_train_write_atomic(p, line, strlen(line), err, errsz))) return rc;
+    exa_train_fsync_dir(out);
     prune_checkpoints(s);
     snprintf(path_out, path_sz, "%s", fin);
     return EXA_OK;
@@ -529,17 +529,17 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
     mkdir(o->out_dir, 0755);
     struct stat sto;
     if (stat(o->out_dir, &sto) || !S_ISDIR(sto.st_mode)) { rc = exa_err(err, errsz, EXA_ERR_IO, "%s: cannot create the output folder", o->out_dir); goto out; }
-    exa_rng_seed(&s.rng, hp->seed);
+    exa_trng_seed(&s.rng, hp->seed);
     double *part = NULL;
     if (o->base_dir) {
         if ((rc = exa_tm_load_hf(&s.m, o->base_dir, err, errsz))) goto out;
     } else {
-        exa_tm_model_init_weights(&s.m, exa_rng_next(&s.rng));
+        exa_tm_model_init_weights(&s.m, exa_trng_next(&s.rng));
     }
     if (hp->lora_r > 0) {
         exa_tm_lora_cfg lc = {hp->lora_r, (float)hp->lora_alpha, hp->lora_targets};
         if ((rc = exa_tm_lora_enable(&s.m, &lc, err, errsz))) goto out;
-        exa_tm_lora_init_weights(&s.m, exa_rng_next(&s.rng));
+        exa_tm_lora_init_weights(&s.m, exa_trng_next(&s.rng));
         s.lora = 1;
         s.P = s.m.lparams; s.G = s.m.lgrads; s.n_train = s.m.n_lparams; s.T = s.m.ltensors; s.nt = s.m.n_ltensors;
     } else {

@@ -26,18 +26,18 @@ static int check(const char *cfgname) {
     exa_tm_model m;
     if (exa_tm_model_init(&m, &cfg, 1, T, NULL, err, sizeof err)) { printf("FAIL %s\n", err); return 1; }
     exa_tm_model_init_weights(&m, 9);
-    exa_rng r;
-    exa_rng_seed(&r, 4);
+    exa_trng r;
+    exa_trng_seed(&r, 4);
     for (int i = 0; i < m.n_tensors; i++)
         if (m.tensors[i].ndim == 1)
-            for (size_t k = 0; k < m.tensors[i].numel; k++) m.params[m.tensors[i].offset + k] = (float)(1.0 + 0.3 * exa_rng_normal(&r));
-    for (int i = 0; i < T; i++) { m.tokens[i] = (int32_t)(exa_rng_next(&r) % 64); m.targets[i] = 0; }
+            for (size_t k = 0; k < m.tensors[i].numel; k++) m.params[m.tensors[i].offset + k] = (float)(1.0 + 0.3 * exa_trng_normal(&r));
+    for (int i = 0; i < T; i++) { m.tokens[i] = (int32_t)(exa_trng_next(&r) % 64); m.targets[i] = 0; }
     exa_tm_step(&m, 0.0f);
     char dir[] = "/tmp/exa_tengine_XXXXXX";
     if (!mkdtemp(dir)) return 1;
     char *cj = exa_tm_config_to_json(&m.cfg, "float32");
     snprintf(p, sizeof p, "%s/config.json", dir);
-    exa_write_file_atomic(p, cj, strlen(cj), NULL, 0);
+    exa_train_write_atomic(p, cj, strlen(cj), NULL, 0);
     free(cj);
     exa_tst_entry *e = calloc((size_t)m.n_tensors, sizeof *e);
     for (int i = 0; i < m.n_tensors; i++)
@@ -67,7 +67,7 @@ static int check(const char *cfgname) {
     }
     exa_context_free(ctx);
     exa_model_free(model);
-    exa_rm_rf(dir);
+    exa_train_rm_rf(dir);
     exa_tm_model_free(&m);
     return fails;
 }

@@ -38,11 +38,11 @@ static int fdcheck(const char *cfgname) {
     exa_tm_model m;
     if (exa_tm_model_init(&m, &cfg, B, T, pool, err, sizeof err)) { printf("FAIL %s\n", err); return 1; }
     exa_tm_model_init_weights(&m, 3);
-    exa_rng r;
-    exa_rng_seed(&r, 11);
+    exa_trng r;
+    exa_trng_seed(&r, 11);
     for (int i = 0; i < B * T; i++) {
-        m.tokens[i] = (int32_t)(exa_rng_next(&r) % (uint64_t)cfg.vocab);
-        m.targets[i] = (int32_t)(exa_rng_next(&r) % (uint64_t)cfg.vocab);
+        m.tokens[i] = (int32_t)(exa_trng_next(&r) % (uint64_t)cfg.vocab);
+        m.targets[i] = (int32_t)(exa_trng_next(&r) % (uint64_t)cfg.vocab);
     }
     memset(m.grads, 0, m.n_params * sizeof(float));
     exa_tm_step(&m, 1.0f / (float)(B * T));
@@ -52,7 +52,7 @@ static int fdcheck(const char *cfgname) {
     for (int t = 0; t < m.n_tensors; t++) {
         const exa_tm_tensor *tt = &m.tensors[t];
         for (int k = 0; k < 3; k++) {
-            size_t i = tt->offset + (size_t)(exa_rng_next(&r) % tt->numel);
+            size_t i = tt->offset + (size_t)(exa_trng_next(&r) % tt->numel);
             float keep = m.params[i];
             m.params[i] = keep + eps;
             double lp = exa_tm_step(&m, 0.0f);
@@ -113,7 +113,7 @@ static int overfit(void) {
     char latest[1300];
     snprintf(latest, sizeof latest, "%s/latest", out);
     int have_ckpt = exa_file_exists(latest);
-    exa_rm_rf(dir);
+    exa_train_rm_rf(dir);
     if (st) { printf("FAIL train: %s\n", err); return 1; }
     printf("overfit: loss %.4f -> %.4f after 80 steps, final checkpoint %s\n", l[0], l[1], have_ckpt ? "written" : "MISSING");
     return !(l[1] < 0.2 && l[0] > 3.5 && have_ckpt);

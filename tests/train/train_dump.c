@@ -28,8 +28,8 @@ int main(int argc, char **argv) {
     exa_tm_model m;
     if (exa_tm_model_init(&m, &cfg, B, T, pool, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
     exa_tm_model_init_weights(&m, seed);
-    exa_rng r;
-    exa_rng_seed(&r, seed + 100);
+    exa_trng r;
+    exa_trng_seed(&r, seed + 100);
     int lora = argc > 7 && !strcmp(argv[7], "lora");
     if (lora) {
         exa_tm_lora_cfg lc = {4, 8.0f, EXA_LORA_ALL};
@@ -38,15 +38,15 @@ int main(int argc, char **argv) {
         /* B = 0 at PEFT init would leave A without gradient: randomise B for the check */
         for (int i = 0; i < m.n_ltensors; i++)
             if (strstr(m.ltensors[i].name, "lora_B"))
-                for (size_t k = 0; k < m.ltensors[i].numel; k++) m.lparams[m.ltensors[i].offset + k] = (float)(0.2 * exa_rng_normal(&r));
+                for (size_t k = 0; k < m.ltensors[i].numel; k++) m.lparams[m.ltensors[i].offset + k] = (float)(0.2 * exa_trng_normal(&r));
     }
     /* perturb norm weights away from 1 so their gradients are exercised non-trivially */
     for (int i = 0; i < m.n_tensors; i++)
         if (m.tensors[i].ndim == 1)
-            for (size_t k = 0; k < m.tensors[i].numel; k++) m.params[m.tensors[i].offset + k] = (float)(1.0 + 0.3 * exa_rng_normal(&r));
+            for (size_t k = 0; k < m.tensors[i].numel; k++) m.params[m.tensors[i].offset + k] = (float)(1.0 + 0.3 * exa_trng_normal(&r));
     for (int i = 0; i < B * T; i++) {
-        m.tokens[i] = (int32_t)(exa_rng_next(&r) % (uint64_t)cfg.vocab);
-        m.targets[i] = (int32_t)(exa_rng_next(&r) % (uint64_t)cfg.vocab);
+        m.tokens[i] = (int32_t)(exa_trng_next(&r) % (uint64_t)cfg.vocab);
+        m.targets[i] = (int32_t)(exa_trng_next(&r) % (uint64_t)cfg.vocab);
     }
     double loss = exa_tm_step(&m, 1.0f / (float)(B * T));
     int nl = lora ? m.n_ltensors : 0, ne = m.n_tensors + nl + 2;
