@@ -150,7 +150,7 @@ exa_status exa_tm_model_init(exa_tm_model *m, const exa_tm_config *cfg, int B, i
     A(qkv, L * N * C3);
     A(qkr, L * N * C2);
     A(rstd_qk, is4 ? L * N * (H + Hk) : 0);
-    A(att, L * B * H * T * T);
+    A(att, L * B * H * T); /* per-row log-sum-exp of the scaled scores; P is recomputed in backward */
     A(ao_in, L * N * Cq);
     A(h1, L * N * D);
     A(gu, L * N * 2 * F);
@@ -170,7 +170,7 @@ exa_status exa_tm_model_init(exa_tm_model *m, const exa_tm_config *cfg, int B, i
     A(d_sw, N * F);
     A(d_dn, N * D);
     A(logits, (size_t)m->head_chunk * V);
-    A(d_att, (size_t)m->nth * T * T);
+    A(d_att, (size_t)m->nth * 2 * T * T); /* per thread: P and dP */
     A(part, nchunk * pdim);
 #undef A
     (void)nact;
@@ -408,6 +408,25 @@ static int visible(const exa_tm_config *c, int l, int i, int jj) {
     return 1;
 }
 
+/* P[i][j] = exp(scale·S[i][j] − lse[i]) on visible (i, j), else 0 — the same expression in the
+ * forward pass and when the backward pass recomputes P from S = Q·Kᵀ. */
+static void softmax_rows(const exa_tm_config *c, int l, float *P, int T, float scale, float *lse, int have_lse) {
+    for (int i = 0; i < T; i++) {
+        float *row = P + (size_t)i * T;
+        if (!have_lse) {
+            float mx = -INFINITY;
+            for (int jj = 0; jj <= i; jj++)
+                if (visible(c, l, i, jj) && row[jj] * scale > mx) mx = row[jj] * scale;
+            float s = 0.0f;
+            for (int jj = 0; jj <= i; jj++)
+                if (visible(c, l, i, jj)) s += expf(row[jj] * scale - mx);
+            lse[i] = mx + logf(s);
+        }
+        float L = lse[i];
+        for (int jj = 0; jj < T; jj++) row[jj] = jj <= i && visible(c, l, i, jj) ? expf(row[jj] * scale - L) : 0.0f;
+    }
+}
+
 static void attn_fwd_w(void *p, int ith, int nth) {
     job *j = p;
     exa_tm_model *m = j->m;
@@ -415,28 +434,17 @@ static void attn_fwd_w(void *p, int ith, int nth) {
     int l = j->l, H = c->n_head, Hk = c->n_kv, d = c->head_dim, T = m->T, G = H / Hk;
     int Cq = H * d, Ckv = Hk * d, C3 = Cq + 2 * Ckv, C2 = Cq + Ckv, N = m->B * T;
     const float *qkr = m->qkr + (size_t)l * N * C2, *qkv = m->qkv + (size_t)l * N * C3;
-    float *att = m->att + (size_t)l * m->B * H * T * T, *out = m->ao_in + (size_t)l * N * Cq;
+    float *lse = m->att + (size_t)l * m->B * H * T, *out = m->ao_in + (size_t)l * N * Cq;
     float scale = 1.0f / sqrtf((float)d);
+    float *P = m->d_att + (size_t)ith * 2 * T * T;
     int b0, e0;
     exa_split(m->B * H, ith, nth, &b0, &e0);
     for (int task = b0; task < e0; task++) {
         int b = task / H, h = task % H, kh = h / G;
         const float *Q = qkr + (size_t)b * T * C2 + h * d, *K = qkr + (size_t)b * T * C2 + Cq + kh * d;
         const float *Vv = qkv + (size_t)b * T * C3 + Cq + Ckv + kh * d;
-        float *P = att + (size_t)(b * H + h) * T * T;
         exa_tg_gemm(&m->ws.buf[ith], 0, 1, T, T, d, Q, C2, K, C2, P, T, 0);
-        for (int i = 0; i < T; i++) {
-            float *row = P + (size_t)i * T, mx = -INFINITY;
-            for (int jj = 0; jj <= i; jj++)
-                if (visible(c, l, i, jj)) { row[jj] *= scale; if (row[jj] > mx) mx = row[jj]; }
-            float s = 0.0f;
-            for (int jj = 0; jj < T; jj++) {
-                if (jj <= i && visible(c, l, i, jj)) { row[jj] = expf(row[jj] - mx); s += row[jj]; }
-                else row[jj] = 0.0f;
-            }
-            float inv = 1.0f / s;
-            for (int jj = 0; jj <= i; jj++) row[jj] *= inv;
-        }
+        softmax_rows(c, l, P, T, scale, lse + (size_t)(b * H + h) * T, 0);
         exa_tg_gemm(&m->ws.buf[ith], 0, 0, T, d, T, P, T, Vv, C3, out + (size_t)b * T * Cq + h * d, Cq, 0);
     }
 }
@@ -448,9 +456,9 @@ static void attn_bwd_w(void *p, int ith, int nth) {
     int l = j->l, H = c->n_head, Hk = c->n_kv, d = c->head_dim, T = m->T, G = H / Hk;
     int Cq = H * d, Ckv = Hk * d, C3 = Cq + 2 * Ckv, C2 = Cq + Ckv, N = m->B * T;
     const float *qkr = m->qkr + (size_t)l * N * C2, *qkv = m->qkv + (size_t)l * N * C3;
-    const float *att = m->att + (size_t)l * m->B * H * T * T;
+    float *lse = m->att + (size_t)l * m->B * H * T;
     float scale = 1.0f / sqrtf((float)d);
-    float *dP = m->d_att + (size_t)ith * T * T;
+    float *P = m->d_att + (size_t)ith * 2 * T * T, *dP = P + (size_t)T * T;
     const exa_tg_buf *buf = &m->ws.buf[ith];
     int b0, e0;
     exa_split(m->B * Hk, ith, nth, &b0, &e0);
@@ -462,10 +470,11 @@ static void attn_bwd_w(void *p, int ith, int nth) {
         float *dV = m->d_qkv + (size_t)b * T * C3 + Cq + Ckv + kh * d;
         for (int g = 0; g < G; g++) {
             int h = kh * G + g;
-            const float *P = att + (size_t)(b * H + h) * T * T;
             const float *Q = qkr + (size_t)b * T * C2 + h * d;
             const float *dO = m->d_ao_in + (size_t)b * T * Cq + h * d;
             float *dQ = m->d_qkr + (size_t)b * T * C2 + h * d;
+            exa_tg_gemm(buf, 0, 1, T, T, d, Q, C2, K, C2, P, T, 0); /* recompute P */
+            softmax_rows(c, l, P, T, scale, lse + (size_t)(b * H + h) * T, 1);
             exa_tg_gemm(buf, 0, 1, T, T, d, dO, Cq, Vv, C3, dP, T, 0);
             exa_tg_gemm(buf, 1, 0, T, d, T, P, T, dO, Cq, dV, C3, g > 0);
             for (int i = 0; i < T; i++) {

@@ -80,7 +80,7 @@ typedef struct exa_tm_model {
     /* activations (see train_model.c for shapes) */
     float *act;
     size_t act_floats;
-    float *res, *qkv, *qkr, *rstd_qk, *att, *ao_in, *ao, *rstd1, *h1, *rstd_in2, *a2, *gu, *sw,
+    float *res, *qkv, *qkr, *rstd_qk, *att /* (L, B, H, T) row log-sum-exp */, *ao_in, *ao, *rstd1, *h1, *rstd_in2, *a2, *gu, *sw,
         *dn, *rstd2, *a1, *rstd_in1, *hn, *rstd_f, *loss_rows;
     /* scratch for backward */
     float *scr;
