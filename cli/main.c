@@ -16,6 +16,8 @@ int exa_cmd_tokenize(int argc, char **argv);
 int exa_cmd_tokenizer_train(int argc, char **argv);
 int exa_cmd_template(int argc, char **argv); /* chat */
 int exa_cmd_chat(int argc, char **argv);     /* chat */
+int exa_cmd_index(int argc, char **argv); /* retrieval */
+int exa_cmd_ask(int argc, char **argv);
 /* ---- train ---- */
 int exa_cmd_train(int argc, char **argv);
 /* ---- end train ---- */
@@ -31,6 +33,8 @@ static const exa_cli_command commands[] = {
     {"tokenizer-train", "train a byte-level BPE tokenizer (HF tokenizer.json) on text files", exa_cmd_tokenizer_train},
     {"chat", "interactive multi-turn chat with a model (streaming, reasoning, /commands)", exa_cmd_chat},
     {"template", "render a conversation with a model's chat template (prints the exact prompt)", exa_cmd_template},
+    {"ask", "answer a question from an indexed document collection, with citations", exa_cmd_ask},
+    {"index", "build and search a document index (.txt .md .html .pdf; Korean-aware BM25)", exa_cmd_index}, /* retrieval */
     /* ---- train ---- */
     {"train", "train an EXAONE-architecture model from scratch on token shards", exa_cmd_train},
     /* ---- end train ---- */

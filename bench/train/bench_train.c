@@ -182,7 +182,7 @@ int main(int argc, char **argv) {
     f = fopen(cfgp, "w");
     fprintf(f, "{\"model_type\":\"exaone4\",\"vocab_size\":16384,\"hidden_size\":512,\"num_hidden_layers\":6,"
                "\"num_attention_heads\":8,\"num_key_value_heads\":4,\"head_dim\":64,\"intermediate_size\":1408,"
-               "\"max_position_embeddings\":2048,\"rope_theta\":1000000.0,\"tie_word_embeddings\":true,"
+               "\"max_position_embeddings\":2048,\"rope_theta\":1000000.0,\"tie_word_embeddings\":true,\"sliding_window\":null,"
                "\"train\":{\"batch_size\":%d,\"seq_len\":%d,\"total_steps\":%d,\"warmup_steps\":1,"
                "\"eval_interval\":0,\"checkpoint_interval\":0,\"threads\":%d}}", B, T, steps + 1, nth);
     fclose(f);

@@ -91,7 +91,7 @@ exa_status exa_tm_config_parse(const char *json, const char *path, exa_tm_config
     TRY(jnum(root, is4 ? "rms_norm_eps" : "layer_norm_epsilon", 1e-12, 1.0, &cfg->eps, path, err, errsz));
     cfg->init_std = 0.02f;
     TRY(jnum(root, "initializer_range", 0.0, 10.0, &cfg->init_std, path, err, errsz));
-    cfg->tie = is4 ? 0 : 1; /* HF defaults: Exaone4Config False, ExaoneConfig True */
+    cfg->tie = 1; /* absent means tied, as the engine reads it (src/model/config.c; spec pitfall 7) */
     if (jget(root, "tie_word_embeddings", &v)) cfg->tie = json_object_get_boolean(v);
     cfg->bos_id = 1; cfg->eos_id = 361; cfg->pad_id = 0;
     TRY(jint(root, "bos_token_id", 0, 0, INT32_MAX, &cfg->bos_id, path, err, errsz));
@@ -122,8 +122,13 @@ exa_status exa_tm_config_parse(const char *json, const char *path, exa_tm_config
         }
     }
     if (is4) {
+        /* spec §1.2 / HF Exaone4Config: an absent sliding_window means 4096 and an absent pattern 4;
+         * an explicit null window means none (same rules as the engine's src/model/config.c) */
+        json_object *tmp;
+        cfg->sliding_window = json_object_object_get_ex(root, "sliding_window", &tmp) ? 0 : 4096;
         TRY(jint(root, "sliding_window", 0, 1, 1 << 24, &cfg->sliding_window, path, err, errsz));
         json_object *lt;
+        int pat_present = json_object_object_get_ex(root, "sliding_window_pattern", &tmp);
         if (jget(root, "layer_types", &lt)) {
             if (!json_object_is_type(lt, json_type_array) || (int)json_object_array_length(lt) != cfg->n_layer) {
                 json_object_put(root);
@@ -141,18 +146,35 @@ exa_status exa_tm_config_parse(const char *json, const char *path, exa_tm_config
             cfg->has_layer_types = 1;
         } else if (cfg->sliding_window && jget(root, "sliding_window_pattern", &v)) {
             if (json_object_is_type(v, json_type_int)) {
-                int p = json_object_get_int(v);
-                if (p < 1) { json_object_put(root); return exa_err(err, errsz, EXA_ERR_CONFIG, "%s: sliding_window_pattern must be >= 1", path); }
+                int64_t p = json_object_get_int64(v);
+                if (p < 1 || p > 1024) { json_object_put(root); return exa_err(err, errsz, EXA_ERR_CONFIG, "%s: sliding_window_pattern must be in [1, 1024]", path); }
                 for (int l = 0; l < cfg->n_layer; l++) cfg->sliding[l] = (l + 1) % p != 0;
-            } else {
+            } else if (json_object_is_type(v, json_type_string)) {
                 const char *p = json_object_get_string(v);
                 size_t n = strlen(p);
-                if (!n) { json_object_put(root); return exa_err(err, errsz, EXA_ERR_CONFIG, "%s: empty sliding_window_pattern", path); }
+                int ok = n > 0 && n <= 1024;
+                for (size_t i = 0; ok && i < n; i++) ok = p[i] == 'L' || p[i] == 'G';
+                if (!ok) { json_object_put(root); return exa_err(err, errsz, EXA_ERR_CONFIG, "%s: sliding_window_pattern must be 1..1024 chars of L/G", path); }
                 for (int l = 0; l < cfg->n_layer; l++) cfg->sliding[l] = p[(size_t)l % n] == 'L';
+            } else {
+                json_object_put(root);
+                return exa_err(err, errsz, EXA_ERR_CONFIG, "%s: sliding_window_pattern must be an integer, a string or null", path);
             }
             cfg->has_layer_types = 1;
+        } else if (cfg->sliding_window && pat_present) {
+            json_object_put(root);
+            return exa_err(err, errsz, EXA_ERR_CONFIG, "%s: sliding_window is set but sliding_window_pattern is null and layer_types is missing", path);
+        } else if (cfg->sliding_window) {
+            for (int l = 0; l < cfg->n_layer; l++) cfg->sliding[l] = (l + 1) % 4 != 0;
         }
-        if (!cfg->sliding_window) memset(cfg->sliding, 0, sizeof cfg->sliding);
+        int any = 0;
+        for (int l = 0; l < cfg->n_layer; l++) any |= cfg->sliding[l];
+        if (any && !cfg->sliding_window) {
+            json_object_put(root);
+            return exa_err(err, errsz, EXA_ERR_CONFIG, "%s: layers marked sliding_attention but sliding_window is null", path);
+        }
+        cfg->window_cfg = cfg->sliding_window;
+        if (!any) cfg->sliding_window = 0; /* a window no layer uses (RoPE still follows window_cfg) */
     }
     json_object_put(root);
     if (cfg->n_head % cfg->n_kv)
@@ -166,7 +188,7 @@ exa_status exa_tm_config_parse(const char *json, const char *path, exa_tm_config
 
 int exa_tm_layer_rope(const exa_tm_config *cfg, int l) {
     if (cfg->arch != EXA_ARCH_EXAONE4) return 1;
-    return cfg->sliding_window == 0 || cfg->sliding[l];
+    return cfg->window_cfg == 0 || cfg->sliding[l];
 }
 
 static void jset(json_object *o, const char *k, json_object *v) { json_object_object_add(o, k, v); }
@@ -227,7 +249,7 @@ char *exa_tm_config_to_json(const exa_tm_config *c, const char *torch_dtype) {
     }
     jset(o, "rope_theta", jfloat(c->rope_theta));
     if (is4) {
-        jset(o, "sliding_window", c->sliding_window ? json_object_new_int(c->sliding_window) : NULL);
+        jset(o, "sliding_window", c->window_cfg ? json_object_new_int(c->window_cfg) : NULL);
         int any = 0;
         for (int l = 0; l < c->n_layer; l++) any |= c->sliding[l];
         if (!any) jset(o, "sliding_window_pattern", NULL);

@@ -23,7 +23,8 @@ typedef struct exa_tm_config {
     int rope_llama3;        /* llama3 frequency scaling */
     float rope_factor, rope_low, rope_high;
     int rope_orig_max;
-    int sliding_window;     /* 0: none */
+    int sliding_window;     /* effective window for masks; 0: no layer uses one */
+    int window_cfg;         /* config's sliding_window (0: null); RoPE rule 3 depends on it */
     int has_layer_types;    /* config carried layer_types / a sliding pattern */
     unsigned char sliding[EXA_TM_MAX_LAYERS]; /* 1: layer uses sliding-window attention */
     int tie;                /* tie_word_embeddings */
