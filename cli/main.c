@@ -18,6 +18,9 @@ int exa_cmd_template(int argc, char **argv); /* chat */
 int exa_cmd_chat(int argc, char **argv);     /* chat */
 int exa_cmd_index(int argc, char **argv); /* retrieval */
 int exa_cmd_ask(int argc, char **argv);
+/* ---- train ---- */
+int exa_cmd_train(int argc, char **argv);
+/* ---- end train ---- */
 
 static const exa_cli_command commands[] = {
     {"info", "show a model's architecture, size and load time", exa_cmd_info},
@@ -32,6 +35,9 @@ static const exa_cli_command commands[] = {
     {"template", "render a conversation with a model's chat template (prints the exact prompt)", exa_cmd_template},
     {"ask", "answer a question from an indexed document collection, with citations", exa_cmd_ask},
     {"index", "build and search a document index (.txt .md .html .pdf; Korean-aware BM25)", exa_cmd_index}, /* retrieval */
+    /* ---- train ---- */
+    {"train", "train an EXAONE-architecture model from scratch on token shards", exa_cmd_train},
+    /* ---- end train ---- */
 };
 
 static void usage(FILE *f) {
