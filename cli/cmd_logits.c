@@ -10,7 +10,7 @@
 int exa_cmd_logits(int argc, char **argv) {
     const char *dir = NULL, *toks = NULL, *out = NULL;
     long threads = 0, n_batch = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: exaone logits -m DIR --tokens 1,2,3 --out FILE [-t N] [--batch N]\n"
@@ -25,7 +25,6 @@ int exa_cmd_logits(int argc, char **argv) {
         else if (!strcmp(a, "-t")) { if (exa_cli_int(a, v, 1, 1024, &threads)) return 1; }
         else if (!strcmp(a, "--batch")) { if (exa_cli_int(a, v, 1, 1 << 20, &n_batch)) return 1; }
         else return exa_cli_fail("logits: unknown option '%s'", a);
-        i++;
     }
     if (!dir || !toks || !out) return exa_cli_fail("logits: -m DIR, --tokens and --out are required");
     int32_t *t = NULL;

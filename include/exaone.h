@@ -114,6 +114,14 @@ exa_status exa_context_eval(exa_context *ctx, int seq, const int32_t *tokens, in
 
 int exa_context_seq_len(const exa_context *ctx, int seq);
 void exa_context_seq_reset(exa_context *ctx, int seq);
+/* Keeps the first n positions of a sequence (e.g. to re-generate from there). Fails with
+ * EXA_ERR_INVALID_ARG if sliding-window layers no longer hold the keys position n would need
+ * (possible only when more than n_batch positions past n were evaluated). */
+exa_status exa_context_seq_truncate(exa_context *ctx, int seq, int n);
+/* Makes sequence dst a copy of the first n positions of sequence src (prompt-prefix reuse:
+ * evaluate a shared system prompt once, copy it into each new request's sequence). Same
+ * sliding-window condition as exa_context_seq_truncate. */
+exa_status exa_context_seq_copy(exa_context *ctx, int src, int dst, int n);
 int exa_context_n_vocab(const exa_context *ctx);
 
 /* ---- sampling ---------------------------------------------------------------------------- */
@@ -138,6 +146,208 @@ int32_t exa_sampler_sample(exa_sampler *s, const float *logits);
 void exa_sampler_accept(exa_sampler *s, int32_t token);
 void exa_sampler_reset(exa_sampler *s);
 
+/* ---- tokenizer (src/tokenizer/, docs/tokenizer.md) --------------------------------------- */
+/* Byte-level BPE tokenizer, id-for-id identical to Hugging Face `tokenizers` on valid UTF-8.
+ * Thread-safe: one exa_tokenizer may be used from many threads at once. */
+typedef struct exa_tokenizer exa_tokenizer;
+
+/* How to pre-tokenize when the folder has no tokenizer.json (tokenizer.json says it itself). */
+typedef enum exa_pretok {
+    EXA_PRETOK_AUTO = 0,     /* from the vocabulary: EXAONE 3.x (no <think> token) -> DIGITS_GPT2,
+                                EXAONE 4.0 and anything else -> GPT2 */
+    EXA_PRETOK_GPT2 = 1,     /* ByteLevel GPT-2 regex only (EXAONE 4.0) */
+    EXA_PRETOK_DIGITS_GPT2 = 2, /* every numeric char alone, then the GPT-2 regex (EXAONE 3.x) */
+} exa_pretok;
+
+/* Loads tokenizer.json from a model folder (or a path to a tokenizer.json file), else
+ * vocab.json + merges.txt + tokenizer_config.json (added tokens and their flags). The folder's
+ * tokenizer_config.json also gives bos/eos/pad. */
+exa_status exa_tokenizer_load(const char *path, exa_tokenizer **out, char *err, size_t err_size);
+exa_status exa_tokenizer_load_ex(const char *path, exa_pretok pretok, exa_tokenizer **out, char *err,
+                                 size_t err_size);
+void exa_tokenizer_free(exa_tokenizer *tok);
+
+/* Encodes len bytes of UTF-8 (invalid sequences are first replaced by U+FFFD, one per maximal
+ * subpart, like a JavaScript/Rust lossy decode). add_special adds what the tokenizer's
+ * post-processor / config asks for (nothing for EXAONE). Writes at most cap ids; *n_out is the
+ * total count; returns EXA_ERR_FULL (with *n_out = the count needed) when cap is too small. */
+exa_status exa_tokenizer_encode(const exa_tokenizer *tok, const char *text, size_t len, int add_special,
+                                int32_t *out, size_t cap, size_t *n_out);
+/* Same, into a malloc'd array the caller frees. */
+exa_status exa_tokenizer_encode_alloc(const exa_tokenizer *tok, const char *text, size_t len, int add_special,
+                                      int32_t **out, size_t *n_out);
+
+/* Decodes ids to UTF-8 like HF decode(ids, skip_special_tokens): invalid UTF-8 -> U+FFFD; unknown
+ * ids are skipped; skip_special drops special tokens but keeps non-special added tokens. Writes at
+ * most cap bytes plus a NUL when room; *n_out = the full length; EXA_ERR_FULL when cap <= length. */
+exa_status exa_tokenizer_decode(const exa_tokenizer *tok, const int32_t *ids, size_t n, int skip_special,
+                                char *out, size_t cap, size_t *n_out);
+/* Same, into a malloc'd NUL-terminated string. */
+exa_status exa_tokenizer_decode_alloc(const exa_tokenizer *tok, const int32_t *ids, size_t n, int skip_special,
+                                      char **out, size_t *n_out);
+
+int exa_tokenizer_n_vocab(const exa_tokenizer *tok);
+/* The token's string as HF id_to_token gives it (byte-level form, e.g. "Ġworld"), or NULL. */
+const char *exa_tokenizer_token_text(const exa_tokenizer *tok, int32_t id);
+/* The raw bytes the token decodes to (*len bytes, maybe a partial UTF-8 character), or NULL. */
+const char *exa_tokenizer_token_bytes(const exa_tokenizer *tok, int32_t id, size_t *len);
+/* id of a token string (added tokens first, then the vocabulary), or -1. */
+int32_t exa_tokenizer_token_id(const exa_tokenizer *tok, const char *text);
+int exa_tokenizer_is_special(const exa_tokenizer *tok, int32_t id);  /* special added token */
+int exa_tokenizer_is_added(const exa_tokenizer *tok, int32_t id);    /* any added token */
+int32_t exa_tokenizer_eos(const exa_tokenizer *tok);  /* -1 when unknown; EXAONE: 361 */
+int32_t exa_tokenizer_bos(const exa_tokenizer *tok);
+int32_t exa_tokenizer_pad(const exa_tokenizer *tok);
+exa_pretok exa_tokenizer_pretok(const exa_tokenizer *tok);  /* the pre-tokenizer in use */
+
+/* Streaming detokenizer: push ids as they are generated, get text that never ends inside a UTF-8
+ * character; what cannot become valid is replaced by U+FFFD as soon as that is certain, and flush
+ * replaces an unfinished tail. The concatenation of all outputs equals exa_tokenizer_decode. */
+typedef struct exa_detok exa_detok;
+exa_detok *exa_detok_init(const exa_tokenizer *tok, int skip_special);
+/* Returns a pointer to the newly complete text (*len bytes, NUL-terminated; valid until the next
+ * call), or NULL on allocation failure. */
+const char *exa_detok_push(exa_detok *d, int32_t id, size_t *len);
+const char *exa_detok_flush(exa_detok *d, size_t *len);
+void exa_detok_free(exa_detok *d);
+
+/* Trains a byte-level BPE tokenizer (HF BpeTrainer semantics, EXAONE pre-tokenization and added
+ * tokens) on text files and writes DIR/tokenizer.json (+ tokenizer_config.json). */
+typedef struct exa_bpe_train_params {
+    int vocab_size;            /* total, including added tokens and the 256 byte tokens */
+    int min_frequency;         /* pairs seen fewer times are not merged (default 2) */
+    exa_pretok pretok;         /* EXA_PRETOK_GPT2 (default) or EXA_PRETOK_DIGITS_GPT2 */
+    int added_tokens;          /* 1 (default): EXAONE-style added tokens (ids 0-53: [PAD] [BOS] [EOS]
+                                  [UNK], 31..2 spaces, 9..2 tabs, <|endoftext|>, [|endofturn|], role,
+                                  think and tool tokens), split out before counting; 0: none (plain
+                                  HF BpeTrainer behaviour) */
+    int initial_alphabet;      /* 1 (default): all 256 byte tokens even if unseen */
+    exa_progress_cb progress; void *progress_user;
+} exa_bpe_train_params;
+exa_bpe_train_params exa_bpe_train_default_params(void);
+exa_status exa_bpe_train(const char *const *files, int n_files, const exa_bpe_train_params *params,
+                         const char *out_dir, char *err, size_t err_size);
+/* ---- end tokenizer ------------------------------------------------------------------------ */
+/* ---- chat: templates and output parsing (src/chat/, docs/chat.md) ------------------------
+ * Native renderers for the EXAONE chat templates, byte-identical to Hugging Face's
+ * apply_chat_template with the official Jinja templates (REF: spec §8), and a streaming parser
+ * that splits model output into reasoning, answer and tool calls and detects stop strings.
+ * Messages and tools are json-c values (OpenAI request shape), declared opaquely here. */
+struct json_object;
+
+typedef enum exa_chat_kind {
+    EXA_CHAT_AUTO = 0,     /* (load) identify from the model folder */
+    EXA_CHAT_EXAONE3 = 1,  /* EXAONE 3.0 / 3.5: [|role|]content, no tools, no reasoning */
+    EXA_CHAT_DEEP = 2,     /* EXAONE Deep: <thought> reasoning opened by the prompt */
+    EXA_CHAT_EXAONE4 = 3,  /* EXAONE 4.0: <think> reasoning (enable_thinking), tools */
+} exa_chat_kind;
+
+const char *exa_chat_kind_name(exa_chat_kind kind);          /* "exaone3", "exaone-deep", "exaone4" */
+/* Parses "exaone3"/"exaone3.5"/"exaone-deep"/"deep"/"exaone4"/"exaone4.0"; 0 (AUTO) if unknown. */
+exa_chat_kind exa_chat_kind_from_name(const char *name);
+
+typedef struct exa_chat_template exa_chat_template;
+
+/* Finds and identifies the chat template of a model folder: chat_template.jinja, else
+ * tokenizer_config.json "chat_template" (a string, or a list of {name, template} of which
+ * "default" is used), else a fallback from config.json model_type ("exaone4" -> 4.0;
+ * "exaone" -> Deep when the model name says Deep, else 3.x) or the tokenizer vocabulary.
+ * A template whose text is not one of the known EXAONE templates (compared after Jinja
+ * whitespace control, so re-indented copies still match) is an error (EXA_ERR_UNSUPPORTED)
+ * naming the file, unless force != EXA_CHAT_AUTO, which uses that built-in renderer. */
+exa_status exa_chat_template_load(const char *dir, exa_chat_kind force, exa_chat_template **out,
+                                  char *err, size_t err_size);
+/* Same identification for template text found elsewhere (e.g. GGUF tokenizer.chat_template);
+ * origin names it in error messages. */
+exa_status exa_chat_template_from_text(const char *jinja, const char *origin, exa_chat_kind force,
+                                       exa_chat_template **out, char *err, size_t err_size);
+/* A built-in template of the given kind (never fails for a valid kind; NULL otherwise). */
+exa_chat_template *exa_chat_template_builtin(exa_chat_kind kind);
+void exa_chat_template_free(exa_chat_template *t);
+exa_chat_kind exa_chat_template_kind(const exa_chat_template *t);
+/* Where the template came from, e.g. "chat_template.jinja (official EXAONE 4.0 template)". */
+const char *exa_chat_template_describe(const exa_chat_template *t);
+
+typedef struct exa_chat_render_opts {
+    int add_generation_prompt;  /* default 1 */
+    int enable_thinking;        /* 4.0: open <think> in the generation prompt (default 0) */
+    int skip_think;             /* 4.0: drop reasoning of the last assistant turn (default 1) */
+    int parse_string_arguments; /* 4.0: tool_calls[].function.arguments given as a JSON string
+                                   (OpenAI shape) is decoded first, as vLLM does (default 1);
+                                   0 renders it as a JSON string, as raw Jinja would */
+} exa_chat_render_opts;
+
+exa_chat_render_opts exa_chat_render_default_opts(void);
+
+/* Renders messages (a JSON array of {role, content, ...}) and tools (NULL or a JSON array of
+ * OpenAI tool objects) into the prompt text. *out is malloc'd and NUL-terminated. Errors where
+ * the Jinja template would raise (unknown role in 4.0, missing/non-string content in 3.x,
+ * tool call without arguments, ...) with one line in err. Content given as a list of parts
+ * ({"type":"text","text":...}) is joined with "\n" first (vLLM does the same). */
+exa_status exa_chat_render(const exa_chat_template *t, const struct json_object *messages,
+                           const struct json_object *tools, const exa_chat_render_opts *opts,
+                           char **out, size_t *out_len, char *err, size_t err_size);
+/* Same with JSON text (tools_json may be NULL). */
+exa_status exa_chat_render_json(const exa_chat_template *t, const char *messages_json,
+                                const char *tools_json, const exa_chat_render_opts *opts,
+                                char **out, size_t *out_len, char *err, size_t err_size);
+/* Whether a prompt rendered with opts ends inside an open reasoning block (Deep with a
+ * generation prompt; 4.0 with enable_thinking) — pass it to the parser. */
+int exa_chat_prompt_opens_reasoning(const exa_chat_template *t, const exa_chat_render_opts *opts);
+
+/* Output parser. Feed decoded text as it arrives (any split, even inside a UTF-8 character or
+ * a tag); each call reports what became final. Text that may be the start of a stop string or
+ * of a tag is held back until it is decided. Emitted text is always valid UTF-8 (invalid bytes
+ * and NUL bytes become U+FFFD). Leading/trailing whitespace of the reasoning and of the answer is dropped. */
+typedef struct exa_chat_parser exa_chat_parser;
+
+typedef struct exa_chat_parser_params {
+    exa_chat_kind kind;          /* EXAONE3: no reasoning/tools; DEEP: <thought>; EXAONE4: <think>, tools */
+    int reasoning_open;          /* the prompt already opened the reasoning block */
+    int parse_tool_calls;        /* 4.0: turn <tool_call>{...}</tool_call> into tool calls (default 1) */
+    const char *const *stop;     /* extra stop strings (besides "[|endofturn|]"), may be NULL */
+    int n_stop;
+    const char *tool_id_prefix;  /* tool call ids are prefix + index (default "call_") */
+} exa_chat_parser_params;
+
+exa_chat_parser_params exa_chat_parser_default_params(exa_chat_kind kind);
+
+typedef struct exa_chat_delta {
+    const char *reasoning;  size_t reasoning_len;   /* new reasoning text */
+    const char *content;    size_t content_len;     /* new answer text */
+    /* New complete tool calls, as a JSON array of OpenAI objects {"id", "type": "function",
+     * "function": {"name", "arguments": "<JSON text>"}}; NULL when none completed. */
+    const char *tool_calls_json;
+    int n_tool_calls;
+    int stopped;            /* a stop string was seen: nothing more will be produced */
+    const char *stop_string;/* which one (NULL if none / at finish) */
+} exa_chat_delta;
+
+exa_status exa_chat_parser_init(const exa_chat_parser_params *params, exa_chat_parser **out);
+void exa_chat_parser_free(exa_chat_parser *p);
+/* Pointers in *delta stay valid until the next feed/finish/free. */
+exa_status exa_chat_parser_feed(exa_chat_parser *p, const char *text, size_t len, exa_chat_delta *delta);
+/* End of generation: releases held-back text (an unfinished tool call becomes answer text). */
+exa_status exa_chat_parser_finish(exa_chat_parser *p, exa_chat_delta *delta);
+/* Totals so far: all reasoning, all answer text, all tool calls (JSON array, "[]" if none). */
+const char *exa_chat_parser_reasoning(const exa_chat_parser *p);
+const char *exa_chat_parser_content(const exa_chat_parser *p);
+const char *exa_chat_parser_tool_calls(const exa_chat_parser *p);
+int exa_chat_parser_n_tool_calls(const exa_chat_parser *p);
+
+/* Whole-text convenience: parses a complete output. Each out string is malloc'd (free()). */
+typedef struct exa_chat_parsed {
+    char *reasoning;
+    char *content;
+    char *tool_calls_json;  /* JSON array, "[]" if none */
+    int n_tool_calls;
+    int stopped;
+} exa_chat_parsed;
+
+exa_status exa_chat_parse(const exa_chat_parser_params *params, const char *text, size_t len,
+                          exa_chat_parsed *out);
+void exa_chat_parsed_free(exa_chat_parsed *r);
+/* ---- end chat ---------------------------------------------------------------------------- */
 /* ---- retrieval: document index and search (src/retrieval/, docs/retrieval.md) ----------- */
 /* A document index is one SQLite file (WAL mode): documents (path, title, mtime, size, content
  * hash), chunks (page, byte offsets, text) and a full-text index whose terms come from our own
@@ -246,6 +456,17 @@ typedef struct exa_search_result {
 exa_status exa_index_search(exa_index *idx, const char *query, const exa_search_params *params,
                             exa_search_result *out);
 void exa_search_result_free(exa_search_result *r);
+/* Grounded answers (src/retrieval/grounded.c). Messages (a json-c array: system + user) that
+ * tell a model to answer only from the numbered passages and cite them as [1], [2] …, in the
+ * question's language (Korean when it contains Hangul). Passages longer than
+ * max_chars_per_passage (0: no limit) are cut. */
+exa_status exa_grounded_messages(const char *question, const exa_passage *passages, int n,
+                                 int max_chars_per_passage, struct json_object **messages);
+/* The sentence a grounded answer uses when the documents do not contain the answer. */
+const char *exa_grounded_not_found(const char *question);
+/* Marks cited[i] = 1 for each passage i+1 cited as [n] (also [1, 2]) in answer; returns the count. */
+int exa_grounded_citations(const char *answer, int n_passages, int *cited);
+int exa_text_is_korean(const char *s);
 /* ---- end retrieval ------------------------------------------------------------------------ */
 
 #ifdef __cplusplus

@@ -10,7 +10,8 @@ exa_cpu_level exa_cpu_detect(void) {
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl"))
         return EXA_CPU_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+    /* every AVX2+FMA CPU also has F16C (clang 14 cannot query "f16c" by name) */
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return EXA_CPU_AVX2;
 #endif
     return EXA_CPU_SCALAR;

@@ -79,7 +79,7 @@ static exa_status parse_rope(struct json_object *root, const char *path, exa_hpa
     } else if (rp) {
         return CFG_ERR("%s: 'rope_parameters' must be an object", path);
     }
-    if (!(theta > 0.0) || theta > 1e12) return CFG_ERR("%s: 'rope_theta' out of range", path);
+    if (!(theta >= 1.0) || theta > 1e12) return CFG_ERR("%s: 'rope_theta' out of range", path);
     hp->rope_theta = (float)theta;
     hp->rope_type = EXA_ROPE_DEFAULT;
     if (!rs) return EXA_OK;
@@ -108,12 +108,12 @@ static exa_status parse_rope(struct json_object *root, const char *path, exa_hpa
 static exa_status parse_layer_types(struct json_object *root, const char *path, exa_hparams *hp, char *err,
                                     size_t err_size) {
     int L = hp->n_layer;
-    struct json_object *sw = get(root, "sliding_window");
-    int64_t w = 0;
-    if (sw) {
-        if (get_int(root, "sliding_window", 1, INT32_MAX, &w) < 0)
-            return CFG_ERR("%s: 'sliding_window' must be a positive integer or null", path);
-    }
+    /* An absent key takes HF Exaone4Config's defaults (window 4096, pattern 4); an explicit null
+     * means no sliding window (EXAONE-4.0-1.2B writes null). */
+    struct json_object *unused;
+    int64_t w = json_object_object_get_ex(root, "sliding_window", &unused) ? 0 : 4096;
+    if (get(root, "sliding_window") && get_int(root, "sliding_window", 1, INT32_MAX, &w) < 0)
+        return CFG_ERR("%s: 'sliding_window' must be a positive integer or null", path);
     hp->sliding_window = (int)w;
     struct json_object *lt = get(root, "layer_types");
     struct json_object *pat = get(root, "sliding_window_pattern");
@@ -143,8 +143,11 @@ static exa_status parse_layer_types(struct json_object *root, const char *path, 
         } else {
             return CFG_ERR("%s: 'sliding_window_pattern' must be an integer, a string or null", path);
         }
+    } else if (w > 0 && json_object_object_get_ex(root, "sliding_window_pattern", &unused)) {
+        /* explicit null pattern with a window and no layer_types: HF fails here (#39696) */
+        return CFG_ERR("%s: 'sliding_window' is set but 'sliding_window_pattern' is null and 'layer_types' is missing", path);
     } else if (w > 0) {
-        /* sliding window without a pattern: HF's default pattern is 4 (REF: spec §1.2) */
+        /* sliding window without a pattern key: HF's default pattern is 4 (REF: spec §1.2) */
         for (int i = 0; i < L; i++) hp->layer_sliding[i] = ((i + 1) % 4) != 0;
     }
     int any = 0;
@@ -226,7 +229,7 @@ exa_status exa_config_parse(const char *json, size_t len, const char *path, exa_
     if (r1 < 0 || r2 < 0) { st = CFG_ERR("%s: norm epsilon must be a number", path); goto done; }
     if (r1 > 0 && r2 > 0 && e1 != e2) { st = CFG_ERR("%s: 'layer_norm_epsilon' and 'rms_norm_eps' disagree", path); goto done; }
     if (r1 > 0) eps = e1; else if (r2 > 0) eps = e2;
-    if (!(eps > 0.0 && eps < 1.0)) { st = CFG_ERR("%s: norm epsilon %g out of range (0, 1)", path, eps); goto done; }
+    if (!(eps >= 1e-12 && eps < 1.0)) { st = CFG_ERR("%s: norm epsilon %g out of range [1e-12, 1)", path, eps); goto done; }
     hp->norm_eps = (float)eps;
 
     struct json_object *act = get(root, is3 ? "activation_function" : "hidden_act");

@@ -72,7 +72,6 @@ exa_status exa_context_init(exa_model *m, const exa_context_params *params, exa_
     const exa_hparams *hp = &m->hp;
     if (p.n_ctx <= 0) p.n_ctx = EXA_MIN(hp->n_ctx_train > 0 ? hp->n_ctx_train : 4096, 4096);
     if (p.n_batch <= 0) p.n_batch = 512;
-    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
     if (p.n_seq <= 0) p.n_seq = 1;
     if (p.n_ctx > (1 << 24) || p.n_seq > 4096 || p.n_batch > (1 << 20))
         return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "context parameters out of range (n_ctx %d, n_seq %d, n_batch %d)", p.n_ctx, p.n_seq, p.n_batch);
@@ -138,6 +137,46 @@ int exa_context_seq_len(const exa_context *c, int seq) {
 
 void exa_context_seq_reset(exa_context *c, int seq) {
     if (c && seq >= 0 && seq < c->p.n_seq) c->seq_len[seq] = 0;
+}
+
+/* Can the first n positions of seq be used as a prefix? Sliding layers must still hold the keys
+ * of positions [n - W, n) in their rings: the ring holds positions [len - cap, len). */
+static exa_status check_prefix(exa_context *c, int seq, int n) {
+    const exa_hparams *hp = &c->m->hp;
+    if (seq < 0 || seq >= c->p.n_seq || n < 0 || n > c->seq_len[seq])
+        return exa_err(c->errmsg, sizeof c->errmsg, EXA_ERR_INVALID_ARG, "sequence %d has no prefix of %d positions", seq, n);
+    for (int l = 0; l < hp->n_layer; l++)
+        if (c->seq_len[seq] - c->cap[l] > EXA_MAX(0, n - (hp->layer_sliding[l] ? hp->sliding_window : n)))
+            return exa_err(c->errmsg, sizeof c->errmsg, EXA_ERR_INVALID_ARG,
+                           "sequence %d: positions before %d were already evicted from the sliding-window cache", seq, n);
+    return EXA_OK;
+}
+
+exa_status exa_context_seq_truncate(exa_context *c, int seq, int n) {
+    if (!c) return EXA_ERR_INVALID_ARG;
+    exa_status st = check_prefix(c, seq, n);
+    if (st == EXA_OK) c->seq_len[seq] = n;
+    return st;
+}
+
+exa_status exa_context_seq_copy(exa_context *c, int src, int dst, int n) {
+    if (!c) return EXA_ERR_INVALID_ARG;
+    if (dst < 0 || dst >= c->p.n_seq) return exa_err(c->errmsg, sizeof c->errmsg, EXA_ERR_INVALID_ARG, "sequence %d out of range", dst);
+    exa_status st = check_prefix(c, src, n);
+    if (st != EXA_OK || src == dst) return st;
+    const exa_hparams *hp = &c->m->hp;
+    const int L = hp->n_layer;
+    const size_t KVd = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
+    for (int l = 0; l < L; l++) {
+        const int cap = c->cap[l];
+        for (int p = EXA_MAX(0, n - cap); p < n; p++) { /* slot p % cap is the same in both rings */
+            size_t o = (size_t)(p % cap) * KVd;
+            memcpy(c->k[dst * L + l] + o, c->k[src * L + l] + o, KVd * sizeof(float));
+            memcpy(c->v[dst * L + l] + o, c->v[src * L + l] + o, KVd * sizeof(float));
+        }
+    }
+    c->seq_len[dst] = n;
+    return EXA_OK;
 }
 
 /* ---- attention ----------------------------------------------------------------------------- */

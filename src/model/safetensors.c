@@ -177,3 +177,79 @@ const exa_st_tensor *exa_st_find(const exa_st_file *f, const char *name) {
     exa_st_tensor key = {.name = (char *)name};
     return bsearch(&key, f->tensors, (size_t)f->n_tensors, sizeof key, cmp_name);
 }
+
+static const char *st_dtype_name(exa_dtype t) {
+    switch (t) {
+    case EXA_DTYPE_F32: return "F32";
+    case EXA_DTYPE_F16: return "F16";
+    case EXA_DTYPE_BF16: return "BF16";
+    default: return NULL;
+    }
+}
+
+exa_status exa_st_write(const char *path, const exa_st_write_tensor *ts, int n, const char *metadata_json,
+                        exa_st_fill_fn fill, void *user, char *err, size_t err_size) {
+    struct json_object *hdr = json_object_new_object();
+    if (!hdr) return exa_err(err, err_size, EXA_ERR_NOMEM, "out of memory");
+    exa_status st = EXA_OK;
+    if (metadata_json) {
+        struct json_object *md = json_tokener_parse(metadata_json);
+        if (!md || !json_object_is_type(md, json_type_object)) {
+            json_object_put(md);
+            json_object_put(hdr);
+            return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "%s: metadata must be a JSON object", path);
+        }
+        json_object_object_add(hdr, "__metadata__", md);
+    }
+    uint64_t off = 0, maxbytes = 0;
+    for (int i = 0; i < n; i++) {
+        const char *dn = st_dtype_name(ts[i].dtype);
+        if (!dn || ts[i].ndim < 0 || ts[i].ndim > EXA_MAX_DIMS) { json_object_put(hdr); return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "%s: tensor '%s': bad dtype or rank", path, ts[i].name); }
+        uint64_t nb = exa_dtype_size(ts[i].dtype);
+        struct json_object *e = json_object_new_object(), *shape = json_object_new_array(), *offs = json_object_new_array();
+        for (int k = 0; k < ts[i].ndim; k++) {
+            nb *= (uint64_t)ts[i].shape[k];
+            json_object_array_add(shape, json_object_new_int64(ts[i].shape[k]));
+        }
+        json_object_array_add(offs, json_object_new_int64((int64_t)off));
+        json_object_array_add(offs, json_object_new_int64((int64_t)(off + nb)));
+        json_object_object_add(e, "dtype", json_object_new_string(dn));
+        json_object_object_add(e, "shape", shape);
+        json_object_object_add(e, "data_offsets", offs);
+        json_object_object_add(hdr, ts[i].name, e);
+        off += nb;
+        if (nb > maxbytes) maxbytes = nb;
+    }
+    const char *js = json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    size_t hl = strlen(js), padded = (hl + 7) & ~(size_t)7; /* data section 8-byte aligned */
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) { json_object_put(hdr); return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "%s: path too long", path); }
+    FILE *f = fopen(tmp, "wb");
+    if (!f) { json_object_put(hdr); return exa_err(err, err_size, EXA_ERR_IO, "%s: cannot create", tmp); }
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(js, 1, hl, f) == hl;
+    for (size_t i = hl; i < padded && ok; i++) ok = fputc(' ', f) != EOF;
+    json_object_put(hdr);
+    /* stream each tensor through a bounded buffer */
+    const size_t chunk = 64u << 20;
+    uint8_t *buf = exa_malloc(maxbytes < chunk ? (size_t)maxbytes : chunk);
+    if (!buf) ok = 0;
+    for (int i = 0; i < n && ok; i++) {
+        uint64_t nb = exa_dtype_size(ts[i].dtype);
+        for (int k = 0; k < ts[i].ndim; k++) nb *= (uint64_t)ts[i].shape[k];
+        if (nb <= chunk) {
+            ok = fill(user, i, buf, (size_t)nb) == 0 && fwrite(buf, 1, (size_t)nb, f) == nb;
+        } else { /* large tensors: fill() is called with the index and successive pieces */
+            for (uint64_t done = 0; done < nb && ok; done += chunk) {
+                size_t piece = (size_t)EXA_MIN(chunk, nb - done);
+                ok = fill(user, i, buf, piece) == 0 && fwrite(buf, 1, piece, f) == piece;
+            }
+        }
+    }
+    free(buf);
+    if (fclose(f) != 0) ok = 0;
+    if (!ok) { remove(tmp); return exa_err(err, err_size, EXA_ERR_IO, "%s: write failed", path); }
+    if (rename(tmp, path) != 0) { remove(tmp); st = exa_err(err, err_size, EXA_ERR_IO, "%s: rename failed", path); }
+    return st;
+}

@@ -33,4 +33,22 @@ exa_status exa_st_open(const char *path, int use_mmap, exa_st_file **out, char *
 void exa_st_close(exa_st_file *f);
 const exa_st_tensor *exa_st_find(const exa_st_file *f, const char *name);
 
+
+/* ---- writing ------------------------------------------------------------------------------ */
+/* Describes one tensor to write; data is produced by fill(user, index, buf, nbytes) so that
+ * multi-GB files stream without holding the weights in memory. */
+typedef struct exa_st_write_tensor {
+    const char *name;
+    exa_dtype dtype;
+    int ndim;
+    int64_t shape[EXA_MAX_DIMS];
+} exa_st_write_tensor;
+
+typedef int (*exa_st_fill_fn)(void *user, int index, void *buf, size_t nbytes);
+
+/* Writes path atomically (path.tmp, then rename). metadata_json: NULL or a JSON object text for
+ * "__metadata__" (string values only, per the format). */
+exa_status exa_st_write(const char *path, const exa_st_write_tensor *tensors, int n, const char *metadata_json,
+                        exa_st_fill_fn fill, void *user, char *err, size_t err_size);
+
 #endif

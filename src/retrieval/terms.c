@@ -34,18 +34,6 @@ int exa_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
     return len;
 }
 
-size_t exa_utf8_valid_prefix(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        if (s[i] < 0x80) { i++; continue; }
-        uint32_t cp;
-        int l = exa_utf8_decode(s + i, n - i, &cp);
-        if (cp == 0xFFFD && l == 1 && !(n - i >= 3 && s[i] == 0xEF && s[i + 1] == 0xBF && s[i + 2] == 0xBD)) break;
-        i += (size_t)l;
-    }
-    return i;
-}
-
 int exa_cp_is_hangul(uint32_t cp) { return cp >= 0xAC00 && cp <= 0xD7A3; }
 
 static int is_cjk(uint32_t cp) {

@@ -8,12 +8,11 @@
 #include <stdint.h>
 
 #include "exaone.h"
+#include "tokenizer/unicode.h" /* exa_utf8_valid_prefix */
 
 /* Decodes one UTF-8 code point at s[0..n); returns its length (1..4). Invalid or truncated
  * sequences decode as U+FFFD with length 1. n must be > 0. */
 int exa_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
-/* Length of the longest prefix of s[0..n) that is valid UTF-8 (stops before a bad byte). */
-size_t exa_utf8_valid_prefix(const unsigned char *s, size_t n);
 
 int exa_cp_is_hangul(uint32_t cp);   /* Hangul syllable U+AC00..U+D7A3 */
 int exa_cp_is_word(uint32_t cp);     /* letter or digit of any script (not space/punctuation) */
