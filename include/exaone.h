@@ -146,6 +146,84 @@ int32_t exa_sampler_sample(exa_sampler *s, const float *logits);
 void exa_sampler_accept(exa_sampler *s, int32_t token);
 void exa_sampler_reset(exa_sampler *s);
 
+/* ---- tokenizer (src/tokenizer/, docs/tokenizer.md) --------------------------------------- */
+/* Byte-level BPE tokenizer, id-for-id identical to Hugging Face `tokenizers` on valid UTF-8.
+ * Thread-safe: one exa_tokenizer may be used from many threads at once. */
+typedef struct exa_tokenizer exa_tokenizer;
+
+/* How to pre-tokenize when the folder has no tokenizer.json (tokenizer.json says it itself). */
+typedef enum exa_pretok {
+    EXA_PRETOK_AUTO = 0,     /* from the vocabulary: EXAONE 3.x (no <think> token) -> DIGITS_GPT2,
+                                EXAONE 4.0 and anything else -> GPT2 */
+    EXA_PRETOK_GPT2 = 1,     /* ByteLevel GPT-2 regex only (EXAONE 4.0) */
+    EXA_PRETOK_DIGITS_GPT2 = 2, /* every numeric char alone, then the GPT-2 regex (EXAONE 3.x) */
+} exa_pretok;
+
+/* Loads tokenizer.json from a model folder (or a path to a tokenizer.json file), else
+ * vocab.json + merges.txt + tokenizer_config.json (added tokens and their flags). The folder's
+ * tokenizer_config.json also gives bos/eos/pad. */
+exa_status exa_tokenizer_load(const char *path, exa_tokenizer **out, char *err, size_t err_size);
+exa_status exa_tokenizer_load_ex(const char *path, exa_pretok pretok, exa_tokenizer **out, char *err,
+                                 size_t err_size);
+void exa_tokenizer_free(exa_tokenizer *tok);
+
+/* Encodes len bytes of UTF-8 (invalid sequences are first replaced by U+FFFD, one per maximal
+ * subpart, like a JavaScript/Rust lossy decode). add_special adds what the tokenizer's
+ * post-processor / config asks for (nothing for EXAONE). Writes at most cap ids; *n_out is the
+ * total count; returns EXA_ERR_FULL (with *n_out = the count needed) when cap is too small. */
+exa_status exa_tokenizer_encode(const exa_tokenizer *tok, const char *text, size_t len, int add_special,
+                                int32_t *out, size_t cap, size_t *n_out);
+/* Same, into a malloc'd array the caller frees. */
+exa_status exa_tokenizer_encode_alloc(const exa_tokenizer *tok, const char *text, size_t len, int add_special,
+                                      int32_t **out, size_t *n_out);
+
+/* Decodes ids to UTF-8 like HF decode(ids, skip_special_tokens): invalid UTF-8 -> U+FFFD; unknown
+ * ids are skipped; skip_special drops special tokens but keeps non-special added tokens. Writes at
+ * most cap bytes plus a NUL when room; *n_out = the full length; EXA_ERR_FULL when cap <= length. */
+exa_status exa_tokenizer_decode(const exa_tokenizer *tok, const int32_t *ids, size_t n, int skip_special,
+                                char *out, size_t cap, size_t *n_out);
+/* Same, into a malloc'd NUL-terminated string. */
+exa_status exa_tokenizer_decode_alloc(const exa_tokenizer *tok, const int32_t *ids, size_t n, int skip_special,
+                                      char **out, size_t *n_out);
+
+int exa_tokenizer_n_vocab(const exa_tokenizer *tok);
+/* The token's string as HF id_to_token gives it (byte-level form, e.g. "Ġworld"), or NULL. */
+const char *exa_tokenizer_token_text(const exa_tokenizer *tok, int32_t id);
+/* The raw bytes the token decodes to (*len bytes, maybe a partial UTF-8 character), or NULL. */
+const char *exa_tokenizer_token_bytes(const exa_tokenizer *tok, int32_t id, size_t *len);
+/* id of a token string (added tokens first, then the vocabulary), or -1. */
+int32_t exa_tokenizer_token_id(const exa_tokenizer *tok, const char *text);
+int exa_tokenizer_is_special(const exa_tokenizer *tok, int32_t id);  /* special added token */
+int exa_tokenizer_is_added(const exa_tokenizer *tok, int32_t id);    /* any added token */
+int32_t exa_tokenizer_eos(const exa_tokenizer *tok);  /* -1 when unknown; EXAONE: 361 */
+int32_t exa_tokenizer_bos(const exa_tokenizer *tok);
+int32_t exa_tokenizer_pad(const exa_tokenizer *tok);
+exa_pretok exa_tokenizer_pretok(const exa_tokenizer *tok);  /* the pre-tokenizer in use */
+
+/* Streaming detokenizer: push ids as they are generated, get text that never ends inside a UTF-8
+ * character; what cannot become valid is replaced by U+FFFD as soon as that is certain, and flush
+ * replaces an unfinished tail. The concatenation of all outputs equals exa_tokenizer_decode. */
+typedef struct exa_detok exa_detok;
+exa_detok *exa_detok_init(const exa_tokenizer *tok, int skip_special);
+/* Returns a pointer to the newly complete text (*len bytes, NUL-terminated; valid until the next
+ * call), or NULL on allocation failure. */
+const char *exa_detok_push(exa_detok *d, int32_t id, size_t *len);
+const char *exa_detok_flush(exa_detok *d, size_t *len);
+void exa_detok_free(exa_detok *d);
+
+/* Trains a byte-level BPE tokenizer (HF BpeTrainer semantics, EXAONE pre-tokenization and added
+ * tokens) on text files and writes DIR/tokenizer.json (+ tokenizer_config.json). */
+typedef struct exa_bpe_train_params {
+    int vocab_size;            /* total, including added tokens and the 256 byte tokens */
+    int min_frequency;         /* pairs seen fewer times are not merged (default 2) */
+    exa_pretok pretok;         /* EXA_PRETOK_GPT2 (default) or EXA_PRETOK_DIGITS_GPT2 */
+    exa_progress_cb progress; void *progress_user;
+} exa_bpe_train_params;
+exa_bpe_train_params exa_bpe_train_default_params(void);
+exa_status exa_bpe_train(const char *const *files, int n_files, const exa_bpe_train_params *params,
+                         const char *out_dir, char *err, size_t err_size);
+/* ---- end tokenizer ------------------------------------------------------------------------ */
+
 #ifdef __cplusplus
 }
 #endif
