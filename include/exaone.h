@@ -223,6 +223,126 @@ exa_bpe_train_params exa_bpe_train_default_params(void);
 exa_status exa_bpe_train(const char *const *files, int n_files, const exa_bpe_train_params *params,
                          const char *out_dir, char *err, size_t err_size);
 /* ---- end tokenizer ------------------------------------------------------------------------ */
+/* ---- chat: templates and output parsing (src/chat/, docs/chat.md) ------------------------
+ * Native renderers for the EXAONE chat templates, byte-identical to Hugging Face's
+ * apply_chat_template with the official Jinja templates (REF: spec §8), and a streaming parser
+ * that splits model output into reasoning, answer and tool calls and detects stop strings.
+ * Messages and tools are json-c values (OpenAI request shape), declared opaquely here. */
+struct json_object;
+
+typedef enum exa_chat_kind {
+    EXA_CHAT_AUTO = 0,     /* (load) identify from the model folder */
+    EXA_CHAT_EXAONE3 = 1,  /* EXAONE 3.0 / 3.5: [|role|]content, no tools, no reasoning */
+    EXA_CHAT_DEEP = 2,     /* EXAONE Deep: <thought> reasoning opened by the prompt */
+    EXA_CHAT_EXAONE4 = 3,  /* EXAONE 4.0: <think> reasoning (enable_thinking), tools */
+} exa_chat_kind;
+
+const char *exa_chat_kind_name(exa_chat_kind kind);          /* "exaone3", "exaone-deep", "exaone4" */
+/* Parses "exaone3"/"exaone3.5"/"exaone-deep"/"deep"/"exaone4"/"exaone4.0"; 0 (AUTO) if unknown. */
+exa_chat_kind exa_chat_kind_from_name(const char *name);
+
+typedef struct exa_chat_template exa_chat_template;
+
+/* Finds and identifies the chat template of a model folder: chat_template.jinja, else
+ * tokenizer_config.json "chat_template" (a string, or a list of {name, template} of which
+ * "default" is used), else a fallback from config.json model_type ("exaone4" -> 4.0;
+ * "exaone" -> Deep when the model name says Deep, else 3.x) or the tokenizer vocabulary.
+ * A template whose text is not one of the known EXAONE templates (compared after Jinja
+ * whitespace control, so re-indented copies still match) is an error (EXA_ERR_UNSUPPORTED)
+ * naming the file, unless force != EXA_CHAT_AUTO, which uses that built-in renderer. */
+exa_status exa_chat_template_load(const char *dir, exa_chat_kind force, exa_chat_template **out,
+                                  char *err, size_t err_size);
+/* Same identification for template text found elsewhere (e.g. GGUF tokenizer.chat_template);
+ * origin names it in error messages. */
+exa_status exa_chat_template_from_text(const char *jinja, const char *origin, exa_chat_kind force,
+                                       exa_chat_template **out, char *err, size_t err_size);
+/* A built-in template of the given kind (never fails for a valid kind; NULL otherwise). */
+exa_chat_template *exa_chat_template_builtin(exa_chat_kind kind);
+void exa_chat_template_free(exa_chat_template *t);
+exa_chat_kind exa_chat_template_kind(const exa_chat_template *t);
+/* Where the template came from, e.g. "chat_template.jinja (official EXAONE 4.0 template)". */
+const char *exa_chat_template_describe(const exa_chat_template *t);
+
+typedef struct exa_chat_render_opts {
+    int add_generation_prompt;  /* default 1 */
+    int enable_thinking;        /* 4.0: open <think> in the generation prompt (default 0) */
+    int skip_think;             /* 4.0: drop reasoning of the last assistant turn (default 1) */
+    int parse_string_arguments; /* 4.0: tool_calls[].function.arguments given as a JSON string
+                                   (OpenAI shape) is decoded first, as vLLM does (default 1);
+                                   0 renders it as a JSON string, as raw Jinja would */
+} exa_chat_render_opts;
+
+exa_chat_render_opts exa_chat_render_default_opts(void);
+
+/* Renders messages (a JSON array of {role, content, ...}) and tools (NULL or a JSON array of
+ * OpenAI tool objects) into the prompt text. *out is malloc'd and NUL-terminated. Errors where
+ * the Jinja template would raise (unknown role in 4.0, missing/non-string content in 3.x,
+ * tool call without arguments, ...) with one line in err. Content given as a list of parts
+ * ({"type":"text","text":...}) is joined with "\n" first (vLLM does the same). */
+exa_status exa_chat_render(const exa_chat_template *t, const struct json_object *messages,
+                           const struct json_object *tools, const exa_chat_render_opts *opts,
+                           char **out, size_t *out_len, char *err, size_t err_size);
+/* Same with JSON text (tools_json may be NULL). */
+exa_status exa_chat_render_json(const exa_chat_template *t, const char *messages_json,
+                                const char *tools_json, const exa_chat_render_opts *opts,
+                                char **out, size_t *out_len, char *err, size_t err_size);
+/* Whether a prompt rendered with opts ends inside an open reasoning block (Deep with a
+ * generation prompt; 4.0 with enable_thinking) — pass it to the parser. */
+int exa_chat_prompt_opens_reasoning(const exa_chat_template *t, const exa_chat_render_opts *opts);
+
+/* Output parser. Feed decoded text as it arrives (any split, even inside a UTF-8 character or
+ * a tag); each call reports what became final. Text that may be the start of a stop string or
+ * of a tag is held back until it is decided. Emitted text is always valid UTF-8 (invalid bytes
+ * and NUL bytes become U+FFFD). Leading/trailing whitespace of the reasoning and of the answer is dropped. */
+typedef struct exa_chat_parser exa_chat_parser;
+
+typedef struct exa_chat_parser_params {
+    exa_chat_kind kind;          /* EXAONE3: no reasoning/tools; DEEP: <thought>; EXAONE4: <think>, tools */
+    int reasoning_open;          /* the prompt already opened the reasoning block */
+    int parse_tool_calls;        /* 4.0: turn <tool_call>{...}</tool_call> into tool calls (default 1) */
+    const char *const *stop;     /* extra stop strings (besides "[|endofturn|]"), may be NULL */
+    int n_stop;
+    const char *tool_id_prefix;  /* tool call ids are prefix + index (default "call_") */
+} exa_chat_parser_params;
+
+exa_chat_parser_params exa_chat_parser_default_params(exa_chat_kind kind);
+
+typedef struct exa_chat_delta {
+    const char *reasoning;  size_t reasoning_len;   /* new reasoning text */
+    const char *content;    size_t content_len;     /* new answer text */
+    /* New complete tool calls, as a JSON array of OpenAI objects {"id", "type": "function",
+     * "function": {"name", "arguments": "<JSON text>"}}; NULL when none completed. */
+    const char *tool_calls_json;
+    int n_tool_calls;
+    int stopped;            /* a stop string was seen: nothing more will be produced */
+    const char *stop_string;/* which one (NULL if none / at finish) */
+} exa_chat_delta;
+
+exa_status exa_chat_parser_init(const exa_chat_parser_params *params, exa_chat_parser **out);
+void exa_chat_parser_free(exa_chat_parser *p);
+/* Pointers in *delta stay valid until the next feed/finish/free. */
+exa_status exa_chat_parser_feed(exa_chat_parser *p, const char *text, size_t len, exa_chat_delta *delta);
+/* End of generation: releases held-back text (an unfinished tool call becomes answer text). */
+exa_status exa_chat_parser_finish(exa_chat_parser *p, exa_chat_delta *delta);
+/* Totals so far: all reasoning, all answer text, all tool calls (JSON array, "[]" if none). */
+const char *exa_chat_parser_reasoning(const exa_chat_parser *p);
+const char *exa_chat_parser_content(const exa_chat_parser *p);
+const char *exa_chat_parser_tool_calls(const exa_chat_parser *p);
+int exa_chat_parser_n_tool_calls(const exa_chat_parser *p);
+
+/* Whole-text convenience: parses a complete output. Each out string is malloc'd (free()). */
+typedef struct exa_chat_parsed {
+    char *reasoning;
+    char *content;
+    char *tool_calls_json;  /* JSON array, "[]" if none */
+    int n_tool_calls;
+    int stopped;
+} exa_chat_parsed;
+
+exa_status exa_chat_parse(const exa_chat_parser_params *params, const char *text, size_t len,
+                          exa_chat_parsed *out);
+void exa_chat_parsed_free(exa_chat_parsed *r);
+/* ---- end chat ---------------------------------------------------------------------------- */
 
 #ifdef __cplusplus
 }
