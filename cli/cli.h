@@ -24,6 +24,8 @@ int exa_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Loads a model folder, printing a one-line error (naming the file and the problem) on failure.
  * Returns NULL on failure. */
 exa_model *exa_cli_load_model(const char *dir);
+/* copies src to dst: 1 copied, 0 src does not exist, -1 error */
+int exa_cli_copy_file(const char *src, const char *dst);
 /* mkdir -p; returns 0 on success */
 int exa_cli_mkdir_p(const char *path);
 

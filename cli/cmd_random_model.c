@@ -60,12 +60,13 @@ static int write_text(const char *dir, const char *name, const char *text) {
 }
 
 int exa_cmd_random_model(int argc, char **argv) {
-    const char *name = NULL, *out = NULL, *dts = "bf16";
-    long seed = 1, layers = 0;
+    const char *name = NULL, *out = NULL, *dts = "bf16", *tokdir = NULL;
+    long seed = 1, layers = 0, vocab = 0;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: exaone random-model --shape NAME --out DIR [--dtype bf16|f16|f32] [--seed N] [--layers N]\nshapes:");
+            printf("usage: exaone random-model --shape NAME --out DIR [--dtype bf16|f16|f32] [--seed N] [--layers N]\n"
+                   "                           [--vocab N] [--tokenizer DIR (copy its tokenizer files)]\nshapes:");
             for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) printf(" %s", shapes[k].name);
             printf("\n");
             return 0;
@@ -76,6 +77,8 @@ int exa_cmd_random_model(int argc, char **argv) {
         else if (!strcmp(a, "--dtype")) dts = v;
         else if (!strcmp(a, "--seed")) { if (exa_cli_int(a, v, 0, 0x7fffffff, &seed)) return 1; }
         else if (!strcmp(a, "--layers")) { if (exa_cli_int(a, v, 1, 1024, &layers)) return 1; }
+        else if (!strcmp(a, "--vocab")) { if (exa_cli_int(a, v, 2, 1 << 24, &vocab)) return 1; }
+        else if (!strcmp(a, "--tokenizer")) tokdir = v;
         else return exa_cli_fail("random-model: unknown option '%s'", a);
     }
     if (!name || !out) return exa_cli_fail("random-model: --shape and --out are required (see --help)");
@@ -89,6 +92,9 @@ int exa_cmd_random_model(int argc, char **argv) {
     else if (!strcmp(dts, "f32")) dt = EXA_DTYPE_F32;
     else return exa_cli_fail("random-model: --dtype must be bf16, f16 or f32");
     const int L = layers ? (int)layers : s->L;
+    shape sv = *s;
+    if (vocab) sv.V = (int)vocab;
+    s = &sv;
     if (exa_cli_mkdir_p(out) != 0) return exa_cli_fail("random-model: cannot create %s: %s", out, strerror(errno));
 
     /* config.json in the family's own spelling (spec §1.2) */
@@ -176,6 +182,20 @@ int exa_cmd_random_model(int argc, char **argv) {
     free(ts);
     free(names);
     if (st != EXA_OK) return exa_cli_fail("random-model: %s", err);
+    if (tokdir) {
+        static const char *files[] = {"tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
+                                      "special_tokens_map.json", "chat_template.jinja"};
+        int copied = 0;
+        for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+            char src[4096], dst[4096];
+            snprintf(src, sizeof src, "%s/%s", tokdir, files[k]);
+            snprintf(dst, sizeof dst, "%s/%s", out, files[k]);
+            int r = exa_cli_copy_file(src, dst);
+            if (r < 0) return exa_cli_fail("random-model: cannot copy %s to %s", src, dst);
+            copied += r > 0;
+        }
+        if (!copied) return exa_cli_fail("random-model: no tokenizer files in %s", tokdir);
+    }
     fprintf(stderr, "wrote %s (%s, %s, %d layers)\n", out, s->name, dts, L);
     return 0;
 }
