@@ -11,12 +11,14 @@ int exa_cmd_generate(int argc, char **argv);
 int exa_cmd_logits(int argc, char **argv);
 int exa_cmd_random_model(int argc, char **argv);
 int exa_cmd_tokenize(int argc, char **argv);
+int exa_cmd_serve(int argc, char **argv);   /* ---- server ---- */
 
 static const exa_cli_command commands[] = {
     {"info", "show a model's architecture, size and load time", exa_cmd_info},
     {"generate", "generate a continuation of a prompt", exa_cmd_generate},
     {"logits", "write the logits of every position of a token sequence (for verification)", exa_cmd_logits},
     {"random-model", "write a random-weight model folder in the exact shape of a real EXAONE model", exa_cmd_random_model},
+    {"serve", "OpenAI-compatible HTTP server with continuous batching (docs/server.md)", exa_cmd_serve},
     {"tokenize", "print the token ids (or pieces) of a text; --decode for ids to text", exa_cmd_tokenize},
 };
 
