@@ -245,7 +245,11 @@ static int completion_text(const srv_env *env, srv_req *r, const char *s, size_t
 int srv_gen_token(const srv_env *env, srv_req *r, int32_t tok, const float *logits) {
     if (r->finish) return 1;
     r->n_gen++;
-    if (r->n_gen == 1) r->t_first = exa_time_now();
+    if (r->n_gen == 1) {
+        r->t_first = exa_time_now();
+        /* the role chunk goes out with the first token, even if its text is still held back */
+        if (r->stream && r->kind == SRV_CHAT && tok != env->eos) stream_chunk(env, r, "", 0, NULL, 0, NULL, NULL);
+    }
     exa_sampler_accept(r->sampler, tok);
     if (r->logprobs && logits) {
         json_object *e = logprob_entry(env, r, tok, logits);

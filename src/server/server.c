@@ -87,7 +87,7 @@ struct exa_server {
     uint64_t req_count[EP_N][N_CODES];
     uint64_t prompt_tokens, gen_tokens, cached_tokens, cancelled, steps, batch_tokens;
     int running;
-    hist h_ttft, h_e2e, h_tpot, h_queue;
+    hist h_ttft, h_e2e, h_tpot, h_queue, h_step;
     double started;
     /* scheduler-private batch buffers (n_batch) */
     int32_t *b_tok, *b_pos, *b_seq;
@@ -251,10 +251,12 @@ static void *sched_main(void *arg) {
             sl->n_tok += chunk;   /* marks the chunk as scheduled (n_tok > n_fed until decoded) */
         }
         exa_status st = EXA_OK;
+        double t_step = exa_time_now();
         if (n > 0) {
             exa_batch b = {.n_tokens = n, .token = s->b_tok, .pos = s->b_pos, .seq = s->b_seq, .want_logits = s->b_want};
             st = exa_context_decode(s->ctx, &b);
         }
+        t_step = exa_time_now() - t_step;
         int n_touched = 0;
         for (int i = 0; i < s->n_slots; i++)
             if (s->slots[i].req) touched[n_touched++] = s->slots[i].req;
@@ -290,6 +292,7 @@ static void *sched_main(void *arg) {
         pthread_mutex_lock(&s->mu);
         s->steps += n > 0;
         s->batch_tokens += (uint64_t)n;
+        if (n > 0) hist_add(&s->h_step, t_step);
         for (int k = 0; k < n_touched; k++) {
             srv_req *r = touched[k];
             if (r->pend.n) {
@@ -601,6 +604,7 @@ static enum MHD_Result handle_metrics(exa_server *s, struct MHD_Connection *c) {
     prom_hist(&b, &s->h_ttft);
     prom_hist(&b, &s->h_tpot);
     prom_hist(&b, &s->h_e2e);
+    prom_hist(&b, &s->h_step);
     pthread_mutex_unlock(&s->mu);
     if (!b.p) return MHD_NO;
     return send_buf(s, c, EP_METRICS, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.n);
@@ -770,6 +774,8 @@ exa_status exa_server_start(const exa_server_params *pp, exa_server **out, char 
     hist_init(&s->h_ttft, "exaone_time_to_first_token_seconds", "Arrival to first sampled token.", b_ttft, 12);
     hist_init(&s->h_queue, "exaone_queue_time_seconds", "Arrival to admission into a slot.", b_ttft, 12);
     hist_init(&s->h_e2e, "exaone_request_latency_seconds", "Arrival to the last token.", b_e2e, 12);
+    static const double b_step[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+    hist_init(&s->h_step, "exaone_step_seconds", "Duration of one batched forward step (exa_context_decode).", b_step, 12);
     hist_init(&s->h_tpot, "exaone_time_per_output_token_seconds", "Mean time between generated tokens of a request.", b_tpot, 12);
 
     exa_status st;
