@@ -24,6 +24,12 @@ int exa_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Loads a model folder, printing a one-line error (naming the file and the problem) on failure.
  * Returns NULL on failure. */
 exa_model *exa_cli_load_model(const char *dir);
+/* reads a whole file into a malloc'd NUL-terminated buffer; 0 on success (else prints why) */
+int exa_cli_read_file(const char *path, char **out);
+/* tokenizes text with the folder's tokenizer (rendered as a chat user turn when chat != 0);
+ * on success *tok is the loaded tokenizer (caller frees) and *ids a malloc'd array */
+int exa_cli_text_prompt(const char *dir, const char *text, int chat, const char *system, int think, exa_tokenizer **tok,
+                        int32_t **ids, int *n_ids);
 /* copies src to dst: 1 copied, 0 src does not exist, -1 error */
 int exa_cli_copy_file(const char *src, const char *dst);
 /* mkdir -p; returns 0 on success */

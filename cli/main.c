@@ -10,16 +10,28 @@ int exa_cmd_info(int argc, char **argv);
 int exa_cmd_generate(int argc, char **argv);
 int exa_cmd_logits(int argc, char **argv);
 int exa_cmd_random_model(int argc, char **argv);
+int exa_cmd_bench(int argc, char **argv);
+int exa_cmd_data(int argc, char **argv);
 int exa_cmd_tokenize(int argc, char **argv);
+int exa_cmd_tokenizer_train(int argc, char **argv);
+int exa_cmd_template(int argc, char **argv); /* chat */
+int exa_cmd_chat(int argc, char **argv);     /* chat */
+int exa_cmd_index(int argc, char **argv); /* retrieval */
 int exa_cmd_serve(int argc, char **argv);   /* ---- server ---- */
 
 static const exa_cli_command commands[] = {
     {"info", "show a model's architecture, size and load time", exa_cmd_info},
     {"generate", "generate a continuation of a prompt", exa_cmd_generate},
     {"logits", "write the logits of every position of a token sequence (for verification)", exa_cmd_logits},
+    {"bench", "measure prompt and decode speed against this machine's bandwidth and FLOP/s", exa_cmd_bench},
+    {"data", "prepare token shards for training from text corpora (data prepare ...)", exa_cmd_data},
     {"random-model", "write a random-weight model folder in the exact shape of a real EXAONE model", exa_cmd_random_model},
     {"serve", "OpenAI-compatible HTTP server with continuous batching (docs/server.md)", exa_cmd_serve},
     {"tokenize", "print the token ids (or pieces) of a text; --decode for ids to text", exa_cmd_tokenize},
+    {"tokenizer-train", "train a byte-level BPE tokenizer (HF tokenizer.json) on text files", exa_cmd_tokenizer_train},
+    {"chat", "interactive multi-turn chat with a model (streaming, reasoning, /commands)", exa_cmd_chat},
+    {"template", "render a conversation with a model's chat template (prints the exact prompt)", exa_cmd_template},
+    {"index", "build and search a document index (.txt .md .html .pdf; Korean-aware BM25)", exa_cmd_index}, /* retrieval */
 };
 
 static void usage(FILE *f) {

@@ -217,6 +217,11 @@ typedef struct exa_bpe_train_params {
     int vocab_size;            /* total, including added tokens and the 256 byte tokens */
     int min_frequency;         /* pairs seen fewer times are not merged (default 2) */
     exa_pretok pretok;         /* EXA_PRETOK_GPT2 (default) or EXA_PRETOK_DIGITS_GPT2 */
+    int added_tokens;          /* 1 (default): EXAONE-style added tokens (ids 0-53: [PAD] [BOS] [EOS]
+                                  [UNK], 31..2 spaces, 9..2 tabs, <|endoftext|>, [|endofturn|], role,
+                                  think and tool tokens), split out before counting; 0: none (plain
+                                  HF BpeTrainer behaviour) */
+    int initial_alphabet;      /* 1 (default): all 256 byte tokens even if unseen */
     exa_progress_cb progress; void *progress_user;
 } exa_bpe_train_params;
 exa_bpe_train_params exa_bpe_train_default_params(void);
@@ -343,6 +348,115 @@ exa_status exa_chat_parse(const exa_chat_parser_params *params, const char *text
                           exa_chat_parsed *out);
 void exa_chat_parsed_free(exa_chat_parsed *r);
 /* ---- end chat ---------------------------------------------------------------------------- */
+/* ---- retrieval: document index and search (src/retrieval/, docs/retrieval.md) ----------- */
+/* A document index is one SQLite file (WAL mode): documents (path, title, mtime, size, content
+ * hash), chunks (page, byte offsets, text) and a full-text index whose terms come from our own
+ * Korean/English term extractor. Re-adding an unchanged file costs a stat(); a changed file is
+ * replaced; every file is ingested in its own transaction, so a killed run leaves a consistent
+ * database and a re-run completes the work. The library never prints: warnings about skipped
+ * files go to a callback. */
+typedef struct exa_index exa_index;
+
+typedef enum exa_index_terms {
+    EXA_TERMS_KOREAN = 0,  /* default: josa/eomi-stripped words + Hangul bigrams + English stems */
+    EXA_TERMS_WORDS = 1,   /* baseline: case-folded words split at spaces and punctuation */
+    EXA_TERMS_BIGRAMS = 2, /* baseline: Hangul character bigrams + case-folded other words */
+} exa_index_terms;
+
+typedef struct exa_index_params {
+    exa_index_terms terms;  /* only used when the database is created (default EXA_TERMS_KOREAN) */
+    int chunk_chars;        /* target chunk length in characters (default 1000), new files only */
+    int overlap_chars;      /* overlap between chunks cut inside a paragraph (default 150) */
+    int read_only;          /* 1: open an existing index for search only */
+} exa_index_params;
+
+exa_index_params exa_index_default_params(void);
+/* Opens (creating if needed) the index at path. On failure *out is NULL and err holds one line. */
+exa_status exa_index_open(const char *path, const exa_index_params *params, exa_index **out,
+                          char *err, size_t err_size);
+void exa_index_close(exa_index *idx);
+const char *exa_index_errmsg(const exa_index *idx);
+
+typedef struct exa_index_progress {
+    int64_t files_done, files_total;    /* files visited / found */
+    int64_t bytes_done, bytes_total;    /* bytes of visited files / of all found files */
+    int64_t files_added, files_unchanged, files_skipped, chunks_added;
+    int64_t files_removed;              /* indexed files under a folder argument that no longer exist */
+    const char *path;                   /* file being ingested (valid during the call) */
+} exa_index_progress;
+/* Return 0 to abort: the file being ingested is rolled back and add returns EXA_ERR_ABORTED. */
+typedef int (*exa_index_progress_cb)(const exa_index_progress *p, void *user);
+/* A file that was skipped (unreadable, binary, symlink loop, malformed) and why. */
+typedef void (*exa_index_warn_cb)(const char *path, const char *why, void *user);
+
+typedef struct exa_index_add_params {
+    exa_index_progress_cb progress;  /* optional, called at least once per file and per ~1 MB */
+    exa_index_warn_cb warn;          /* optional */
+    void *user;
+} exa_index_add_params;
+
+/* Ingests files and folders (recursively): .txt .md .markdown .html .htm .pdf. Folders follow
+ * symlinks once (loops are detected and skipped); documents under a folder argument whose file
+ * was deleted are removed. Files that cannot be read are skipped with a
+ * warning; only database errors and aborts stop the run. stats (optional) gets the totals. */
+exa_status exa_index_add(exa_index *idx, const char *const *paths, int n_paths,
+                         const exa_index_add_params *params, exa_index_progress *stats);
+/* Adds in-memory text as a document named `name` (no file behind it; replaced if the text
+ * changed). title may be NULL. */
+exa_status exa_index_add_text(exa_index *idx, const char *name, const char *title, const char *text,
+                              size_t len);
+/* Removes the documents whose path equals `path` or lies under the folder `path`; *n_removed
+ * (optional) gets the count. */
+exa_status exa_index_remove(exa_index *idx, const char *path, int64_t *n_removed);
+
+/* Merges the full-text index into one segment (faster searches after many small adds; exa_index_add
+ * already merges incrementally). Rewrites the whole index: seconds for 100 MB. */
+exa_status exa_index_optimize(exa_index *idx);
+
+/* Verifies the database: FTS5 integrity check, every chunk indexed, chunk counts of documents.
+ * EXA_OK or EXA_ERR_FORMAT; report (optional) gets one line. */
+exa_status exa_index_check(exa_index *idx, char *report, size_t report_size);
+
+typedef struct exa_index_doc {
+    int64_t id;
+    const char *path, *title;   /* valid during the callback */
+    int64_t size, mtime, n_chunks, n_pages;
+    uint64_t hash;
+} exa_index_doc;
+/* Calls fn for every document (ordered by path); fn returns 0 to stop. */
+exa_status exa_index_list(exa_index *idx, int (*fn)(const exa_index_doc *d, void *user), void *user);
+
+typedef struct exa_index_stats {
+    int64_t n_docs, n_chunks, text_bytes, db_bytes;
+    const char *terms;          /* "korean", "words" or "bigrams" */
+} exa_index_stats;
+exa_status exa_index_get_stats(exa_index *idx, exa_index_stats *st);
+
+typedef struct exa_search_params {
+    int k;               /* passages to return (default 10) */
+    int max_per_doc;     /* at most this many passages of one document (0: no limit; default 0) */
+} exa_search_params;
+exa_search_params exa_search_default_params(void);
+
+/* One retrieved passage; strings are owned by the result. Offsets are bytes: into the file for
+ * .txt/.md, into the extracted text of the page (PDF) or of the document (HTML). */
+typedef struct exa_passage {
+    int64_t chunk_id, doc_id;
+    const char *path, *title, *text;
+    int page;                   /* 1-based PDF page; 0 for other files */
+    int64_t start, end;         /* byte offsets [start, end) */
+    double score;               /* BM25, higher is better */
+} exa_passage;
+
+typedef struct exa_search_result {
+    int n;
+    exa_passage *passages;      /* n passages, best first */
+} exa_search_result;
+
+exa_status exa_index_search(exa_index *idx, const char *query, const exa_search_params *params,
+                            exa_search_result *out);
+void exa_search_result_free(exa_search_result *r);
+/* ---- end retrieval ------------------------------------------------------------------------ */
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
  * re-quoted copies match while any change of logic or literal text is refused (no silently
  * wrong prompts). Owns exa_chat_template. REF: spec §8. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,8 +116,28 @@ static void canon_string(exa_sbuf *out, const char *s, size_t n) {
 }
 
 /* Canonical form of a Jinja template; returns 0 on a lexing error (unterminated tag/string). */
-static int canonicalize(const char *t, exa_sbuf *out) {
-    size_t n = strlen(t), i = 0, data_start = 0;
+static int canonicalize_norm(const char *t, size_t n, exa_sbuf *out);
+static int canonicalize(const char *src, exa_sbuf *out) {
+    /* Jinja's lexer first turns \r\n and \r into \n and drops one trailing newline
+     * (keep_trailing_newline=False). */
+    exa_sbuf norm = {0};
+    for (const char *p = src; *p; p++) {
+        if (*p == '\r') {
+            exa_sbuf_putc(&norm, '\n');
+            if (p[1] == '\n') p++;
+        } else {
+            exa_sbuf_putc(&norm, *p);
+        }
+    }
+    exa_sbuf_append(&norm, "", 0);
+    if (norm.len && norm.data[norm.len - 1] == '\n') norm.data[--norm.len] = 0;
+    int ok = !norm.oom && canonicalize_norm(norm.data, norm.len, out);
+    exa_sbuf_free(&norm);
+    return ok;
+}
+
+static int canonicalize_norm(const char *t, size_t n, exa_sbuf *out) {
+    size_t i = 0, data_start = 0;
     tag_info prev = {0}, cur;
     int have_prev = 0;
     while (i < n) {
@@ -185,17 +206,23 @@ static int canonicalize(const char *t, exa_sbuf *out) {
     return !out->oom;
 }
 
+/* Canonical forms of the known templates, computed once (thread-safe). */
+static exa_sbuf known_canon[EXA_ARRAY_LEN(exa_known_templates)];
+static int known_ok[EXA_ARRAY_LEN(exa_known_templates)];
+static pthread_once_t known_once = PTHREAD_ONCE_INIT;
+static void known_init(void) {
+    for (size_t k = 0; k < EXA_ARRAY_LEN(exa_known_templates); k++)
+        known_ok[k] = canonicalize(exa_known_templates[k].text, &known_canon[k]);
+}
+
 /* Which known template the text is (index into exa_known_templates), or -1. */
 static int identify(const char *text) {
+    pthread_once(&known_once, known_init);
     exa_sbuf a = {0};
     int found = -1;
     if (!canonicalize(text, &a)) { exa_sbuf_free(&a); return -1; }
-    for (size_t k = 0; k < EXA_ARRAY_LEN(exa_known_templates) && found < 0; k++) {
-        exa_sbuf b = {0};
-        if (canonicalize(exa_known_templates[k].text, &b) && a.len == b.len && !memcmp(a.data, b.data, a.len))
-            found = (int)k;
-        exa_sbuf_free(&b);
-    }
+    for (size_t k = 0; k < EXA_ARRAY_LEN(exa_known_templates) && found < 0; k++)
+        if (known_ok[k] && a.len == known_canon[k].len && !memcmp(a.data, known_canon[k].data, a.len)) found = (int)k;
     exa_sbuf_free(&a);
     return found;
 }

@@ -80,13 +80,83 @@ float exa_dot_f16_ref(const void *w, const float *x, int n) {
     _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
 #define LD256_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 
+/* 4 weight rows × 4 tokens register-blocked micro-kernel for matrix–matrix products: per step
+ * of 16 (8) columns, 4 weight loads (widened to f32) and 4 activation loads feed 16 FMAs.
+ * out[r*4 + t] = dot(w row r, x row t). Column tails use the scalar reference. */
+#define EXA_DEFINE_GEMM4_AVX512(NAME, ELT, LOAD16, REF)                                             \
+    __attribute__((target("avx512f,avx512bw,avx512vl"))) static void NAME(                          \
+        const void *wv, size_t ldw, const float *x, size_t ldx, int n, float *out) {               \
+        const ELT *w = wv;                                                                         \
+        __m512 acc[4][4];                                                                          \
+        for (int r = 0; r < 4; r++)                                                                \
+            for (int t = 0; t < 4; t++) acc[r][t] = _mm512_setzero_ps();                           \
+        int i = 0;                                                                                 \
+        for (; i + 16 <= n; i += 16) {                                                             \
+            __m512 xv[4], wr;                                                                      \
+            for (int t = 0; t < 4; t++) xv[t] = _mm512_loadu_ps(x + (size_t)t * ldx + i);          \
+            for (int r = 0; r < 4; r++) {                                                          \
+                wr = LOAD16(w + (size_t)r * ldw + i);                                              \
+                for (int t = 0; t < 4; t++) acc[r][t] = _mm512_fmadd_ps(wr, xv[t], acc[r][t]);     \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < 4; r++)                                                                \
+            for (int t = 0; t < 4; t++)                                                            \
+                out[r * 4 + t] = _mm512_reduce_add_ps(acc[r][t]) +                                 \
+                                 REF(w + (size_t)r * ldw + i, x + (size_t)t * ldx + i, n - i);     \
+    }
+
+#define EXA_DEFINE_GEMM4_AVX2(NAME, ELT, LOAD8, REF)                                                \
+    __attribute__((target("avx2,fma,f16c"))) static void NAME(                                      \
+        const void *wv, size_t ldw, const float *x, size_t ldx, int n, float *out) {               \
+        const ELT *w = wv;                                                                         \
+        __m256 acc[4][4];                                                                          \
+        for (int r = 0; r < 4; r++)                                                                \
+            for (int t = 0; t < 4; t++) acc[r][t] = _mm256_setzero_ps();                           \
+        int i = 0;                                                                                 \
+        for (; i + 8 <= n; i += 8) {                                                               \
+            __m256 xv[4], wr;                                                                      \
+            for (int t = 0; t < 4; t++) xv[t] = _mm256_loadu_ps(x + (size_t)t * ldx + i);          \
+            for (int r = 0; r < 4; r++) {                                                          \
+                wr = LOAD8(w + (size_t)r * ldw + i);                                               \
+                for (int t = 0; t < 4; t++) acc[r][t] = _mm256_fmadd_ps(wr, xv[t], acc[r][t]);     \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < 4; r++)                                                                \
+            for (int t = 0; t < 4; t++) {                                                          \
+                __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[r][t]), _mm256_extractf128_ps(acc[r][t], 1)); \
+                h = _mm_add_ps(h, _mm_movehl_ps(h, h));                                            \
+                h = _mm_add_ss(h, _mm_movehdup_ps(h));                                             \
+                out[r * 4 + t] = _mm_cvtss_f32(h) + REF(w + (size_t)r * ldw + i, x + (size_t)t * ldx + i, n - i); \
+            }                                                                                      \
+    }
+
 EXA_DEFINE_DOT_AVX512(dot_f32_avx512, float, LD512_F32, exa_dot_f32_ref)
 EXA_DEFINE_DOT_AVX512(dot_bf16_avx512, uint16_t, LD512_BF16, exa_dot_bf16_ref)
 EXA_DEFINE_DOT_AVX512(dot_f16_avx512, uint16_t, LD512_F16, exa_dot_f16_ref)
 EXA_DEFINE_DOT_AVX2(dot_f32_avx2, float, LD256_F32, exa_dot_f32_ref)
 EXA_DEFINE_DOT_AVX2(dot_bf16_avx2, uint16_t, LD256_BF16, exa_dot_bf16_ref)
 EXA_DEFINE_DOT_AVX2(dot_f16_avx2, uint16_t, LD256_F16, exa_dot_f16_ref)
+EXA_DEFINE_GEMM4_AVX512(gemm4_f32_avx512, float, LD512_F32, exa_dot_f32_ref)
+EXA_DEFINE_GEMM4_AVX512(gemm4_bf16_avx512, uint16_t, LD512_BF16, exa_dot_bf16_ref)
+EXA_DEFINE_GEMM4_AVX512(gemm4_f16_avx512, uint16_t, LD512_F16, exa_dot_f16_ref)
+EXA_DEFINE_GEMM4_AVX2(gemm4_f32_avx2, float, LD256_F32, exa_dot_f32_ref)
+EXA_DEFINE_GEMM4_AVX2(gemm4_bf16_avx2, uint16_t, LD256_BF16, exa_dot_bf16_ref)
+EXA_DEFINE_GEMM4_AVX2(gemm4_f16_avx2, uint16_t, LD256_F16, exa_dot_f16_ref)
 #endif
+
+static const exa_gemm4_fn gemm4_table[EXA_DTYPE_COUNT][3] = {
+#if defined(__x86_64__)
+    [EXA_DTYPE_F32] = {NULL, gemm4_f32_avx2, gemm4_f32_avx512},
+    [EXA_DTYPE_BF16] = {NULL, gemm4_bf16_avx2, gemm4_bf16_avx512},
+    [EXA_DTYPE_F16] = {NULL, gemm4_f16_avx2, gemm4_f16_avx512},
+#endif
+};
+
+exa_gemm4_fn exa_gemm4_get(exa_dtype t, exa_cpu_level level) {
+    if ((unsigned)t >= EXA_DTYPE_COUNT) return NULL;
+    if (level > EXA_CPU_AVX512) level = EXA_CPU_AVX512;
+    return gemm4_table[t][level];
+}
 
 /* [dtype][level] */
 static const exa_dot_fn dot_table[EXA_DTYPE_COUNT][3] = {

@@ -21,6 +21,11 @@ const char *exa_cpu_level_name(exa_cpu_level l);
 typedef float (*exa_dot_fn)(const void *w, const float *x, int n);
 exa_dot_fn exa_dot_get(exa_dtype t, exa_cpu_level level);
 
+/* 4×4 block: out[r*4 + t] = dot(w + r*ldw, x + t*ldx, n) for r, t in 0..3 (weights of dtype t,
+ * ldw/ldx in elements). NULL at the scalar level: callers fall back to exa_dot_get. */
+typedef void (*exa_gemm4_fn)(const void *w, size_t ldw, const float *x, size_t ldx, int n, float *out);
+exa_gemm4_fn exa_gemm4_get(exa_dtype t, exa_cpu_level level);
+
 /* Scalar references. */
 float exa_dot_f32_ref(const void *w, const float *x, int n);
 float exa_dot_bf16_ref(const void *w, const float *x, int n);

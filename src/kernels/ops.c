@@ -3,6 +3,8 @@
  * they cost little next to the matrix products. */
 #include <math.h>
 
+#include "core/common.h"
+
 #include "kernels/kernels.h"
 
 typedef struct {
@@ -11,29 +13,50 @@ typedef struct {
     float *y;
     int T;
     exa_dot_fn dot;
+    exa_gemm4_fn gemm4; /* NULL: dot products only */
 } matmul_job;
+
+/* Row block: weight rows kept hot in L2 while every token passes over them, so activations are
+ * re-read once per block rather than once per row. */
+#define MATMUL_ROW_BLOCK 16
 
 static void matmul_worker(void *arg, int ith, int nth) {
     const matmul_job *j = arg;
     const exa_mat *w = j->w;
+    const size_t esz = exa_dtype_size(w->dtype), R = (size_t)w->rows, cols = (size_t)w->cols;
     int b, e;
     exa_split((int)w->rows, ith, nth, &b, &e);
-    size_t esz = exa_dtype_size(w->dtype);
-    const int cols = (int)w->cols;
-    for (int r = b; r < e; r++) {
-        const void *row = (const char *)w->data + (size_t)r * (size_t)cols * esz;
-        for (int t = 0; t < j->T; t++)
-            j->y[(size_t)t * (size_t)w->rows + (size_t)r] = j->dot(row, j->x + (size_t)t * (size_t)cols, cols);
+#define ROW(r) ((const char *)w->data + (size_t)(r) * cols * esz)
+    for (int rb = b; rb < e; rb += MATMUL_ROW_BLOCK) {
+        const int re = EXA_MIN(rb + MATMUL_ROW_BLOCK, e);
+        int t = 0;
+        if (j->gemm4)
+            for (; t + 4 <= j->T; t += 4) {
+                const float *xt = j->x + (size_t)t * cols;
+                int r = rb;
+                for (; r + 4 <= re; r += 4) {
+                    float o[16];
+                    j->gemm4(ROW(r), cols, xt, cols, (int)cols, o);
+                    for (int a = 0; a < 4; a++)
+                        for (int c = 0; c < 4; c++) j->y[(size_t)(t + c) * R + (size_t)(r + a)] = o[a * 4 + c];
+                }
+                for (; r < re; r++)
+                    for (int c = 0; c < 4; c++) j->y[(size_t)(t + c) * R + (size_t)r] = j->dot(ROW(r), xt + (size_t)c * cols, (int)cols);
+            }
+        for (; t < j->T; t++)
+            for (int r = rb; r < re; r++) j->y[(size_t)t * R + (size_t)r] = j->dot(ROW(r), j->x + (size_t)t * cols, (int)cols);
     }
+#undef ROW
 }
 
 void exa_matmul(exa_pool *pool, const exa_mat *w, const float *x, int T, float *y) {
-    matmul_job j = {w, x, y, T, exa_dot_get(w->dtype, exa_cpu_active())};
+    exa_cpu_level lv = exa_cpu_active();
+    matmul_job j = {w, x, y, T, exa_dot_get(w->dtype, lv), exa_gemm4_get(w->dtype, lv)};
     exa_pool_run(pool, matmul_worker, &j);
 }
 
 void exa_matmul_ref(const exa_mat *w, const float *x, int T, float *y) {
-    matmul_job j = {w, x, y, T, exa_dot_get(w->dtype, EXA_CPU_SCALAR)};
+    matmul_job j = {w, x, y, T, exa_dot_get(w->dtype, EXA_CPU_SCALAR), NULL};
     matmul_worker(&j, 0, 1);
 }
 

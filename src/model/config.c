@@ -108,12 +108,12 @@ static exa_status parse_rope(struct json_object *root, const char *path, exa_hpa
 static exa_status parse_layer_types(struct json_object *root, const char *path, exa_hparams *hp, char *err,
                                     size_t err_size) {
     int L = hp->n_layer;
-    struct json_object *sw = get(root, "sliding_window");
-    int64_t w = 0;
-    if (sw) {
-        if (get_int(root, "sliding_window", 1, INT32_MAX, &w) < 0)
-            return CFG_ERR("%s: 'sliding_window' must be a positive integer or null", path);
-    }
+    /* An absent key takes HF Exaone4Config's defaults (window 4096, pattern 4); an explicit null
+     * means no sliding window (EXAONE-4.0-1.2B writes null). */
+    struct json_object *unused;
+    int64_t w = json_object_object_get_ex(root, "sliding_window", &unused) ? 0 : 4096;
+    if (get(root, "sliding_window") && get_int(root, "sliding_window", 1, INT32_MAX, &w) < 0)
+        return CFG_ERR("%s: 'sliding_window' must be a positive integer or null", path);
     hp->sliding_window = (int)w;
     struct json_object *lt = get(root, "layer_types");
     struct json_object *pat = get(root, "sliding_window_pattern");
@@ -143,8 +143,11 @@ static exa_status parse_layer_types(struct json_object *root, const char *path, 
         } else {
             return CFG_ERR("%s: 'sliding_window_pattern' must be an integer, a string or null", path);
         }
+    } else if (w > 0 && json_object_object_get_ex(root, "sliding_window_pattern", &unused)) {
+        /* explicit null pattern with a window and no layer_types: HF fails here (#39696) */
+        return CFG_ERR("%s: 'sliding_window' is set but 'sliding_window_pattern' is null and 'layer_types' is missing", path);
     } else if (w > 0) {
-        /* sliding window without a pattern: HF's default pattern is 4 (REF: spec §1.2) */
+        /* sliding window without a pattern key: HF's default pattern is 4 (REF: spec §1.2) */
         for (int i = 0; i < L; i++) hp->layer_sliding[i] = ((i + 1) % 4) != 0;
     }
     int any = 0;

@@ -3,7 +3,7 @@
  *   chat_tool render CASES.json                   -> JSON object {case name: rendered text or {"error": msg}}
  *   chat_tool identify FILE...                    -> one line per file: kind or "error: msg"
  *   chat_tool load DIR [FORCE]                    -> kind and description, or "error: msg"
- *   chat_tool parse KIND OPEN CHUNK...            -> streams the chunks through the parser, prints JSON
+ *   chat_tool parse KIND OPEN < TEXT              -> whole-text parse, prints {reasoning, content, tool_calls}
  * A case is {"name", "kind": "exaone3"|"exaone-deep"|"exaone4", "messages", "tools"?,
  *            "add_generation_prompt"?, "enable_thinking"?, "skip_think"?}. */
 #include <stdio.h>
@@ -108,11 +108,32 @@ static int cmd_load(const char *dir, const char *force) {
     return 0;
 }
 
+static int cmd_parse(const char *kind, const char *open) {
+    exa_sbuf b = {0};
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) exa_sbuf_append(&b, buf, n);
+    exa_chat_parser_params pp = exa_chat_parser_default_params(exa_chat_kind_from_name(kind));
+    pp.reasoning_open = atoi(open);
+    exa_chat_parsed r;
+    if (exa_chat_parse(&pp, b.data ? b.data : "", b.len, &r)) { exa_sbuf_free(&b); return 1; }
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "reasoning", json_object_new_string(r.reasoning));
+    json_object_object_add(o, "content", json_object_new_string(r.content));
+    json_object_object_add(o, "tool_calls", json_tokener_parse(r.tool_calls_json));
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    exa_chat_parsed_free(&r);
+    exa_sbuf_free(&b);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "pyjson")) return cmd_pyjson();
     if (argc == 3 && !strcmp(argv[1], "render")) return cmd_render(argv[2]);
     if (argc >= 2 && !strcmp(argv[1], "identify")) return cmd_identify(argc - 2, argv + 2);
     if ((argc == 3 || argc == 4) && !strcmp(argv[1], "load")) return cmd_load(argv[2], argc == 4 ? argv[3] : NULL);
-    fprintf(stderr, "usage: chat_tool pyjson | render CASES.json | identify FILE... | load DIR [FORCE]\n");
+    if (argc == 4 && !strcmp(argv[1], "parse")) return cmd_parse(argv[2], argv[3]);
+    fprintf(stderr, "usage: chat_tool pyjson | render CASES.json | identify FILE... | load DIR [FORCE] | parse KIND OPEN\n");
     return 2;
 }

@@ -4,7 +4,8 @@ chat_tool load): chat_template.jinja, tokenizer_config.json (string / named list
 config.json and vocabulary fallbacks, forced kinds, and refusal of unknown or modified
 templates. Every variant the loader accepts as "the same template" is also rendered with Jinja2
 to confirm it really is equivalent.
-Usage: check_load.py PATH/TO/chat_tool TEMPLATES_DIR   (env EXA_SHARED = shared folder)"""
+With a third argument (the exaone CLI), `exaone template` is checked against golden strings.
+Usage: check_load.py PATH/TO/chat_tool TEMPLATES_DIR [PATH/TO/exaone]   (env EXA_SHARED = shared folder)"""
 import json, os, re, subprocess, sys, tempfile
 
 from jinja2.ext import loopcontrols
@@ -36,7 +37,8 @@ def same_under_jinja(a, b):
 reindented = '\n'.join(('        ' + l.strip()) if l.strip() else '' for l in T4.split('\n'))
 quotes_swapped = TD.replace("'", '"')
 tabs_to_spaces = TDG.replace('\t', '    ')
-equivalents = [(reindented, T4), (quotes_swapped, TD), (tabs_to_spaces, TDG)]
+crlf = T4.replace('\n', '\r\n') + '\r\n\r\n'
+equivalents = [(reindented, T4), (quotes_swapped, TD), (tabs_to_spaces, TDG), (crlf, T4)]
 for v, orig in equivalents:
     assert same_under_jinja(v, orig), 'test variant is not equivalent under Jinja'
 mod_eot = T4.replace("set end_of_turn = '[|endofturn|]\\n'", "set end_of_turn = '[|endofturn|]'")
@@ -52,6 +54,7 @@ def check(name, files, want, force=None, sub=None):
 
 check('jinja file 4.0', {'chat_template.jinja': T4}, 'exaone4')
 check('jinja file 4.0 re-indented', {'chat_template.jinja': reindented}, 'exaone4')
+check('jinja file 4.0 CRLF + blank lines', {'chat_template.jinja': crlf}, 'exaone4')
 check('tokenizer_config 3.5 string', {'tokenizer_config.json': {'chat_template': T3}}, 'exaone3')
 check('tokenizer_config Deep list', {'tokenizer_config.json': {'chat_template': [{'name': 'tool_use', 'template': CHATML},
                                                                                  {'name': 'default', 'template': TD}]}}, 'exaone-deep')
@@ -75,10 +78,12 @@ check('empty folder forced', {}, 'exaone-deep', force='exaone-deep')
 check('broken tokenizer_config', {'tokenizer_config.json': '{"chat_template": '}, 'error', sub='not a JSON object')
 
 bad = 0
+dirs = {}
 with tempfile.TemporaryDirectory() as td:
     for i, (name, files, want, force, sub) in enumerate(checks):
         d = os.path.join(td, str(i))
         os.mkdir(d)
+        dirs[name] = d
         for fn, content in files.items():
             with open(os.path.join(d, fn), 'w', encoding='utf-8') as f:
                 f.write(content if isinstance(content, str) else json.dumps(content, ensure_ascii=False))
@@ -94,6 +99,26 @@ with tempfile.TemporaryDirectory() as td:
         if not out.startswith(want + '\t') or 'official' not in out:
             bad += 1
             print(f'FAIL shared {sub_}: {out}')
-n = len(checks) + 2
+    n_cli = 0
+    if len(sys.argv) > 3:
+        golden = json.load(open(os.path.join(tokdir, 'golden-token-ids.json')))['cases']
+        mp = os.path.join(td, 'm.json')
+        json.dump([{"role": "user", "content": "Hello"}], open(mp, 'w'))
+        mq = os.path.join(td, 'q.json')
+        json.dump([{"role": "user", "content": "What is 2+2?"}], open(mq, 'w'))
+        for args, g in [(['-m', os.path.join(tokdir, 'exaone-4.0'), '--think', mp], 'chat_40_user_gen_think'),
+                        (['-m', os.path.join(tokdir, 'exaone-3.5'), mp], 'chat_35_user_only_gen'),
+                        (['--kind', 'exaone-deep', mq], 'chat_deep_user_gen')]:
+            n_cli += 1
+            r = subprocess.run([sys.argv[3], 'template'] + args, capture_output=True)
+            if r.returncode != 0 or r.stdout.decode() != golden[g]['text']:
+                bad += 1
+                print(f'FAIL exaone template {args}: rc={r.returncode} out={r.stdout!r} err={r.stderr!r}')
+        n_cli += 1
+        r = subprocess.run([sys.argv[3], 'template', '-m', dirs['ChatML refused'], mp], capture_output=True)
+        if r.returncode == 0 or b'unknown chat template' not in r.stderr:
+            bad += 1
+            print('FAIL exaone template on a ChatML folder should fail:', r)
+n = len(checks) + 2 + n_cli
 print(f'{n - bad}/{n} template loading checks passed')
 sys.exit(1 if bad else 0)

@@ -41,8 +41,15 @@ static void test_dot(void) {
     free(wf); free(x); free(w);
 }
 
+static void test_matmul_shape(int rows, int cols, int T);
 static void test_matmul(void) {
-    const int rows = 67, cols = 80, T = 5;
+    test_matmul_shape(67, 80, 5);
+    test_matmul_shape(37, 83, 9);   /* column tail at every SIMD width, token and row tails */
+    test_matmul_shape(64, 256, 16);
+    test_matmul_shape(5, 16, 1);
+}
+
+static void test_matmul_shape(int rows, int cols, int T) {
     const exa_dtype types[] = {EXA_DTYPE_F32, EXA_DTYPE_BF16, EXA_DTYPE_F16};
     exa_pool *pool = exa_pool_init(3);
     float *wf = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * T * cols);
@@ -56,11 +63,11 @@ static void test_matmul(void) {
         exa_matmul_ref(&m, x, T, yr);
         float md = 0;
         for (int i = 0; i < T * rows; i++) md = fmaxf(md, fabsf(y[i] - yr[i]));
-        CHECK(md < 1e-4f, "matmul %s: max diff %g vs reference", exa_dtype_name(types[ti]), md);
+        CHECK(md < 1e-4f, "matmul %s %dx%d T=%d: max diff %g vs reference", exa_dtype_name(types[ti]), rows, cols, T, md);
         /* row conversion helper */
-        float row[80];
-        exa_row_to_f32(types[ti], w, cols, 3, row);
-        CHECK(!memcmp(row, wf + 3 * cols, sizeof row), "row_to_f32 %s", exa_dtype_name(types[ti]));
+        float row[256];
+        exa_row_to_f32(types[ti], w, cols, 3 % rows, row);
+        CHECK(!memcmp(row, wf + (3 % rows) * cols, sizeof(float) * (size_t)cols), "row_to_f32 %s", exa_dtype_name(types[ti]));
     }
     exa_pool_free(pool);
     free(wf); free(x); free(y); free(yr); free(w);

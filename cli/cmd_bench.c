@@ -1,0 +1,125 @@
+/* cmd_bench.c — `exaone bench -m DIR`: prompt processing and decode speed, load time to first
+ * token and peak RSS, next to this machine's measured memory bandwidth and peak f32 FMA
+ * throughput, as fractions of those limits (decode is bandwidth-bound: each token streams every
+ * weight once; prefill is arithmetic-bound). Reports medians of --reps runs; prints a table,
+ * or one JSON object with --json; --csv FILE appends a row. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli.h"
+#include "core/common.h"
+#include "core/machine.h"
+#include "kernels/kernels.h"
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int exa_cmd_bench(int argc, char **argv) {
+    const char *dir = NULL, *csv = NULL;
+    long n_pp = 512, n_tg = 128, reps = 3, threads = 0;
+    int json = 0;
+    for (int i = 1; i < argc; i += 2) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("usage: exaone bench -m DIR [-p 512] [-n 128] [-r 3] [-t N] [--json] [--csv FILE]\n");
+            return 0;
+        }
+        if (!strcmp(a, "--json")) { json = 1; i--; continue; }
+        if (!v) return exa_cli_fail("bench: option '%s' needs a value", a);
+        if (!strcmp(a, "-m")) dir = v;
+        else if (!strcmp(a, "-p")) { if (exa_cli_int(a, v, 1, 1 << 16, &n_pp)) return 1; }
+        else if (!strcmp(a, "-n")) { if (exa_cli_int(a, v, 1, 1 << 16, &n_tg)) return 1; }
+        else if (!strcmp(a, "-r")) { if (exa_cli_int(a, v, 1, 100, &reps)) return 1; }
+        else if (!strcmp(a, "-t")) { if (exa_cli_int(a, v, 1, 1024, &threads)) return 1; }
+        else if (!strcmp(a, "--csv")) csv = v;
+        else return exa_cli_fail("bench: unknown option '%s'", a);
+    }
+    if (!dir) return exa_cli_fail("bench: -m DIR is required");
+
+    /* load to first token: load + context + one-token prompt */
+    double t0 = exa_time_now();
+    exa_model *m = exa_cli_load_model(dir);
+    if (!m) return 1;
+    exa_model_info info;
+    exa_model_get_info(m, &info);
+    exa_context_params cp = exa_context_default_params();
+    cp.n_ctx = (int)(n_pp + n_tg + 1);
+    cp.n_batch = (int)n_pp;
+    cp.n_threads = (int)threads;
+    char err[512];
+    exa_context *ctx;
+    if (exa_context_init(m, &cp, &ctx, err, sizeof err) != EXA_OK) { exa_model_free(m); return exa_cli_fail("%s", err); }
+    int32_t first = 1;
+    exa_context_eval(ctx, 0, &first, 1, 0);
+    double load_s = exa_time_now() - t0;
+
+    int32_t *toks = malloc(sizeof(int32_t) * (size_t)n_pp);
+    for (long i = 0; i < n_pp; i++) toks[i] = (int32_t)((i * 7919 + 11) % info.n_vocab);
+    double pp[100], tg[100];
+    for (long r = 0; r < reps; r++) {
+        exa_context_seq_reset(ctx, 0);
+        double a = exa_time_now();
+        if (exa_context_eval(ctx, 0, toks, (int)n_pp, 0) != EXA_OK) { free(toks); return exa_cli_fail("bench: %s", exa_context_errmsg(ctx)); }
+        pp[r] = (double)n_pp / (exa_time_now() - a);
+        const float *lg = exa_context_logits(ctx, -1);
+        a = exa_time_now();
+        for (long k = 0; k < n_tg; k++) {
+            int32_t best = 0;
+            for (int v = 1; v < info.n_vocab; v++) if (lg[v] > lg[best]) best = v;
+            if (exa_context_eval(ctx, 0, &best, 1, 0) != EXA_OK) { free(toks); return exa_cli_fail("bench: %s", exa_context_errmsg(ctx)); }
+            lg = exa_context_logits(ctx, -1);
+        }
+        tg[r] = (double)n_tg / (exa_time_now() - a);
+    }
+    qsort(pp, (size_t)reps, sizeof pp[0], cmp_d);
+    qsort(tg, (size_t)reps, sizeof tg[0], cmp_d);
+    double pp_tps = pp[reps / 2], tg_tps = tg[reps / 2];
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss_mb = (double)ru.ru_maxrss / 1024.0;
+    exa_context_free(ctx);
+
+    /* machine limits, measured now with the same thread count */
+    exa_pool *pool = exa_pool_init((int)threads);
+    double bw = exa_machine_read_bandwidth(pool, (size_t)1 << 30, 5);
+    double peak = exa_machine_peak_gflops(pool);
+    exa_pool_free(pool);
+    /* decode streams every weight once per token (the embedding table only for one row,
+     * unless it is also the tied LM head) */
+    double emb_bytes = (double)info.n_vocab * info.n_embd * (double)info.weight_bytes / (double)info.n_params;
+    double bytes_tok = (double)info.weight_bytes - (info.tied_embeddings ? 0.0 : emb_bytes);
+    double tg_frac = tg_tps * bytes_tok / (bw * 1e9);
+    /* prefill: 2 FLOPs per matrix weight per token (+ attention, small at this length) */
+    double mat_params = (double)info.n_params - (info.tied_embeddings ? 0.0 : (double)info.n_vocab * info.n_embd);
+    double pp_frac = pp_tps * 2.0 * mat_params / (peak * 1e9);
+    double tg_roof = bw * 1e9 / bytes_tok;
+
+    if (json) {
+        printf("{\"model\": \"%s\", \"arch\": \"%s\", \"dtype\": \"%s\", \"n_params\": %lld, \"cpu\": \"%s\", \"threads\": %ld, "
+               "\"pp_tokens\": %ld, \"tg_tokens\": %ld, \"pp_tps\": %.3f, \"tg_tps\": %.3f, \"load_s\": %.4f, \"rss_mb\": %.1f, "
+               "\"bw_gbs\": %.2f, \"peak_gflops\": %.1f, \"tg_roofline_tps\": %.3f, \"tg_roofline_fraction\": %.4f, \"pp_peak_fraction\": %.4f}\n",
+               dir, info.arch_name, info.weight_dtype, (long long)info.n_params, exa_cpu_level_name(exa_cpu_active()),
+               threads ? threads : (long)exa_cpu_count(), n_pp, n_tg, pp_tps, tg_tps, load_s, rss_mb, bw, peak, tg_roof, tg_frac, pp_frac);
+    } else {
+        printf("| model | dtype | params | pp%ld tok/s | tg%ld tok/s | load→first token s | RSS MiB | bandwidth GB/s | tg roofline tok/s | tg/roofline | peak GFLOP/s | pp/peak |\n", n_pp, n_tg);
+        printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        printf("| %s | %s | %.2f B | %.2f | %.2f | %.3f | %.0f | %.1f | %.2f | %.1f%% | %.0f (%s) | %.1f%% |\n", dir, info.weight_dtype,
+               (double)info.n_params / 1e9, pp_tps, tg_tps, load_s, rss_mb, bw, tg_roof, 100 * tg_frac, peak,
+               exa_cpu_level_name(exa_cpu_active()), 100 * pp_frac);
+    }
+    if (csv) {
+        FILE *f = fopen(csv, "a");
+        if (!f) return exa_cli_fail("bench: cannot append to %s", csv);
+        if (ftell(f) == 0) fprintf(f, "model,dtype,n_params,pp_tps,tg_tps,load_s,rss_mb,bw_gbs,peak_gflops,tg_roofline_fraction,pp_peak_fraction\n");
+        fprintf(f, "%s,%s,%lld,%.3f,%.3f,%.4f,%.1f,%.2f,%.1f,%.4f,%.4f\n", dir, info.weight_dtype, (long long)info.n_params, pp_tps,
+                tg_tps, load_s, rss_mb, bw, peak, tg_frac, pp_frac);
+        fclose(f);
+    }
+    free(toks);
+    exa_model_free(m);
+    return 0;
+}

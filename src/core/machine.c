@@ -1,0 +1,137 @@
+/* machine.c — see machine.h. */
+#include "core/machine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "kernels/kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+typedef struct { const float *buf; size_t n; double sink[256]; } bw_job;
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static double sum_avx2(const float *p, size_t n) {
+    __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps(), c = _mm256_setzero_ps(), d = _mm256_setzero_ps();
+    for (size_t i = 0; i + 32 <= n; i += 32) {
+        a = _mm256_add_ps(a, _mm256_load_ps(p + i));
+        b = _mm256_add_ps(b, _mm256_load_ps(p + i + 8));
+        c = _mm256_add_ps(c, _mm256_load_ps(p + i + 16));
+        d = _mm256_add_ps(d, _mm256_load_ps(p + i + 24));
+    }
+    float t[8];
+    _mm256_storeu_ps(t, _mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
+    return t[0] + t[7];
+}
+#endif
+
+static double sum_scalar(const float *p, size_t n) {
+    float s[8] = {0};
+    for (size_t i = 0; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) s[k] += p[i + k];
+    return s[0] + s[7];
+}
+
+static void bw_worker(void *arg, int ith, int nth) {
+    bw_job *j = arg;
+    int b, e;
+    int nblk = (int)(j->n / 4096);
+    exa_split(nblk, ith, nth, &b, &e);
+    const float *p = j->buf + (size_t)b * 4096;
+    size_t n = (size_t)(e - b) * 4096;
+#if defined(__x86_64__)
+    j->sink[ith % 256] += exa_cpu_active() >= EXA_CPU_AVX2 ? sum_avx2(p, n) : sum_scalar(p, n);
+#else
+    j->sink[ith % 256] += sum_scalar(p, n);
+#endif
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double exa_machine_read_bandwidth(exa_pool *pool, size_t bytes, int reps) {
+    if (reps < 1) reps = 1;
+    if (reps > 32) reps = 32;
+    float *buf = exa_aligned_alloc(bytes);
+    if (!buf) return 0;
+    memset(buf, 1, bytes); /* fault the pages in */
+    bw_job j = {buf, bytes / sizeof(float), {0}};
+    double r[32];
+    for (int i = 0; i < reps; i++) {
+        double t0 = exa_time_now();
+        exa_pool_run(pool, bw_worker, &j);
+        r[i] = (double)bytes / (exa_time_now() - t0) / 1e9;
+    }
+    free(buf);
+    qsort(r, (size_t)reps, sizeof r[0], cmp_d);
+    return r[reps / 2];
+}
+
+typedef struct { double gflops[256]; } fl_job;
+
+#define FMA_ITERS 2000000
+#if defined(__x86_64__)
+/* 12 independent accumulator chains hide FMA latency on current cores */
+__attribute__((target("avx512f"))) static double fma_avx512(void) {
+    __m512 a[12], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int k = 0; k < 12; k++) a[k] = _mm512_set1_ps((float)k);
+    double t0 = exa_time_now();
+    for (int i = 0; i < FMA_ITERS; i++)
+        for (int k = 0; k < 12; k++) a[k] = _mm512_fmadd_ps(a[k], m, c);
+    double dt = exa_time_now() - t0;
+    float s = 0;
+    for (int k = 0; k < 12; k++) s += _mm512_reduce_add_ps(a[k]);
+    return (s == 12345.0f ? 1.0 : 0.0) + 12.0 * 16 * 2 * FMA_ITERS / dt / 1e9;
+}
+__attribute__((target("avx2,fma"))) static double fma_avx2(void) {
+    __m256 a[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int k = 0; k < 12; k++) a[k] = _mm256_set1_ps((float)k);
+    double t0 = exa_time_now();
+    for (int i = 0; i < FMA_ITERS; i++)
+        for (int k = 0; k < 12; k++) a[k] = _mm256_fmadd_ps(a[k], m, c);
+    double dt = exa_time_now() - t0;
+    float t[8], s = 0;
+    for (int k = 0; k < 12; k++) { _mm256_storeu_ps(t, a[k]); s += t[0]; }
+    return (s == 12345.0f ? 1.0 : 0.0) + 12.0 * 8 * 2 * FMA_ITERS / dt / 1e9;
+}
+#endif
+
+static double fma_scalar(void) {
+    float a[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    double t0 = exa_time_now();
+    for (int i = 0; i < FMA_ITERS / 4; i++)
+        for (int k = 0; k < 8; k++) a[k] = a[k] * 0.999999f + 1e-7f;
+    double dt = exa_time_now() - t0;
+    return (a[0] == 12345.0f ? 1.0 : 0.0) + 8.0 * 2 * (FMA_ITERS / 4) / dt / 1e9;
+}
+
+static void fl_worker(void *arg, int ith, int nth) {
+    (void)nth;
+    fl_job *j = arg;
+    double g;
+#if defined(__x86_64__)
+    exa_cpu_level lv = exa_cpu_active();
+    g = lv >= EXA_CPU_AVX512 ? fma_avx512() : lv >= EXA_CPU_AVX2 ? fma_avx2() : fma_scalar();
+#else
+    g = fma_scalar();
+#endif
+    j->gflops[ith % 256] = g;
+}
+
+double exa_machine_peak_gflops(exa_pool *pool) {
+    fl_job j;
+    memset(&j, 0, sizeof j);
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) { /* best of 3: peak is what the hardware can do */
+        exa_pool_run(pool, fl_worker, &j);
+        double tot = 0;
+        for (int i = 0; i < exa_pool_size(pool) && i < 256; i++) tot += j.gflops[i];
+        if (tot > best) best = tot;
+    }
+    return best;
+}

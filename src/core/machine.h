@@ -1,0 +1,16 @@
+/* machine.h — measures this machine's limits, so benchmarks can report fractions of them:
+ * sustained read bandwidth of main memory (all threads) and peak f32 FMA throughput at the
+ * active SIMD level. Each measurement takes well under a second. */
+#ifndef EXA_CORE_MACHINE_H
+#define EXA_CORE_MACHINE_H
+
+#include <stddef.h>
+
+#include "core/threadpool.h"
+
+/* GB/s (1e9 bytes/s) reading a buffer far larger than the caches; median of `reps` passes. */
+double exa_machine_read_bandwidth(exa_pool *pool, size_t bytes, int reps);
+/* GFLOP/s of independent f32 FMAs on all threads at the active CPU level (an FMA = 2 FLOPs). */
+double exa_machine_peak_gflops(exa_pool *pool);
+
+#endif

@@ -1,0 +1,349 @@
+/* quant_avx2.c — AVX2 + FMA + F16C dot products of quantized weight rows with quantized
+ * activations (Q8_0/Q4_0 · Q8_0, Q4_K/Q5_K/Q6_K · Q8_K). Compiled with __attribute__((target)) so the
+ * library still runs on any x86-64; quant.c only calls these after __builtin_cpu_supports says
+ * yes. Integer block sums are exact; only the float accumulation order differs from the scalar
+ * reference in quant.c. */
+#include "kernels/quant_impl.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <math.h>
+
+#define EXA_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+EXA_AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+EXA_AVX2 static inline int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+EXA_AVX2 static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+static inline int nearest_int_scalar(float fval) { /* ggml's nearest_int */
+    float val = fval + 12582912.f;
+    int i;
+    __builtin_memcpy(&i, &val, sizeof(int));
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* 8 int32 partial sums of x·y for signed bytes x, y (x = -128 is handled: |x| fits in u8) */
+EXA_AVX2 static inline __m256i dot_i8(__m256i x, __m256i y) {
+    const __m256i ax = _mm256_sign_epi8(x, x);
+    const __m256i sy = _mm256_sign_epi8(y, x);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+}
+
+/* scales of 4 consecutive blocks (f16 at byte stride sx in x, sy in y), multiplied, broadcast to
+ * 4 vectors (one per block) */
+EXA_AVX2 static inline void scales4(const uint8_t *x, size_t sx, const uint8_t *y, size_t sy, __m256 out[4]) {
+    uint16_t hx[4], hy[4];
+    for (int k = 0; k < 4; k++) {
+        __builtin_memcpy(&hx[k], x + k * sx, 2);
+        __builtin_memcpy(&hy[k], y + k * sy, 2);
+    }
+    const __m256 s = _mm256_castps128_ps256(_mm_mul_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hx)),
+                                                       _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hy))));
+    for (int k = 0; k < 4; k++) out[k] = _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(k));
+}
+
+EXA_AVX2 float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a) {
+    const exa_block_q8_0 *x = w, *y = a;
+    const int64_t nb = n / EXA_QK;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(); /* two chains hide FMA latency */
+    int64_t i = 0;
+    for (; i + 3 < nb; i += 4) {
+        __m256 d[4];
+        scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y, d);
+        for (int k = 0; k < 4; k += 2) {
+            const __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i + k].qs), _mm256_loadu_si256((const __m256i *)y[i + k].qs));
+            const __m256i p1 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i + k + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + k + 1].qs));
+            acc0 = _mm256_fmadd_ps(d[k], _mm256_cvtepi32_ps(p0), acc0);
+            acc1 = _mm256_fmadd_ps(d[k + 1], _mm256_cvtepi32_ps(p1), acc1);
+        }
+    }
+    for (; i < nb; i++) {
+        const __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+/* Σ (q-8)·a over one Q4_0 block as 8 int32 partial sums: unsigned nibbles go straight into
+ * maddubs (no sign tricks); 8·Σa is subtracted in int16 (|pair sums| <= 3840 + 2048) */
+EXA_AVX2 static inline __m256i q4_0_dot(const uint8_t *qs, const int8_t *ay) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
+    const __m256i av = _mm256_loadu_si256((const __m256i *)ay);
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, av), _mm256_maddubs_epi16(_mm256_set1_epi8(8), av));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+EXA_AVX2 float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) {
+    const exa_block_q4_0 *x = w;
+    const exa_block_q8_0 *y = a;
+    const int64_t nb = n / EXA_QK;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 3 < nb; i += 4) {
+        __m256 d[4];
+        scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y, d);
+        for (int k = 0; k < 4; k += 2) {
+            const __m256i p0 = q4_0_dot(x[i + k].qs, y[i + k].qs);
+            const __m256i p1 = q4_0_dot(x[i + k + 1].qs, y[i + k + 1].qs);
+            acc0 = _mm256_fmadd_ps(d[k], _mm256_cvtepi32_ps(p0), acc0);
+            acc1 = _mm256_fmadd_ps(d[k + 1], _mm256_cvtepi32_ps(p1), acc1);
+        }
+    }
+    for (; i < nb; i++) {
+        const __m256i p0 = q4_0_dot(x[i].qs, y[i].qs);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+EXA_AVX2 float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) {
+    const exa_block_q4_K *x = w;
+    const exa_block_q8_K *y = a;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    /* shuffles that broadcast i16 scale 2j to the low 128 bits and 2j+1 to the high 128 bits */
+    __m256i sel[4];
+    for (int j = 0; j < 4; j++) {
+        const __m128i lo = _mm_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)));
+        const __m128i hi = _mm_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8)));
+        sel[j] = _mm256_set_m128i(hi, lo);
+    }
+    /* mins m0..m7 each repeated twice, as i16, to pair with the 16 bsums */
+    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    __m256 acc = _mm256_setzero_ps();
+    __m256 acc_m = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        uint8_t sm[16];
+        exa_q4k_unpack_scales(x[i].scales, sm);
+        const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(smv));
+        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
+        const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const uint8_t *q = x[i].qs;
+        const int8_t *aq = y[i].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++, q += 32, aq += 64) {
+            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
+            const __m256i lo = _mm256_and_si256(b, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+            const __m256i s = _mm256_shuffle_epi8(sc16, sel[j]); /* lanes: sc[2j] ×8 | sc[2j+1] ×8 */
+            const __m256i slo = _mm256_permute2x128_si256(s, s, 0x00), shi = _mm256_permute2x128_si256(s, s, 0x11);
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)aq)), slo);
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(aq + 32))), shi);
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        const float d = y[i].d * f16(x[i].d), dm = y[i].d * f16(x[i].dmin);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(summ), acc_m);
+    }
+    return hsum_ps(acc) - hsum_ps(acc_m);
+}
+
+EXA_AVX2 float exa_qdot_q5_K_avx2(int64_t n, const void *w, const void *a) {
+    const exa_block_q5_K *x = w;
+    const exa_block_q8_K *y = a;
+    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    /* shuffles that broadcast i16 scale 2j to the low 128 bits and 2j+1 to the high 128 bits */
+    __m256i sel[4];
+    for (int j = 0; j < 4; j++) {
+        const __m128i lo = _mm_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)));
+        const __m128i hi = _mm_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8)));
+        sel[j] = _mm256_set_m128i(hi, lo);
+    }
+    /* mins m0..m7 each repeated twice, as i16, to pair with the 16 bsums */
+    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    __m256 acc = _mm256_setzero_ps();
+    __m256 acc_m = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        uint8_t sm[16];
+        exa_q4k_unpack_scales(x[i].scales, sm);
+        const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(smv));
+        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
+        const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const uint8_t *q = x[i].qs;
+        const int8_t *aq = y[i].qs;
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++, q += 32, aq += 64) {
+            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
+            /* 5th bits: bit 2j of qh for the low nibbles, bit 2j+1 for the high ones (masking
+             * bit 0 after the 16-bit shift keeps bytes independent) */
+            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4);
+            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(b, m4), h0);
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), h1);
+            const __m256i s = _mm256_shuffle_epi8(sc16, sel[j]); /* lanes: sc[2j] ×8 | sc[2j+1] ×8 */
+            const __m256i slo = _mm256_permute2x128_si256(s, s, 0x00), shi = _mm256_permute2x128_si256(s, s, 0x11);
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)aq)), slo);
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(aq + 32))), shi);
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        const float d = y[i].d * f16(x[i].d), dm = y[i].d * f16(x[i].dmin);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(summ), acc_m);
+    }
+    return hsum_ps(acc) - hsum_ps(acc_m);
+}
+
+EXA_AVX2 float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a) {
+    const exa_block_q6_K *x = w;
+    const exa_block_q8_K *y = a;
+    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3);
+    const __m256i mC = _mm256_set1_epi8(0x0C), m30 = _mm256_set1_epi8(0x30);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        /* sum over groups of sc[g] * 32 * bsums[g], the offset of the unsigned 6-bit codes */
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
+        const int corr = hsum_epi32(_mm256_madd_epi16(sc16, bs)) * 32;
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        const int8_t *aq = y[i].qs, *sc = x[i].scales;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++, ql += 64, qh += 32, aq += 128, sc += 8) {
+            const __m256i la = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i lb = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(h, mC), 2));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4), _mm256_and_si256(h, m30));
+            const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                                               _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
+            const __m256i qs[4] = {q1, q2, q3, q4};
+            for (int k = 0; k < 4; k++) {
+                const __m256i av = _mm256_loadu_si256((const __m256i *)(aq + 32 * k));
+                const __m256i p = _mm256_maddubs_epi16(qs[k], av);
+                const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, s));
+            }
+        }
+        const float d = f16(x[i].d) * y[i].d;
+        sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(corr, 0, 0, 0, 0, 0, 0, 0));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* ggml's nearest_int on 8 lanes: the same float add and bit extraction */
+EXA_AVX2 static inline __m256i nearest_int8(__m256 v) {
+    const __m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.f)));
+    return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x00400000));
+}
+
+/* make_qkx2_quants for n = 32 with the nstep+1 candidate scales evaluated 8 at a time. Every
+ * lane performs the reference's operations in the reference's order (mul and add kept separate,
+ * never fused) and winners are taken in order (see below), so the result is identical. */
+EXA_AVX2 float exa_qkx2_search_avx2(int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                                    float rmin, float rdelta, int nstep) {
+#ifdef __clang__
+#pragma clang fp contract(off) /* the scalar reference is built without FMA: never fuse here */
+#endif
+    enum { n = 32 };
+    float min = x[0], max = x[0];
+    float sum_w = weights[0], sum_x = sum_w * x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        float w = weights[i];
+        sum_w += w;
+        sum_x += w * x[i];
+    }
+    if (min > 0) min = 0;
+    if (max == min || !(max - min < INFINITY)) {
+        for (int i = 0; i < n; i++) L[i] = 0;
+        *the_min = -min;
+        return 0.f;
+    }
+    float iscale = nmax / (max - min);
+    float scale = 1 / iscale;
+    float best_error = 0;
+    for (int i = 0; i < n; i++) {
+        int l = nearest_int_scalar(iscale * (x[i] - min));
+        L[i] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
+        float diff = scale * L[i] + min - x[i];
+        best_error += weights[i] * diff * diff;
+    }
+    /* The reference updates min (and so x - min and max - min) whenever a candidate wins, and
+     * later candidates use the new value: evaluate 8 candidates with the current min, accept the
+     * first winner in order, then resume right after it with the updated min. */
+    const __m256i vmax = _mm256_set1_epi32(nmax), vzero = _mm256_setzero_si256();
+    int is = 0;
+    while (is <= nstep) {
+        float xm[n], isc[8];
+        for (int i = 0; i < n; i++) xm[i] = x[i] - min;
+        for (int k = 0; k < 8; k++) isc[k] = (rmin + rdelta * (is + k) + nmax) / (max - min);
+        const __m256 vis = _mm256_loadu_ps(isc);
+        __m256 sl = _mm256_setzero_ps(), sl2 = sl, sxl = sl;
+        int32_t lanes[n][8];
+        for (int i = 0; i < n; i++) {
+            __m256i l = nearest_int8(_mm256_mul_ps(vis, _mm256_set1_ps(xm[i])));
+            l = _mm256_min_epi32(_mm256_max_epi32(l, vzero), vmax);
+            _mm256_storeu_si256((__m256i *)lanes[i], l);
+            const __m256 lf = _mm256_cvtepi32_ps(l), w = _mm256_set1_ps(weights[i]);
+            const __m256 wl = _mm256_mul_ps(w, lf);
+            sl = _mm256_add_ps(sl, wl);
+            sl2 = _mm256_add_ps(sl2, _mm256_mul_ps(wl, lf));
+            sxl = _mm256_add_ps(sxl, _mm256_mul_ps(wl, _mm256_set1_ps(x[i])));
+        }
+        float a_l[8], a_l2[8], a_xl[8], ts[8], tm[8], err[8];
+        int ok[8];
+        _mm256_storeu_ps(a_l, sl);
+        _mm256_storeu_ps(a_l2, sl2);
+        _mm256_storeu_ps(a_xl, sxl);
+        for (int k = 0; k < 8; k++) {
+            const float D = sum_w * a_l2[k] - a_l[k] * a_l[k];
+            ok[k] = D > 0 && is + k <= nstep;
+            ts[k] = tm[k] = 0;
+            if (!ok[k]) continue;
+            ts[k] = (sum_w * a_xl[k] - sum_x * a_l[k]) / D;
+            tm[k] = (a_l2[k] * sum_x - a_l[k] * a_xl[k]) / D;
+            if (tm[k] > 0) {
+                tm[k] = 0;
+                ts[k] = a_xl[k] / a_l2[k];
+            }
+        }
+        const __m256 vts = _mm256_loadu_ps(ts), vtm = _mm256_loadu_ps(tm);
+        __m256 ve = _mm256_setzero_ps();
+        for (int i = 0; i < n; i++) {
+            const __m256 lf = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)lanes[i]));
+            const __m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(vts, lf), vtm), _mm256_set1_ps(x[i]));
+            ve = _mm256_add_ps(ve, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(weights[i]), diff), diff));
+        }
+        _mm256_storeu_ps(err, ve);
+        int k = 0;
+        while (k < 8 && !(ok[k] && err[k] < best_error)) k++;
+        if (k == 8) {
+            is += 8;
+            continue;
+        }
+        for (int i = 0; i < n; i++) L[i] = (uint8_t)lanes[i][k];
+        best_error = err[k];
+        scale = ts[k];
+        min = tm[k];
+        is += k + 1;
+    }
+    *the_min = -min;
+    return scale;
+}
+
+#else /* not x86-64: never selected by quant.c, defined so the library links */
+
+float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q8_0_scalar(n, w, a); }
+float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q4_0_scalar(n, w, a); }
+float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
+float exa_qdot_q5_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q5_K_scalar(n, w, a); }
+float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q6_K_scalar(n, w, a); }
+
+#endif

@@ -1,0 +1,61 @@
+/* quant_impl.h — private to src/kernels/quant*.c: the per-level dot-product kernels and small
+ * helpers shared by the scalar reference and the SIMD files. Not for use outside quant*.c. */
+#ifndef EXA_KERNELS_QUANT_IMPL_H
+#define EXA_KERNELS_QUANT_IMPL_H
+
+#include "kernels/quant.h"
+
+/* scalar reference (quant.c) — kept forever; every SIMD kernel is tested against these */
+float exa_qdot_q8_0_scalar(int64_t n, const void *w, const void *a);
+float exa_qdot_q4_0_scalar(int64_t n, const void *w, const void *a);
+float exa_qdot_q4_K_scalar(int64_t n, const void *w, const void *a);
+float exa_qdot_q5_K_scalar(int64_t n, const void *w, const void *a);
+float exa_qdot_q6_K_scalar(int64_t n, const void *w, const void *a);
+
+/* AVX2 + FMA + F16C (quant_avx2.c) */
+float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a);
+float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a);
+float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a);
+float exa_qdot_q5_K_avx2(int64_t n, const void *w, const void *a);
+float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a);
+
+/* AVX-512 F/BW/VL + VNNI (quant_avx512.c) */
+float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a);
+float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a);
+float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a);
+float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a);
+float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a);
+
+/* The k-quant scale search (ggml make_qkx2_quants for 32 weights): the scalar reference lives in
+ * quant.c; the AVX2 version evaluates 8 candidate scales at once, each lane doing exactly the
+ * reference's float operations in the same order, so both give identical bytes. */
+float exa_qkx2_search_avx2(int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                           float rmin, float rdelta, int nstep);
+/* exa_quantize_row with an explicit CPU level for the quantizer's search (tests) */
+exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float *x, void *y, int64_t n);
+
+/* Q4_K 6-bit scale/min unpacking (ggml's get_scale_min_k4): sub-block j in [0, 8). */
+static inline void exa_q4k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/* All 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a Q4_K block at once: the same unpacking
+ * as exa_q4k_scale_min, done on 32-bit words (used by the SIMD kernels). */
+static inline void exa_q4k_unpack_scales(const uint8_t *q, uint8_t out[16]) {
+    uint32_t u[3], r[4];
+    const uint32_t m6 = 0x3f3f3f3fu, m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    __builtin_memcpy(u, q, 12);
+    r[0] = u[0] & m6;                                     /* sc0..3 = q[0..3] & 63 */
+    r[1] = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);       /* sc4..7 */
+    r[2] = u[1] & m6;                                     /* m0..3 = q[4..7] & 63 */
+    r[3] = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4); /* m4..7 */
+    __builtin_memcpy(out, r, 16);
+}
+
+#endif
