@@ -16,6 +16,7 @@ static void usage(void) {
            "  --parallel N      requests decoded together, one KV sequence each (default 4)\n"
            "  --ctx N           context positions per request (default min(model max, 4096))\n"
            "  --batch N         max tokens per forward step (default 512)\n"
+           "  --prefill-chunk N max prompt tokens per step while other requests generate (default 128)\n"
            "  --queue N         waiting requests beyond the slots before 429 (default 64)\n"
            "  --max-body BYTES  request body limit (default 8388608)\n"
            "  --name NAME       model id in responses and /v1/models (default: folder name)\n"
@@ -27,7 +28,7 @@ static void usage(void) {
 
 int exa_cmd_serve(int argc, char **argv) {
     exa_server_params p = exa_server_default_params();
-    long port = 8080, par = 4, ctx = 0, batch = 512, queue = 64, body = 8 << 20, threads = 0;
+    long port = 8080, par = 4, ctx = 0, batch = 512, chunk = 128, queue = 64, body = 8 << 20, threads = 0;
     double drain = 30;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -41,6 +42,7 @@ int exa_cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--parallel") || !strcmp(a, "-np")) r = exa_cli_int(a, v, 1, 256, &par);
         else if (!strcmp(a, "--ctx")) r = exa_cli_int(a, v, 16, 1 << 24, &ctx);
         else if (!strcmp(a, "--batch")) r = exa_cli_int(a, v, 1, 1 << 16, &batch);
+        else if (!strcmp(a, "--prefill-chunk")) r = exa_cli_int(a, v, 1, 1 << 16, &chunk);
         else if (!strcmp(a, "--queue")) r = exa_cli_int(a, v, 1, 1 << 20, &queue);
         else if (!strcmp(a, "--max-body")) r = exa_cli_int(a, v, 1024, 1L << 30, &body);
         else if (!strcmp(a, "--name")) p.model_name = v;
@@ -50,7 +52,7 @@ int exa_cmd_serve(int argc, char **argv) {
         if (r) return 1;
     }
     if (!p.model_dir) return exa_cli_fail("serve: -m DIR is required");
-    p.port = (int)port; p.n_parallel = (int)par; p.n_ctx = (int)ctx; p.n_batch = (int)batch;
+    p.port = (int)port; p.n_parallel = (int)par; p.n_ctx = (int)ctx; p.n_batch = (int)batch; p.prefill_chunk = (int)chunk;
     p.max_queue = (int)queue; p.max_body = (size_t)body; p.n_threads = (int)threads;
 
     sigset_t set;

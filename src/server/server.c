@@ -6,7 +6,9 @@
  *      reusing the longest common prompt prefix found in any slot (seq_truncate on its own
  *      slot, or seq_copy from another slot, running or idle);
  *   2. runs ONE exa_context_decode over a batch holding the next token of every generating
- *      request plus prompt chunks of newly admitted ones (at most n_batch tokens in all);
+ *      request plus prompt chunks of newly admitted ones (at most n_batch tokens in all; while
+ *      any request is generating, prompt tokens are limited to prefill_chunk per step, so a long
+ *      new prompt slows the running streams instead of stalling them);
  *   3. samples each request's next token with its own sampler and pushes it through the output
  *      pipeline (output.c), then hands the produced bytes to the HTTP threads under the lock.
  * HTTP threads parse and validate (request.c), queue the request (429 when the queue is full),
@@ -100,7 +102,7 @@ struct exa_server {
 };
 
 exa_server_params exa_server_default_params(void) {
-    exa_server_params p = {.host = "127.0.0.1", .port = 8080, .n_parallel = 4, .n_batch = 512, .max_queue = 64,
+    exa_server_params p = {.host = "127.0.0.1", .port = 8080, .n_parallel = 4, .n_batch = 512, .prefill_chunk = 128, .max_queue = 64,
                            .max_body = (size_t)8 << 20, .max_connections = 512};
     return p;
 }
@@ -224,13 +226,14 @@ static void *sched_main(void *arg) {
         }
         /* build the batch: decode tokens first, then prompt chunks (oldest admission first) */
         int n = 0;
-        for (int i = 0; i < s->n_slots; i++) {
+        for (int i = 0; i < s->n_slots; i++) {   /* decode tokens */
             slot *sl = &s->slots[i];
             srv_req *r = sl->req;
             if (!r || r->finish || r->n_fed < r->n_prompt) continue;
             s->b_tok[n] = r->next_tok; s->b_pos[n] = sl->n_tok; s->b_seq[n] = i; s->b_want[n] = 1; s->b_slot[n] = i;
             n++;
         }
+        const int prefill_end = n > 0 ? EXA_MIN(s->n_batch, n + s->p.prefill_chunk) : s->n_batch;
         for (;;) {
             int pick = -1;
             for (int i = 0; i < s->n_slots; i++) {
@@ -238,10 +241,10 @@ static void *sched_main(void *arg) {
                 if (!r || r->finish || r->n_fed >= r->n_prompt || s->slots[i].n_tok > r->n_fed) continue;
                 if (pick < 0 || s->slots[i].admitted < s->slots[pick].admitted) pick = i;
             }
-            if (pick < 0 || n >= s->n_batch) break;
+            if (pick < 0 || n >= prefill_end) break;
             slot *sl = &s->slots[pick];
             srv_req *r = sl->req;
-            int chunk = EXA_MIN(r->n_prompt - r->n_fed, s->n_batch - n);
+            int chunk = EXA_MIN(r->n_prompt - r->n_fed, prefill_end - n);
             for (int j = 0; j < chunk; j++, n++) {
                 s->b_tok[n] = r->prompt[r->n_fed + j]; s->b_pos[n] = sl->n_tok + j; s->b_seq[n] = pick;
                 s->b_want[n] = (r->n_fed + j == r->n_prompt - 1); s->b_slot[n] = pick;
@@ -761,6 +764,7 @@ exa_status exa_server_start(const exa_server_params *pp, exa_server **out, char 
     if (!s->p.host) s->p.host = def.host;
     if (s->p.n_parallel <= 0) s->p.n_parallel = def.n_parallel;
     if (s->p.n_batch <= 0) s->p.n_batch = def.n_batch;
+    if (s->p.prefill_chunk <= 0) s->p.prefill_chunk = def.prefill_chunk;
     if (s->p.max_queue <= 0) s->p.max_queue = def.max_queue;
     if (!s->p.max_body) s->p.max_body = def.max_body;
     if (s->p.max_connections <= 0) s->p.max_connections = def.max_connections;

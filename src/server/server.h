@@ -19,6 +19,7 @@ typedef struct exa_server_params {
     int n_parallel;           /* sequences decoded together (slots, default 4) */
     int n_ctx;                /* positions per slot (default min(model max, 4096)) */
     int n_batch;              /* max tokens per forward step (default 512) */
+    int prefill_chunk;        /* max prompt tokens per step while others generate (default 128) */
     int n_threads;            /* 0: all cores */
     int max_queue;            /* waiting requests beyond the slots before 429 (default 64) */
     size_t max_body;          /* request body limit in bytes (default 8 MiB) */
