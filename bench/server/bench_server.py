@@ -4,7 +4,9 @@ short chat prompt; reports per C the median time to first token (TTFT), the aggr
 throughput in the steady state (text chunks, about one per token, received by all streams in
 the window where every stream is past its first token and none has finished, over that
 window), the end-to-end aggregate (all tokens / wall time), the speed-up over C=1 and the
-share of wall time the scheduler spent inside exa_context_decode. Each C is run R times (default 3); medians are reported. Never pass/fail.
+share of wall time the scheduler spent inside exa_context_decode, and generated tokens per
+CPU-second of the server process (prompt work included; the stable figure on a shared,
+overloaded machine — use --threads 1 for it, idle pool threads may spin). Each C is run R times (default 3); medians are reported. Never pass/fail.
 
 usage: bench_server.py EXAONE_BINARY MODEL_DIR [--conc 1,4,8,16] [--tokens 64] [--reps 3]
                        [--threads N] [--ctx 512]
@@ -76,8 +78,16 @@ def one(i, out):
     out[i] = (t0, first, last, n, times)
 
 
+def cpu_seconds():
+    """user+system CPU time of the server process (all its threads)"""
+    with open("/proc/%d/stat" % s.proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def counters():
-    return (s.metric("exaone_decode_steps_total"), s.metric("exaone_batch_tokens_total"), s.metric("exaone_step_seconds_sum"))
+    return (s.metric("exaone_decode_steps_total"), s.metric("exaone_batch_tokens_total"), s.metric("exaone_step_seconds_sum"),
+            cpu_seconds())
 
 
 def run(c):
@@ -99,7 +109,9 @@ def run(c):
     c1 = counters()
     steps = c1[0] - c0[0]
     busy = (c1[2] - c0[2]) / wall   # fraction of the wall time spent inside exa_context_decode
-    return statistics.median(ttft), dec, sum(o[3] for o in out) / wall, sum(o[3] for o in out), steps, busy
+    ntok = sum(o[3] for o in out)
+    per_cpu = ntok / (c1[3] - c0[3]) if c1[3] > c0[3] else float("nan")   # prompt work included
+    return statistics.median(ttft), dec, ntok / wall, ntok, steps, busy, per_cpu
 
 
 try:
@@ -108,13 +120,16 @@ try:
     for c in conc:
         res = [run(c) for _ in range(a.reps)]
         rows.append((c, statistics.median(r[0] for r in res), statistics.median(r[1] for r in res),
-                     statistics.median(r[2] for r in res), res[0][3], statistics.median(r[5] for r in res)))
+                     statistics.median(r[2] for r in res), res[0][3], statistics.median(r[5] for r in res),
+                     statistics.median(r[6] for r in res)))
         print("C=%d done: %s" % (c, res), file=sys.stderr, flush=True)
     base = rows[0][2]
-    print("| streams | median TTFT (s) | aggregate decode tok/s | end-to-end tok/s | decode vs 1 stream | time in forward steps |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    for c, ttft, dec, e2e, n, busy in rows:
-        print("| %d | %.3f | %.2f | %.2f | %.2f× | %.0f%% |" % (c, ttft, dec, e2e, dec / base, 100 * busy))
+    print("| streams | median TTFT (s) | aggregate decode tok/s | end-to-end tok/s | decode vs 1 stream | time in forward steps "
+          "| generated tokens per server CPU-second | vs 1 (CPU) |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for c, ttft, dec, e2e, n, busy, pc in rows:
+        print("| %d | %.3f | %.2f | %.2f | %.2f× | %.0f%% | %.2f | %.2f× |" % (c, ttft, dec, e2e, dec / base, 100 * busy, pc,
+                                                                          pc / rows[0][6]))
     print("(%d tokens per stream, %d reps, model %s, %s)" % (a.tokens, a.reps, os.path.basename(a.model.rstrip("/")),
                                                         "%d threads" % a.threads if a.threads else "all cores"))
 finally:
