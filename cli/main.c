@@ -21,6 +21,7 @@ int exa_cmd_ask(int argc, char **argv);
 /* ---- train ---- */
 int exa_cmd_train(int argc, char **argv);
 /* ---- end train ---- */
+int exa_cmd_serve(int argc, char **argv);   /* ---- server ---- */
 
 static const exa_cli_command commands[] = {
     {"info", "show a model's architecture, size and load time", exa_cmd_info},
@@ -29,6 +30,7 @@ static const exa_cli_command commands[] = {
     {"bench", "measure prompt and decode speed against this machine's bandwidth and FLOP/s", exa_cmd_bench},
     {"data", "prepare token shards for training from text corpora (data prepare ...)", exa_cmd_data},
     {"random-model", "write a random-weight model folder in the exact shape of a real EXAONE model", exa_cmd_random_model},
+    {"serve", "OpenAI-compatible HTTP server with continuous batching (docs/server.md)", exa_cmd_serve},
     {"tokenize", "print the token ids (or pieces) of a text; --decode for ids to text", exa_cmd_tokenize},
     {"tokenizer-train", "train a byte-level BPE tokenizer (HF tokenizer.json) on text files", exa_cmd_tokenizer_train},
     {"chat", "interactive multi-turn chat with a model (streaming, reasoning, /commands)", exa_cmd_chat},
