@@ -96,9 +96,7 @@ int exa_cmd_ask(int argc, char **argv) {
         return rc;
     }
 
-    /* BM25 scores are relative to the query: keep passages within min_ratio of the best */
-    int n_use = res.n;
-    while (n_use > 1 && res.passages[n_use - 1].score < min_ratio * res.passages[0].score) n_use--;
+    int n_use = exa_grounded_keep(res.passages, res.n, min_ratio);
     answer_buf ans = {0};
     int rc = 0, n_cited = 0;
     int *cited = calloc((size_t)(n_use > 0 ? n_use : 1), sizeof *cited);

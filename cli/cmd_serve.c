@@ -22,7 +22,10 @@ static void usage(void) {
            "  --name NAME       model id in responses and /v1/models (default: folder name)\n"
            "  --drain S         seconds to let in-flight requests finish on SIGTERM (default 30)\n"
            "  -t N              threads (default: all cores)\n"
-           "endpoints: POST /v1/chat/completions, /v1/completions, /tokenize, /detokenize;\n"
+           "  --index NAME=DB   a document index (exaone index add) that requests can name: chat\n"
+           "                    completions with \"index\": NAME answer from it with citations;\n"
+           "                    POST /v1/retrieve {\"index\", \"query\", \"k\"} returns passages (repeatable)\n"
+           "endpoints: POST /v1/chat/completions, /v1/completions, /v1/retrieve, /tokenize, /detokenize;\n"
            "           GET /v1/models, /health, /metrics (see docs/server.md)\n");
 }
 
@@ -30,6 +33,8 @@ int exa_cmd_serve(int argc, char **argv) {
     exa_server_params p = exa_server_default_params();
     long port = 8080, par = 4, ctx = 0, batch = 512, chunk = 128, queue = 64, body = 8 << 20, threads = 0;
     double drain = 30;
+    const char *indexes[32];
+    int n_indexes = 0;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int r = 0;
@@ -46,6 +51,10 @@ int exa_cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--queue")) r = exa_cli_int(a, v, 1, 1 << 20, &queue);
         else if (!strcmp(a, "--max-body")) r = exa_cli_int(a, v, 1024, 1L << 30, &body);
         else if (!strcmp(a, "--name")) p.model_name = v;
+        else if (!strcmp(a, "--index")) {
+            if (n_indexes == 32) return exa_cli_fail("serve: at most 32 --index");
+            indexes[n_indexes++] = v;
+        }
         else if (!strcmp(a, "--drain")) r = exa_cli_float(a, v, &drain);
         else if (!strcmp(a, "-t")) r = exa_cli_int(a, v, 1, 1024, &threads);
         else return exa_cli_fail("serve: unknown option '%s' (see exaone serve --help)", a);
@@ -54,6 +63,7 @@ int exa_cmd_serve(int argc, char **argv) {
     if (!p.model_dir) return exa_cli_fail("serve: -m DIR is required");
     p.port = (int)port; p.n_parallel = (int)par; p.n_ctx = (int)ctx; p.n_batch = (int)batch; p.prefill_chunk = (int)chunk;
     p.max_queue = (int)queue; p.max_body = (size_t)body; p.n_threads = (int)threads;
+    p.indexes = indexes; p.n_indexes = n_indexes;
 
     sigset_t set;
     sigemptyset(&set);

@@ -462,6 +462,9 @@ void exa_search_result_free(exa_search_result *r);
  * max_chars_per_passage (0: no limit) are cut. */
 exa_status exa_grounded_messages(const char *question, const exa_passage *passages, int n,
                                  int max_chars_per_passage, struct json_object **messages);
+/* How many of the n best-first passages to keep: those scoring at least min_ratio × the best
+ * (BM25 scores are only comparable within one query). */
+int exa_grounded_keep(const exa_passage *passages, int n, double min_ratio);
 /* The sentence a grounded answer uses when the documents do not contain the answer. */
 const char *exa_grounded_not_found(const char *question);
 /* Marks cited[i] = 1 for each passage i+1 cited as [n] (also [1, 2]) in answer; returns the count. */

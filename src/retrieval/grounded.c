@@ -92,6 +92,11 @@ exa_status exa_grounded_messages(const char *question, const exa_passage *passag
     return EXA_OK;
 }
 
+int exa_grounded_keep(const exa_passage *passages, int n, double min_ratio) {
+    while (n > 1 && passages[n - 1].score < min_ratio * passages[0].score) n--;
+    return n;
+}
+
 int exa_grounded_citations(const char *answer, int n_passages, int *cited) {
     int count = 0;
     for (int i = 0; i < n_passages; i++) cited[i] = 0;

@@ -297,7 +297,27 @@ void srv_gen_finish(const srv_env *env, srv_req *r, const char *reason) {
         if (r->stream) stream_chunk(env, r, "", 0, NULL, 0, NULL, reason);
     }
     r->finish = reason;
+    json_object *cites = NULL; /* grounded chat: the sources, each marked cited or not by the answer */
+    if (r->sources) {
+        int ns = (int)json_object_array_length(r->sources);
+        int *cited = calloc((size_t)(ns ? ns : 1), sizeof *cited);
+        if (cited) exa_grounded_citations(r->content.p ? r->content.p : "", ns, cited);
+        cites = json_object_new_array();
+        for (int i = 0; i < ns; i++) {
+            json_object *src = json_object_array_get_idx(r->sources, i), *c = json_object_new_object();
+            json_object_object_foreach(src, k, v) json_object_object_add(c, k, json_object_get(v));
+            json_object_object_add(c, "cited", json_object_new_boolean(cited && cited[i]));
+            json_object_array_add(cites, c);
+        }
+        free(cited);
+    }
     if (r->stream) {
+        if (cites) {
+            json_object *o = envelope(env, r, "chat.completion.chunk");
+            json_object_object_add(o, "choices", json_object_new_array());
+            json_object_object_add(o, "citations", cites);
+            emit_sse(r, o);
+        }
         if (r->include_usage) {
             json_object *o = envelope(env, r, r->kind == SRV_CHAT ? "chat.completion.chunk" : "text_completion");
             json_object_object_add(o, "choices", json_object_new_array());
@@ -332,6 +352,7 @@ void srv_gen_finish(const srv_env *env, srv_req *r, const char *reason) {
     json_object_array_add(choices, c);
     json_object_object_add(o, "choices", choices);
     json_object_object_add(o, "usage", usage_obj(r));
+    if (cites) json_object_object_add(o, "citations", cites);
     const char *body = json_object_to_json_string_ext(o, JFLAGS);
     srv_buf_add(&r->pend, body, strlen(body));
     json_object_put(o);

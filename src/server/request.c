@@ -196,6 +196,7 @@ void srv_req_free(srv_req *r) {
     exa_detok_free(r->detok);
     exa_chat_parser_free(r->parser);
     json_object_put(r->tool_calls); json_object_put(r->lp); json_object_put(r->lp_pend);
+    json_object_put(r->sources);
     free(r);
 }
 
@@ -287,6 +288,79 @@ static int tokenize(const srv_env *env, const char *text, size_t len, srv_req *r
     return 0;
 }
 
+int srv_retrieve(const srv_env *env, const char *index, const char *query, int k, exa_search_result *res, int *n_keep,
+                 srv_err *e) {
+    memset(res, 0, sizeof *res);
+    srv_index *ix = NULL;
+    for (int i = 0; i < env->n_indexes; i++)
+        if (!strcmp(env->indexes[i].name, index)) ix = &env->indexes[i];
+    if (!ix) { bad(e, "index", "no index named '%s' (the server was started with %d --index)", index, env->n_indexes); return -1; }
+    exa_search_params sp = exa_search_default_params();
+    sp.k = k;
+    pthread_mutex_lock(&ix->mu);
+    exa_status st = exa_index_search(ix->idx, query, &sp, res);
+    if (st != EXA_OK) srv_err_set(e, 500, "server_error", "index", NULL, "search failed: %s", exa_index_errmsg(ix->idx));
+    pthread_mutex_unlock(&ix->mu);
+    if (st != EXA_OK) return -1;
+    *n_keep = exa_grounded_keep(res->passages, res->n, 0.2);
+    return 0;
+}
+
+json_object *srv_passage_json(const exa_passage *p, int n, int with_text) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "n", json_object_new_int(n));
+    json_object_object_add(o, "path", json_object_new_string(p->path));
+    json_object_object_add(o, "title", json_object_new_string(p->title ? p->title : ""));
+    json_object_object_add(o, "page", json_object_new_int(p->page));
+    json_object_object_add(o, "score", json_object_new_double(p->score));
+    json_object_object_add(o, "start", json_object_new_int64(p->start));
+    json_object_object_add(o, "end", json_object_new_int64(p->end));
+    if (with_text) json_object_object_add(o, "text", json_object_new_string(p->text));
+    return o;
+}
+
+/* chat "index": replaces the conversation by the grounded form (REF: src/retrieval/grounded.c):
+ * grounded system prompt, earlier non-system turns, the last user turn with the passages. */
+static int ground_messages(const srv_env *env, json_object *o, json_object **msgs, srv_req *r, srv_err *e) {
+    json_object *x;
+    int rc = get_typed(o, "index", json_type_string, "a string naming an index", &x, e);
+    if (rc <= 0) return rc;
+    int64_t k = 5;
+    if (get_int(o, "index_k", 1, 20, &k, e) < 0) return -1;
+    size_t n = json_object_array_length(*msgs);
+    json_object *last = json_object_array_get_idx(*msgs, n - 1), *role, *content;
+    if (!json_object_object_get_ex(last, "role", &role) || strcmp(json_object_get_string(role), "user") ||
+        !json_object_object_get_ex(last, "content", &content) || !json_object_is_type(content, json_type_string)) {
+        bad(e, "messages", "with 'index', the last message must be a user message with string content (the question)");
+        return -1;
+    }
+    const char *q = json_object_get_string(content);
+    exa_search_result res;
+    int n_keep = 0;
+    if (srv_retrieve(env, json_object_get_string(x), q, (int)k, &res, &n_keep, e)) return -1;
+    json_object *g = NULL;
+    if (exa_grounded_messages(q, res.passages, n_keep, 1500, &g) != EXA_OK) {
+        exa_search_result_free(&res);
+        srv_err_set(e, 500, "server_error", NULL, NULL, "out of memory");
+        return -1;
+    }
+    json_object *out = json_object_new_array();
+    json_object_array_add(out, json_object_get(json_object_array_get_idx(g, 0)));
+    for (size_t i = 0; i + 1 < n; i++) {
+        json_object *m = json_object_array_get_idx(*msgs, i), *rl;
+        if (json_object_object_get_ex(m, "role", &rl) && !strcmp(json_object_get_string(rl), "system")) continue;
+        json_object_array_add(out, json_object_get(m));
+    }
+    json_object_array_add(out, json_object_get(json_object_array_get_idx(g, 1)));
+    json_object_put(g);
+    r->sources = json_object_new_array();
+    for (int i = 0; i < n_keep; i++) json_object_array_add(r->sources, srv_passage_json(&res.passages[i], i + 1, 0));
+    exa_search_result_free(&res);
+    json_object_object_add(o, "messages", out); /* o owns it; *msgs stays valid through o */
+    *msgs = out;
+    return 1;
+}
+
 srv_req *srv_parse_chat(const srv_env *env, const char *body, size_t len, srv_err *e) {
     json_object *o = srv_parse_json_object(body, len, e);
     if (!o) return NULL;
@@ -299,6 +373,7 @@ srv_req *srv_parse_chat(const srv_env *env, const char *body, size_t len, srv_er
     if ((rc = get_typed(o, "messages", json_type_array, "an array of messages", &msgs, e)) < 0) goto fail;
     if (!rc) { bad(e, "messages", "'messages' is required"); goto fail; }
     if (json_object_array_length(msgs) == 0) { bad(e, "messages", "'messages' must not be empty"); goto fail; }
+    if (ground_messages(env, o, &msgs, r, e) < 0) goto fail;
     for (size_t i = 0; i < json_object_array_length(msgs); i++) {
         json_object *m = json_object_array_get_idx(msgs, i), *role;
         if (!json_object_is_type(m, json_type_object)) { bad(e, "messages", "messages[%zu] must be an object", i); goto fail; }

@@ -54,9 +54,9 @@ static void hist_add(hist *h, double v) {
     h->n++;
 }
 
-enum { EP_CHAT, EP_COMPLETIONS, EP_MODELS, EP_TOKENIZE, EP_DETOKENIZE, EP_HEALTH, EP_METRICS, EP_OTHER, EP_N };
+enum { EP_CHAT, EP_COMPLETIONS, EP_MODELS, EP_TOKENIZE, EP_DETOKENIZE, EP_HEALTH, EP_METRICS, EP_RETRIEVE, EP_OTHER, EP_N };
 static const char *const ep_names[EP_N] = {"/v1/chat/completions", "/v1/completions", "/v1/models", "/tokenize",
-                                          "/detokenize", "/health", "/metrics", "other"};
+                                          "/detokenize", "/health", "/metrics", "/v1/retrieve", "other"};
 static const int codes[] = {200, 400, 401, 404, 405, 413, 429, 500, 503};
 #define N_CODES ((int)(sizeof codes / sizeof codes[0]))
 
@@ -541,6 +541,40 @@ static enum MHD_Result handle_tokenize(exa_server *s, struct MHD_Connection *c, 
     return send_json(s, c, cs->ep, 200, res);
 }
 
+/* POST /v1/retrieve {"index": NAME, "query": TEXT, "k": N}: passages from a document index. */
+static enum MHD_Result handle_retrieve(exa_server *s, struct MHD_Connection *c, conn *cs) {
+    srv_err e;
+    json_object *o = srv_parse_json_object(cs->body.p, cs->body.n, &e), *ix, *q, *kv;
+    if (!o) return send_error(s, c, cs->ep, &e);
+    int64_t k = 10;
+    if (!json_object_object_get_ex(o, "index", &ix) || !json_object_is_type(ix, json_type_string) ||
+        !json_object_object_get_ex(o, "query", &q) || !json_object_is_type(q, json_type_string)) {
+        json_object_put(o);
+        return fail(s, c, cs->ep, 400, "invalid_request_error", NULL, "give 'index' (a name) and 'query' (a string)");
+    }
+    if (json_object_object_get_ex(o, "k", &kv)) {
+        if (!json_object_is_type(kv, json_type_int) || (k = json_object_get_int64(kv)) < 1 || k > 100) {
+            json_object_put(o);
+            srv_err_set(&e, 400, "invalid_request_error", "k", NULL, "'k' must be an integer in [1, 100]");
+            return send_error(s, c, cs->ep, &e);
+        }
+    }
+    exa_search_result res;
+    int n_keep = 0;
+    if (srv_retrieve(&s->env, json_object_get_string(ix), json_object_get_string(q), (int)k, &res, &n_keep, &e)) {
+        json_object_put(o);
+        return send_error(s, c, cs->ep, &e);
+    }
+    json_object *out = json_object_new_object(), *data = json_object_new_array();
+    json_object_object_add(out, "object", json_object_new_string("list"));
+    json_object_object_add(out, "index", json_object_new_string(json_object_get_string(ix)));
+    for (int i = 0; i < res.n; i++) json_object_array_add(data, srv_passage_json(&res.passages[i], i + 1, 1));
+    json_object_object_add(out, "data", data);
+    exa_search_result_free(&res);
+    json_object_put(o);
+    return send_json(s, c, cs->ep, 200, out);
+}
+
 static enum MHD_Result handle_detokenize(exa_server *s, struct MHD_Connection *c, conn *cs) {
     srv_err e;
     json_object *o = srv_parse_json_object(cs->body.p, cs->body.n, &e), *x;
@@ -631,6 +665,7 @@ static int endpoint_of(const char *url, int *needs_post) {
         {"/v1/chat/completions", EP_CHAT, 1}, {"/v1/completions", EP_COMPLETIONS, 1}, {"/v1/models", EP_MODELS, 0},
         {"/tokenize", EP_TOKENIZE, 1}, {"/v1/tokenize", EP_TOKENIZE, 1}, {"/detokenize", EP_DETOKENIZE, 1},
         {"/v1/detokenize", EP_DETOKENIZE, 1}, {"/health", EP_HEALTH, 0}, {"/metrics", EP_METRICS, 0},
+        {"/v1/retrieve", EP_RETRIEVE, 1},
     };
     for (size_t i = 0; i < EXA_ARRAY_LEN(routes); i++)
         if (!strcmp(url, routes[i].path)) { *needs_post = routes[i].post; return routes[i].ep; }
@@ -693,6 +728,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case EP_CHAT: case EP_COMPLETIONS: return handle_generate(s, c, cs);
     case EP_TOKENIZE: return handle_tokenize(s, c, cs);
     case EP_DETOKENIZE: return handle_detokenize(s, c, cs);
+    case EP_RETRIEVE: return handle_retrieve(s, c, cs);
     case EP_MODELS: return handle_models(s, c);
     case EP_METRICS: return handle_metrics(s, c);
     case EP_HEALTH: {
@@ -747,6 +783,12 @@ static void server_free(exa_server *s) {
     exa_model_free(s->model);
     exa_tokenizer_free(s->tok);
     exa_chat_template_free(s->tmpl);
+    for (int i = 0; i < s->env.n_indexes; i++) {
+        exa_index_close(s->env.indexes[i].idx);
+        free(s->env.indexes[i].name);
+        pthread_mutex_destroy(&s->env.indexes[i].mu);
+    }
+    free(s->env.indexes);
     free(s->model_name);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->sched_cv);
@@ -803,6 +845,21 @@ exa_status exa_server_start(const exa_server_params *pp, exa_server **out, char 
         while (b > pp->model_dir && b[-1] != '/') b--;
         s->model_name = strndup(b, (size_t)(pp->model_dir + l - b));
     } else s->model_name = strdup(name);
+    if (pp->n_indexes > 0) { /* "NAME=PATH" document indexes, opened read-only */
+        s->env.indexes = calloc((size_t)pp->n_indexes, sizeof *s->env.indexes);
+        if (!s->env.indexes) { server_free(s); return exa_err(err, err_size, EXA_ERR_NOMEM, "out of memory"); }
+        for (int i = 0; i < pp->n_indexes; i++) {
+            const char *spec = pp->indexes[i], *eq = strchr(spec, '=');
+            if (!eq || eq == spec || !eq[1]) { server_free(s); return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "--index '%s': expected NAME=PATH", spec); }
+            exa_index_params ip = exa_index_default_params();
+            ip.read_only = 1;
+            srv_index *x = &s->env.indexes[s->env.n_indexes];
+            if ((st = exa_index_open(eq + 1, &ip, &x->idx, err, err_size)) != EXA_OK) { server_free(s); return st; }
+            x->name = strndup(spec, (size_t)(eq - spec));
+            pthread_mutex_init(&x->mu, NULL);
+            s->env.n_indexes++;
+        }
+    }
     s->env.tok = s->tok;
     s->env.tmpl = s->tmpl;
     s->env.model_name = s->model_name;

@@ -25,7 +25,17 @@ int srv_buf_add(srv_buf *b, const char *s, size_t n);   /* 0 ok, -1 out of memor
 int srv_buf_addf(srv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void srv_buf_free(srv_buf *b);
 
+/* A document index a request may name (`exaone serve --index NAME=DB`); one handle per index,
+ * used by one thread at a time. */
+typedef struct srv_index {
+    char *name;
+    exa_index *idx;
+    pthread_mutex_t mu;
+} srv_index;
+
 typedef struct srv_env {
+    srv_index *indexes;
+    int n_indexes;
     const exa_tokenizer *tok;
     const exa_chat_template *tmpl;
     const char *model_name;
@@ -58,6 +68,7 @@ typedef struct srv_req {
     int reasoning_open, parse_tools;
     char id[48];                    /* chatcmpl-… / cmpl-… */
     char tool_prefix[24];
+    json_object *sources;           /* grounded chat ("index"): passages given to the model, or NULL */
     int64_t created;
     double t_arrive;                /* exa_time_now() when parsed */
     /* ---- shared (exaone_server.mu) ---- */
@@ -92,6 +103,11 @@ typedef struct srv_req {
 srv_req *srv_parse_chat(const srv_env *env, const char *body, size_t len, srv_err *e);
 srv_req *srv_parse_completion(const srv_env *env, const char *body, size_t len, srv_err *e);
 void srv_req_free(srv_req *r);
+/* Grounded retrieval shared by /v1/retrieve and chat "index": looks up the index by name and
+ * searches it (k passages, best first, relevance-cut). Returns 0 and fills *res, or -1 with *e. */
+int srv_retrieve(const srv_env *env, const char *index, const char *query, int k, exa_search_result *res, int *n_keep,
+                 srv_err *e);
+json_object *srv_passage_json(const exa_passage *p, int n, int with_text);
 /* Body helpers shared with http.c: parse JSON (object required). */
 json_object *srv_parse_json_object(const char *body, size_t len, srv_err *e);
 

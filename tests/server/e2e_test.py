@@ -224,7 +224,7 @@ def drain(exaone):
     check(rc == 0, "exit 0 after drain (%s)" % rc)
 
 
-s = Server(exaone, model, "--parallel", "4", "--max-body", "16384", "-t", "2")
+s = Server(exaone, model, "--parallel", "4", "--max-body", "16384", "--ctx", "256", "-t", "2")
 try:
     shapes(s)
     curl_sse(s)
