@@ -24,6 +24,10 @@ int exa_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Loads a model folder, printing a one-line error (naming the file and the problem) on failure.
  * Returns NULL on failure. */
 exa_model *exa_cli_load_model(const char *dir);
+/* ---- lora ---- */
+/* `--lora DIR` of generate/chat/logits: a PEFT adapter exa_cli_load_model merges in (NULL: none) */
+extern const char *exa_cli_lora_dir;
+/* ---- end lora ---- */
 /* reads a whole file into a malloc'd NUL-terminated buffer; 0 on success (else prints why) */
 int exa_cli_read_file(const char *path, char **out);
 /* tokenizes text with the folder's tokenizer (rendered as a chat user turn when chat != 0);

@@ -26,6 +26,7 @@ static void on_sigint(int sig) {
 static void usage(void) {
     printf("usage: exaone chat -m DIR [options]\n"
            "  -m DIR             model folder (weights, tokenizer, chat template)\n"
+           "  --lora DIR         merge this PEFT LoRA adapter (exaone finetune output) at load\n"
            "  --kind K           force a built-in chat template: exaone3, exaone-deep, exaone4\n"
            "  --system TEXT      system prompt\n"
            "  --think            reasoning mode (EXAONE 4.0 enable_thinking; Deep always reasons)\n"
@@ -296,6 +297,7 @@ int exa_cmd_chat(int argc, char **argv) {
         if (!v) return exa_cli_fail("chat: option '%s' needs a value (see exaone chat --help)", a);
         i++;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) dir = v;
+        else if (!strcmp(a, "--lora")) exa_cli_lora_dir = v; /* PEFT adapter merged at load */
         else if (!strcmp(a, "--kind")) kind = v;
         else if (!strcmp(a, "--system")) system = v;
         else if (!strcmp(a, "-n")) r = exa_cli_int(a, v, 1, 1 << 24, &n_new);

@@ -12,6 +12,7 @@
 
 static void usage(void) {
     printf("usage: exaone generate -m DIR (-p TEXT | -f FILE | --tokens 1,2,3) [options]\n"
+           "  --lora DIR         merge this PEFT LoRA adapter (exaone finetune output) at load\n"
            "  --chat             wrap the prompt as a user turn in the model's chat template\n"
            "  --system TEXT      system prompt (with --chat)\n"
            "  --think            open the reasoning block (EXAONE 4.0 enable_thinking, with --chat)\n"
@@ -43,6 +44,7 @@ int exa_cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--think")) { think = 1; i--; continue; }
         else if (!v) return exa_cli_fail("generate: option '%s' needs a value (see exaone generate --help)", a);
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) dir = v;
+        else if (!strcmp(a, "--lora")) exa_cli_lora_dir = v; /* PEFT adapter merged at load */
         else if (!strcmp(a, "--tokens")) toks = v;
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) text = v;
         else if (!strcmp(a, "-f") || !strcmp(a, "--file")) file = v;

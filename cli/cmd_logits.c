@@ -13,13 +13,14 @@ int exa_cmd_logits(int argc, char **argv) {
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: exaone logits -m DIR --tokens 1,2,3 --out FILE [-t N] [--batch N]\n"
+            printf("usage: exaone logits -m DIR --tokens 1,2,3 --out FILE [-t N] [--batch N] [--lora ADAPTER_DIR]\n"
                    "  writes float32 little-endian [n_tokens][vocab]; --batch N evaluates in chunks of N\n"
                    "  tokens through the KV cache (default: all at once)\n");
             return 0;
         }
         if (!v) return exa_cli_fail("logits: option '%s' needs a value", a);
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) dir = v;
+        else if (!strcmp(a, "--lora")) exa_cli_lora_dir = v; /* PEFT adapter merged at load */
         else if (!strcmp(a, "--tokens")) toks = v;
         else if (!strcmp(a, "--out") || !strcmp(a, "-o")) out = v;
         else if (!strcmp(a, "-t")) { if (exa_cli_int(a, v, 1, 1024, &threads)) return 1; }

@@ -20,6 +20,8 @@ int exa_cmd_index(int argc, char **argv); /* retrieval */
 int exa_cmd_ask(int argc, char **argv);
 /* ---- train ---- */
 int exa_cmd_train(int argc, char **argv);
+int exa_cmd_finetune(int argc, char **argv);
+int exa_cmd_lora(int argc, char **argv);
 /* ---- end train ---- */
 int exa_cmd_serve(int argc, char **argv);   /* ---- server ---- */
 
@@ -39,6 +41,8 @@ static const exa_cli_command commands[] = {
     {"index", "build and search a document index (.txt .md .html .pdf; Korean-aware BM25)", exa_cmd_index}, /* retrieval */
     /* ---- train ---- */
     {"train", "train an EXAONE-architecture model from scratch on token shards", exa_cmd_train},
+    {"finetune", "fine-tune a model (LoRA or full) on chat JSONL, loss on assistant turns only", exa_cmd_finetune},
+    {"lora", "LoRA adapter tools (lora merge: bake a PEFT adapter into a model folder)", exa_cmd_lora},
     /* ---- end train ---- */
 };
 

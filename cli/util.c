@@ -70,10 +70,13 @@ int exa_cli_parse_tokens(const char *s, int32_t **out) {
     return (int)n;
 }
 
+const char *exa_cli_lora_dir; /* --lora DIR */
+
 exa_model *exa_cli_load_model(const char *dir) {
     char err[1024];
     exa_model *m = NULL;
     exa_model_params mp = exa_model_default_params();
+    mp.lora_dir = exa_cli_lora_dir;
     exa_status st = exa_model_load(dir, &mp, &m, err, sizeof err);
     if (st != EXA_OK) {
         exa_cli_fail("%s", err);

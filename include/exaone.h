@@ -46,6 +46,8 @@ typedef struct exa_model_params {
     int use_mmap;               /* 1: map weights read-only where the compute path allows (default 1) */
     exa_progress_cb progress;   /* optional: called while loading */
     void *progress_user;
+    const char *lora_dir;       /* optional: a PEFT LoRA adapter folder merged in at load (W + (alpha/r)·B·A;
+                                   the adapted matrices become owned copies in the base dtype) */
 } exa_model_params;
 
 exa_model_params exa_model_default_params(void);

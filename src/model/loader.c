@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "model/lora_apply.h"
 #include "model/model.h"
 #include "model/safetensors.h"
 
@@ -283,6 +284,11 @@ exa_status exa_model_load(const char *path, const exa_model_params *params, exa_
     }
     m->owned = ld.owned;
     m->n_owned = ld.n_owned;
+    /* LoRA: merge a PEFT adapter into the adapted matrices (owned copies; see lora_apply.c) */
+    if (params->lora_dir && (st = exa_lora_apply_model(m, params->lora_dir, err, err_size)) != EXA_OK) {
+        exa_model_free(m);
+        return st;
+    }
     m->main_dtype = m->tok_emb.dtype;
     m->load_seconds = exa_time_now() - t0;
     *out = m;

@@ -549,6 +549,11 @@ static void ce_w(void *p, int ith, int nth) {
     for (int r = b; r < e; r++) {
         float *lg = m->logits + (size_t)r * V;
         int tgt = m->targets[j->r0 + r];
+        if (tgt < 0) { /* masked position (finetune: not an assistant token): no loss, no gradient */
+            m->loss_rows[j->r0 + r] = 0.0f;
+            if (j->scale > 0.0f) memset(lg, 0, sizeof(float) * (size_t)V);
+            continue;
+        }
         float mx = -INFINITY;
         for (int i = 0; i < V; i++) if (lg[i] > mx) mx = lg[i];
         double s = 0.0;
@@ -666,8 +671,9 @@ double exa_tm_step(exa_tm_model *m, float gscale) {
         }
     }
     double loss = 0.0;
-    for (int n = 0; n < N; n++) loss += m->loss_rows[n];
-    loss /= N;
+    int counted = 0;
+    for (int n = 0; n < N; n++) { loss += m->loss_rows[n]; counted += m->targets[n] >= 0; }
+    loss = counted ? loss / counted : 0.0; /* mean over the counted (unmasked) positions */
     if (gscale <= 0.0f) return loss;
 
     /* ---- backward (Gr == NULL: base frozen, only LoRA adapters get gradients) ---- */

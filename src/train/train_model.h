@@ -125,9 +125,10 @@ void exa_tm_model_free(exa_tm_model *m);
 void exa_tm_model_init_weights(exa_tm_model *m, uint64_t seed);
 const exa_tm_tensor *exa_tm_find(const exa_tm_model *m, const char *name);
 
-/* Forward on m->tokens/m->targets (B·T each); returns the mean cross-entropy. If grad_scale > 0 the
- * backward pass runs too and ADDS grad_scale · d(sum of per-token losses)/dθ into m->grads
- * (pass 1/(B·T·accum) for a mean over the accumulated batch). */
+/* Forward on m->tokens/m->targets (B·T each); returns the mean cross-entropy over the positions
+ * whose target is >= 0 (a target of -1 is masked: no loss and no gradient; 0 when all are masked).
+ * If grad_scale > 0 the backward pass runs too and ADDS grad_scale · d(sum of per-token
+ * losses)/dθ into m->grads (pass 1/(counted positions of the accumulated batch) for a mean). */
 double exa_tm_step(exa_tm_model *m, float grad_scale);
 
 /* splitmix64-seeded xoshiro256** generator (state saved in checkpoints) */

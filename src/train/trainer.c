@@ -348,8 +348,8 @@ static exa_status write_checkpoint(run_state *s, char *path_out, size_t path_sz,
     /* trainer state */
     char sstep[32], sshard[32], spos[32], stok[32], rng[4][32], snp[32];
     snprintf(sstep, sizeof sstep, "%d", s->step);
-    snprintf(sshard, sizeof sshard, "%d", s->tr.shard);
-    snprintf(spos, sizeof spos, "%lld", (long long)s->tr.pos);
+    snprintf(sshard, sizeof sshard, "%d", s->o->source ? 0 : s->tr.shard);
+    snprintf(spos, sizeof spos, "%lld", (long long)(s->o->source ? s->o->source->tell(s->o->source->user) : s->tr.pos));
     snprintf(stok, sizeof stok, "%lld", (long long)s->tokens);
     snprintf(snp, sizeof snp, "%zu", s->n_train);
     for (int i = 0; i < 4; i++) snprintf(rng[i], sizeof rng[i], "%016llx", (unsigned long long)s->rng.s[i]);
@@ -430,14 +430,19 @@ static exa_status load_checkpoint(run_state *s, char *err, size_t errsz) {
         }
     }
     s->step = atoi(st);
+    s->tokens = strtoll(tk, NULL, 10);
+    if (s->o->source) {
+        rc = s->o->source->seek(s->o->source->user, strtoll(po, NULL, 10), err, errsz);
+        goto rng;
+    }
     s->tr.shard = atoi(sh);
     s->tr.pos = strtoll(po, NULL, 10);
-    s->tokens = strtoll(tk, NULL, 10);
     if (s->tr.shard < 0 || s->tr.shard >= s->tr.n_shards || s->tr.pos < 0 || s->tr.pos > s->tr.shards[s->tr.shard].n_tokens) {
         rc = exa_err(err, errsz, EXA_ERR_FORMAT, "%s: saved data position does not fit the given shards", dir);
         goto done;
     }
-    for (int i = 0; i < 4; i++) {
+rng:
+    for (int i = 0; i < 4 && !rc; i++) {
         char k[8];
         snprintf(k, sizeof k, "rng%d", i);
         const char *v = exa_tst_meta(&ts, k);
@@ -490,8 +495,12 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
     s.o = o;
     char *text = NULL;
     size_t tn;
-    exa_status rc = exa_file_read(o->config_path, 16 << 20, &text, &tn, err, errsz);
-    if (rc) return rc;
+    exa_status rc = EXA_OK;
+    if (o->config_json) {
+        if (!(text = strdup(o->config_json))) return exa_err(err, errsz, EXA_ERR_NOMEM, "train: out of memory");
+    } else if ((rc = exa_file_read(o->config_path, 16 << 20, &text, &tn, err, errsz))) {
+        return rc;
+    }
     exa_tm_config cfg;
     if ((rc = exa_train_hparams_parse(text, o->config_path, &s.hp, err, errsz))) { free(text); return rc; }
     if (o->base_dir) { /* the base model's own config.json defines the model */
@@ -516,8 +525,11 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
     s.pool = exa_pool_init(nth);
     if (!s.pool) { free(text); return exa_err(err, errsz, EXA_ERR_NOMEM, "train: cannot start threads"); }
     if ((rc = exa_tm_model_init(&s.m, &cfg, hp->batch_size, hp->seq_len, s.pool, err, errsz))) goto out;
-    if ((rc = exa_loader_open(&s.tr, o->data, 0, hp->batch_size, hp->seq_len, cfg.vocab, err, errsz))) goto out;
-    if (o->val) {
+    if (o->source) {
+        /* batches come from o->source; no validation set */
+    } else if ((rc = exa_loader_open(&s.tr, o->data, 0, hp->batch_size, hp->seq_len, cfg.vocab, err, errsz))) {
+        goto out;
+    } else if (o->val) {
         if ((rc = exa_loader_open(&s.va, o->val, 1, hp->batch_size, hp->seq_len, cfg.vocab, err, errsz))) goto out;
         s.have_val = 1;
     } else {
@@ -559,6 +571,11 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
     }
     if ((rc = open_csv(&s, &csv, err, errsz))) { free(part); goto out; }
     int N = hp->batch_size * hp->seq_len;
+    /* all micro-batches of a step are read first so the loss is the mean over the step's counted
+     * (target >= 0) positions; shards count every position, so their scale stays 1/(N·accum) */
+    int32_t *bx = malloc(sizeof(int32_t) * (size_t)N * hp->grad_accum), *by = malloc(sizeof(int32_t) * (size_t)N * hp->grad_accum);
+    int *cnt = malloc(sizeof(int) * (size_t)hp->grad_accum);
+    if (!bx || !by || !cnt) { free(bx); free(by); free(cnt); free(part); rc = exa_err(err, errsz, EXA_ERR_NOMEM, "train: out of memory"); goto out; }
     double t_start = exa_time_now(), steps_time = 0.0;
     int steps_done = 0;
     while (s.step < hp->total_steps) {
@@ -566,11 +583,27 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
         double t0 = exa_time_now();
         memset(s.G, 0, s.n_train * sizeof(float));
         double loss = 0.0;
-        for (int a = 0; a < hp->grad_accum; a++) {
-            if ((rc = exa_loader_next(&s.tr, s.m.tokens, s.m.targets, err, errsz))) break;
-            loss += exa_tm_step(&s.m, 1.0f / ((float)N * hp->grad_accum));
+        int64_t counted = 0;
+        for (int a = 0; a < hp->grad_accum && !rc; a++) {
+            int32_t *x = bx + (size_t)a * N, *y = by + (size_t)a * N;
+            rc = o->source ? o->source->next(o->source->user, x, y, err, errsz) : exa_loader_next(&s.tr, x, y, err, errsz);
+            int c = 0;
+            for (int i = 0; i < N && !rc; i++) {
+                if (x[i] < 0 || x[i] >= cfg.vocab || y[i] >= cfg.vocab)
+                    rc = exa_err(err, errsz, EXA_ERR_FORMAT, "train: token id %d outside the vocabulary (%d)", y[i] >= cfg.vocab ? y[i] : x[i], cfg.vocab);
+                c += y[i] >= 0;
+            }
+            cnt[a] = c;
+            counted += c;
         }
         if (rc) break;
+        if (counted == 0) { rc = exa_err(err, errsz, EXA_ERR_FORMAT, "train: step %d has no position with a loss (all targets masked)", s.step + 1); break; }
+        for (int a = 0; a < hp->grad_accum; a++) {
+            memcpy(s.m.tokens, bx + (size_t)a * N, sizeof(int32_t) * N);
+            memcpy(s.m.targets, by + (size_t)a * N, sizeof(int32_t) * N);
+            double la = exa_tm_step(&s.m, 1.0f / (float)counted);
+            loss += counted == (int64_t)N * hp->grad_accum ? la : la * cnt[a] * hp->grad_accum / (double)counted;
+        }
         loss /= hp->grad_accum;
         if (!isfinite(loss)) { rc = exa_err(err, errsz, EXA_ERR_ABORTED, "train: loss became %g at step %d (lower lr?)", loss, s.step + 1); break; }
         opt_job oj = {.m = &s.m, .P = s.P, .G = s.G, .n = s.n_train, .T = s.T, .nt = s.nt, .mom = s.mom, .var = s.var,
@@ -629,6 +662,9 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
         if (o->cb && !o->cb(&pr, o->user)) break;
     }
     free(part);
+    free(bx);
+    free(by);
+    free(cnt);
 out:
     if (csv) fclose(csv);
     exa_loader_close(&s.tr);

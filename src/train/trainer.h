@@ -43,9 +43,21 @@ typedef struct exa_train_progress {
 
 typedef int (*exa_train_cb)(const exa_train_progress *p, void *user); /* return 0 to stop */
 
+/* A batch source other than token shards (e.g. chat data for `exaone finetune`): next() fills
+ * B·T inputs x and B·T targets y, where y = -1 marks a position without loss (the mean is over
+ * the other positions). tell/seek save and restore its position for --resume. */
+typedef struct exa_train_source {
+    void *user;
+    exa_status (*next)(void *user, int32_t *x, int32_t *y, char *err, size_t errsz);
+    int64_t (*tell)(void *user);
+    exa_status (*seek)(void *user, int64_t pos, char *err, size_t errsz);
+} exa_train_source;
+
 typedef struct exa_train_opts {
     const char *config_path; /* HF config.json keys + a "train" object */
-    const char *data;        /* train shards: glob, file or folder */
+    const char *config_json; /* optional: that JSON as text (config_path then only names it in errors) */
+    const char *data;        /* train shards: glob, file or folder (unused with a source) */
+    const exa_train_source *source; /* optional: batches from here instead of shards (no validation) */
     const char *val;         /* validation shards (NULL: *val*.bin in the data folder, if any) */
     const char *out_dir;
     const char *tokenizer_dir; /* optional: tokenizer.json etc. copied into every checkpoint */
