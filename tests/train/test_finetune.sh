@@ -9,7 +9,7 @@ set -eu
 EXA=$1; PY=$2; SH=$3
 TOK=$SH/data/exaone-tokenizer/exaone-4.0
 CSV=$SH/data/chatbot_data_ko/ChatbotData.csv
-if [ ! -f "$CSV" ] || [ ! -f "$TOK/vocab.json" ]; then echo "skip: shared data missing"; exit 0; fi
+if [ ! -f "$CSV" ] || [ ! -f "$TOK/vocab.json" ]; then echo "skip: shared data missing"; exit 77; fi
 D=$(mktemp -d /tmp/exa_finetune_XXXXXX)
 trap 'rm -rf "$D"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
