@@ -27,8 +27,9 @@ static int progress(const exa_train_progress *p, void *user) {
         fprintf(stderr, "%sstep %d/%d | loss %.4f | lr %.3e | gnorm %.3f | %.0f tok/s | ETA %ldm%02lds",
                 u->tty ? "\r\033[K" : "", p->step, p->total_steps, p->loss, p->lr, p->grad_norm, p->tok_per_s,
                 eta < 0 ? 0 : eta / 60, eta < 0 ? 0 : eta % 60);
+        if (p->is_eval) fprintf(stderr, " | val %.4f", p->val_loss);
         if (p->checkpoint) fprintf(stderr, " | saved %s", p->checkpoint);
-        if (!u->tty || p->checkpoint || p->step == p->total_steps) fputc('\n', stderr);
+        if (!u->tty || p->is_eval || p->checkpoint || p->step == p->total_steps) fputc('\n', stderr);
         fflush(stderr);
     }
     return !g_stop;
@@ -43,6 +44,8 @@ static void usage(FILE *f) {
             "                    the loss counts only assistant turns (content + closing end-of-turn)\n"
             "  --out DIR         checkpoints DIR/step-NNNNNNNN (PEFT adapter_config.json +\n"
             "                    adapter_model.safetensors; merged/ model at the last step), DIR/latest, loss.csv/png\n"
+            "  --val FILE        held-out chat JSONL: validation loss on its assistant tokens (every steps/10\n"
+            "                    steps over all of it, unless train.eval_interval / eval_batches say otherwise)\n"
             "  --config FILE     a JSON file with a \"train\" object (exaone train keys); flags override it\n"
             "  --r N --alpha A   LoRA rank and alpha (default 8, 16)\n"
             "  --targets LIST    comma-separated LoRA targets (default all: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)\n"
@@ -66,7 +69,7 @@ int exa_cmd_finetune(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     ui u = {isatty(2), 0};
     int lora = 0;
-    const char *cfg_path = NULL, *r = NULL, *alpha = NULL, *targets = NULL, *lr = NULL, *steps = NULL, *batch = NULL,
+    const char *cfg_path = NULL, *val_path = NULL, *r = NULL, *alpha = NULL, *targets = NULL, *lr = NULL, *steps = NULL, *batch = NULL,
                *seq = NULL, *accum = NULL, *warmup = NULL, *seed = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -82,6 +85,7 @@ int exa_cmd_finetune(int argc, char **argv) {
         else if (!strcmp(a, "--data")) o.data = val;
         else if (!strcmp(a, "--out")) o.out_dir = val;
         else if (!strcmp(a, "--config")) cfg_path = val;
+        else if (!strcmp(a, "--val")) val_path = val;
         else if (!strcmp(a, "--targets")) targets = val;
         else if (!strcmp(a, "--r")) { if (exa_cli_int(a, val, 1, 4096, &v)) return 1; r = val; }
         else if (!strcmp(a, "--alpha")) { if (exa_cli_float(a, val, &dv) || !(dv > 0)) return exa_cli_fail("--alpha must be > 0"); alpha = val; }
@@ -114,8 +118,9 @@ int exa_cmd_finetune(int argc, char **argv) {
     json_object *x;
     static const struct { const char *k; const char *v; } defs[] = {
         {"lr", "2e-4"}, {"total_steps", "100"}, {"batch_size", "4"}, {"seq_len", "512"},
-        {"eval_interval", "0"}, {"checkpoint_interval", "0"}, {"weight_decay", "0"},
+        {"checkpoint_interval", "0"}, {"weight_decay", "0"},
     };
+    int has_eval_interval = json_object_object_get_ex(t, "eval_interval", &x), has_eval_batches = json_object_object_get_ex(t, "eval_batches", &x);
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
         if (!json_object_object_get_ex(t, defs[i].k, &x)) set_num(t, defs[i].k, defs[i].v, !strchr(defs[i].v, 'e'));
     if (lr) set_num(t, "lr", lr, 0);
@@ -147,17 +152,40 @@ int exa_cmd_finetune(int argc, char **argv) {
             json_object_object_add(lo, "targets", arr);
         }
     }
+    if (!has_eval_interval) json_object_object_add(t, "eval_interval", json_object_new_int(val_path ? (stv / 10 > 0 ? stv / 10 : 1) : 0));
     char *cfg_json = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-    json_object_put(root);
     char err[1024];
     exa_train_hparams hp;
     exa_status st = exa_train_hparams_parse(cfg_json, cfg_path ? cfg_path : "finetune options", &hp, err, sizeof err);
-    if (st) { free(cfg_json); return exa_cli_fail("%s", err); }
-    exa_ft_data d;
+    if (st) { free(cfg_json); json_object_put(root); return exa_cli_fail("%s", err); }
+    exa_ft_data d, dv;
+    memset(&dv, 0, sizeof dv);
     if ((st = exa_ft_data_load(&d, o.data, o.base_dir, hp.batch_size, hp.seq_len, hp.seed, err, sizeof err))) {
         free(cfg_json);
+        json_object_put(root);
         return exa_cli_fail("%s", err);
     }
+    exa_train_source vsrc;
+    if (val_path) {
+        if ((st = exa_ft_data_load(&dv, val_path, o.base_dir, hp.batch_size, hp.seq_len, hp.seed, err, sizeof err))) {
+            exa_ft_data_free(&d);
+            free(cfg_json);
+            json_object_put(root);
+            return exa_cli_fail("%s", err);
+        }
+        if (!has_eval_batches) { /* all validation rows once (at most 100 batches) */
+            int nb = (dv.n_rows + hp.batch_size - 1) / hp.batch_size;
+            json_object_object_add(t, "eval_batches", json_object_new_int(nb < 100 ? nb : 100));
+            free(cfg_json);
+            cfg_json = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+        }
+        vsrc = exa_ft_data_source(&dv);
+        o.val_source = &vsrc;
+        if (!u.quiet)
+            fprintf(stderr, "%s: %lld validation conversations, %lld assistant targets in %d rows\n", val_path,
+                    (long long)dv.n_examples, (long long)dv.n_target_tokens, dv.n_rows);
+    }
+    json_object_put(root);
     if (!u.quiet)
         fprintf(stderr, "%s: %lld conversations, %lld tokens (%lld assistant targets) packed into %d rows of %d%s; %lld cut at %d, %lld without assistant tokens left after the cut\n",
                 o.data, (long long)d.n_examples, (long long)d.n_tokens, (long long)d.n_target_tokens, d.n_rows, hp.seq_len,
@@ -173,6 +201,7 @@ int exa_cmd_finetune(int argc, char **argv) {
     st = exa_train_run(&o, err, sizeof err);
     if (u.tty && !u.quiet) fputc('\n', stderr);
     exa_ft_data_free(&d);
+    exa_ft_data_free(&dv);
     free(cfg_json);
     if (st != EXA_OK) return exa_cli_fail("%s", err);
     if (g_stop) fprintf(stderr, "stopped by SIGINT; resume with --resume from the last checkpoint\n");

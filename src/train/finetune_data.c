@@ -106,7 +106,6 @@ exa_status exa_ft_data_load(exa_ft_data *d, const char *path, const char *base_d
     if (rc) goto out;
     int32_t pad = exa_tokenizer_pad(tok);
     if (pad < 0) pad = 0;
-    char *save = NULL;
     long lineno = 0;
     for (char *p = text, *nl; p && p < text + tlen && !rc; p = nl ? nl + 1 : NULL) {
         nl = memchr(p, '\n', (size_t)(text + tlen - p));
@@ -144,7 +143,6 @@ exa_status exa_ft_data_load(exa_ft_data *d, const char *path, const char *base_d
         }
         ex[nex++] = (ft_ex){ids, mask, (int)n};
     }
-    (void)save;
     if (rc) goto out;
     if (!nex) { rc = exa_err(err, errsz, EXA_ERR_FORMAT, "%s: no conversation with an assistant token within seq_len %d", path, T); goto out; }
     /* shuffle the conversations (seeded), then pack them whole, first come first served */

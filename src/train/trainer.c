@@ -526,7 +526,7 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
     if (!s.pool) { free(text); return exa_err(err, errsz, EXA_ERR_NOMEM, "train: cannot start threads"); }
     if ((rc = exa_tm_model_init(&s.m, &cfg, hp->batch_size, hp->seq_len, s.pool, err, errsz))) goto out;
     if (o->source) {
-        /* batches come from o->source; no validation set */
+        s.have_val = o->val_source != NULL; /* batches (and validation batches) come from sources */
     } else if ((rc = exa_loader_open(&s.tr, o->data, 0, hp->batch_size, hp->seq_len, cfg.vocab, err, errsz))) {
         goto out;
     } else if (o->val) {
@@ -633,14 +633,33 @@ exa_status exa_train_run(const exa_train_opts *o, char *err, size_t errsz) {
         pr.eta_s = spt * (hp->total_steps - s.step);
         if (s.have_val && hp->eval_interval > 0 && hp->eval_batches > 0 &&
             (s.step % hp->eval_interval == 0 || s.step == hp->total_steps)) {
-            exa_loader_reset(&s.va);
             double vl = 0.0;
-            for (int b = 0; b < hp->eval_batches; b++) {
-                if ((rc = exa_loader_next(&s.va, s.m.tokens, s.m.targets, err, errsz))) break;
-                vl += exa_tm_step(&s.m, 0.0f);
+            int64_t vc = 0;
+            if (o->source) { /* mean over the counted (unmasked) validation positions */
+                const exa_train_source *vs = o->val_source;
+                rc = vs->seek(vs->user, 0, err, errsz);
+                for (int b = 0; b < hp->eval_batches && !rc; b++) {
+                    if ((rc = vs->next(vs->user, s.m.tokens, s.m.targets, err, errsz))) break;
+                    int c = 0;
+                    for (int i = 0; i < N && !rc; i++) {
+                        if (s.m.tokens[i] < 0 || s.m.tokens[i] >= cfg.vocab || s.m.targets[i] >= cfg.vocab)
+                            rc = exa_err(err, errsz, EXA_ERR_FORMAT, "train: validation token id outside the vocabulary (%d)", cfg.vocab);
+                        c += s.m.targets[i] >= 0;
+                    }
+                    if (!rc) vl += exa_tm_step(&s.m, 0.0f) * c;
+                    vc += c;
+                }
+                vl = vc ? vl / (double)vc : NAN;
+            } else {
+                exa_loader_reset(&s.va);
+                for (int b = 0; b < hp->eval_batches; b++) {
+                    if ((rc = exa_loader_next(&s.va, s.m.tokens, s.m.targets, err, errsz))) break;
+                    vl += exa_tm_step(&s.m, 0.0f);
+                }
+                vl /= hp->eval_batches;
             }
             if (rc) break;
-            pr.val_loss = vl / hp->eval_batches;
+            pr.val_loss = vl;
             pr.is_eval = 1;
         }
         pr.elapsed_s = exa_time_now() - t_start;

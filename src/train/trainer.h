@@ -57,7 +57,9 @@ typedef struct exa_train_opts {
     const char *config_path; /* HF config.json keys + a "train" object */
     const char *config_json; /* optional: that JSON as text (config_path then only names it in errors) */
     const char *data;        /* train shards: glob, file or folder (unused with a source) */
-    const exa_train_source *source; /* optional: batches from here instead of shards (no validation) */
+    const exa_train_source *source; /* optional: batches from here instead of shards */
+    const exa_train_source *val_source; /* optional with source: validation batches (rewound with seek(0)
+                                           each evaluation; the loss is over the counted positions) */
     const char *val;         /* validation shards (NULL: *val*.bin in the data folder, if any) */
     const char *out_dir;
     const char *tokenizer_dir; /* optional: tokenizer.json etc. copied into every checkpoint */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_finetune.sh — `exaone finetune --lora` end to end on a tiny random EXAONE-4.0 model with
 # the real EXAONE tokenizer and chat template: 50 ChatbotData Q/A pairs converted to chat JSONL,
-# 20 LoRA steps (the assistant-token loss must drop), stop + --resume bit-exact, PEFT adapter
+# 20 LoRA steps (the assistant-token loss must drop; validation loss on 30 held-out lines), stop + --resume bit-exact, PEFT adapter
 # layout, `generate/logits --lora` equal to the `lora merge` output (same greedy tokens, logits
 # within 1e-4; also on a BF16 base, whose merged file stays BF16), and corrupt adapters refused
 # with a one-line error. usage: test_finetune.sh EXAONE_BIN PYTHON SHARED_DIR
@@ -16,16 +16,17 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$EXA" random-model --shape tiny-exaone4 --vocab 102400 --tokenizer "$TOK" --dtype f32 --seed 3 --out "$D/base" >/dev/null 2>&1
 "$EXA" random-model --shape tiny-exaone4 --vocab 102400 --tokenizer "$TOK" --dtype bf16 --seed 3 --out "$D/base16" >/dev/null 2>&1
 # the converter: ChatbotData.csv (Q,A,label) -> {"messages": [user Q, assistant A]} per line
-"$PY" - "$CSV" "$D/chat.jsonl" <<'PYEOF'
+"$PY" - "$CSV" "$D" <<'PYEOF'
 import csv, json, sys
-rows = list(csv.reader(open(sys.argv[1], encoding="utf-8")))[1:51]
-with open(sys.argv[2], "w", encoding="utf-8") as f:
-    for q, a, _ in rows:
-        f.write(json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}, ensure_ascii=False) + "\n")
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8")))
+for name, part in (("chat", rows[1:51]), ("val", rows[1000:1030])):
+    with open(sys.argv[2] + "/" + name + ".jsonl", "w", encoding="utf-8") as f:
+        for q, a, _ in part:
+            f.write(json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}, ensure_ascii=False) + "\n")
 PYEOF
 FT="--lora --base $D/base --data $D/chat.jsonl --steps 20 --batch 4 --seq 64 --lr 2e-2 --warmup 2 --r 8 --alpha 16 --threads 2"
-"$EXA" finetune $FT --out "$D/run" 2>"$D/ft.log" || { cat "$D/ft.log"; fail "finetune"; }
-grep -q "50 conversations" "$D/ft.log" || { cat "$D/ft.log"; fail "data summary"; }
+"$EXA" finetune $FT --val "$D/val.jsonl" --out "$D/run" 2>"$D/ft.log" || { cat "$D/ft.log"; fail "finetune"; }
+grep -q "50 conversations" "$D/ft.log" && grep -q "30 validation conversations" "$D/ft.log" || { cat "$D/ft.log"; fail "data summary"; }
 # stop after 10 steps, resume: identical adapter and optimizer state
 "$EXA" finetune $FT --out "$D/run2" --stop-after 10 --quiet 2>/dev/null
 [ ! -e "$D/run2/latest" ] || fail "no checkpoint expected before the last step"
@@ -37,7 +38,7 @@ printf '{"train": {"checkpoint_interval": 10}}' > "$D/ft.json"
 "$EXA" finetune $FT --config "$D/ft.json" --out "$D/runs" --quiet 2>/dev/null
 cmp "$D/runr/step-00000020/adapter_model.safetensors" "$D/runs/step-00000020/adapter_model.safetensors" || fail "resumed adapter differs"
 cmp "$D/runr/step-00000020/trainer_state.safetensors" "$D/runs/step-00000020/trainer_state.safetensors" || fail "resumed optimizer state differs"
-cmp "$D/runs/step-00000020/adapter_model.safetensors" "$D/run/step-00000020/adapter_model.safetensors" || fail "checkpoint interval changed the result"
+cmp "$D/runs/step-00000020/adapter_model.safetensors" "$D/run/step-00000020/adapter_model.safetensors" || fail "checkpoint interval or validation changed the result"
 A=$D/run/step-00000020
 "$EXA" lora merge --base "$D/base" --lora "$D/run" --out "$D/merged" 2>/dev/null || fail "lora merge"
 "$EXA" lora merge --base "$D/base16" --lora "$A" --out "$D/merged16" 2>/dev/null || fail "lora merge bf16"
@@ -83,6 +84,9 @@ loss = [float(r[2]) for r in rows]
 first, last = sum(loss[:3]) / 3, sum(loss[-5:]) / 5
 print("assistant-token loss: first 3 steps %.4f -> last 5 steps %.4f; lora merge vs the trainer's merged/ max |dW| %.3g" % (first, last, wd))
 assert len(loss) == 20 and last < first - 0.1, loss
+val = [float(r[3]) for r in rows if r[3]]
+print("validation loss (30 held-out conversations): %s" % " ".join("%.3f" % v for v in val))
+assert len(val) == 10 and all(v == v and 0 < v < 12 for v in val), val
 assert wd <= 1e-6
 PYEOF
 # hostile / wrong adapters: non-zero exit and exactly one line naming the problem
