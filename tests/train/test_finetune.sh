@@ -89,6 +89,10 @@ print("validation loss (30 held-out conversations): %s" % " ".join("%.3f" % v fo
 assert len(val) == 10 and all(v == v and 0 < v < 12 for v in val), val
 assert wd <= 1e-6
 PYEOF
+# full fine-tuning (no --lora) on the same data writes a loadable HF model folder
+"$EXA" finetune --base "$D/base" --data "$D/chat.jsonl" --out "$D/full" --steps 3 --batch 2 --seq 64 --lr 1e-3 --threads 2 --quiet 2>/dev/null || fail "full finetune"
+"$EXA" generate -m "$D/full/step-00000003" -p "안녕" -n 2 --temp 0 >/dev/null 2>&1 || fail "full finetune output does not load"
+[ ! -e "$D/full/step-00000003/adapter_config.json" ] || fail "full finetune wrote an adapter"
 # hostile / wrong adapters: non-zero exit and exactly one line naming the problem
 bad() { # name, then a python snippet editing $D/bad (a copy of the adapter)
     rm -rf "$D/bad"; cp -r "$A" "$D/bad"
