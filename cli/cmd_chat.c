@@ -26,6 +26,7 @@ static void on_sigint(int sig) {
 static void usage(void) {
     printf("usage: exaone chat -m DIR [options]\n"
            "  -m DIR             model folder (weights, tokenizer, chat template)\n"
+           "  --quant TYPE       convert weights at load: q8, q4 (= q4_K_M), q4_0, q4_K, q5_K, q6_K, f16, bf16\n"
            "  --kind K           force a built-in chat template: exaone3, exaone-deep, exaone4\n"
            "  --system TEXT      system prompt\n"
            "  --think            reasoning mode (EXAONE 4.0 enable_thinking; Deep always reasons)\n"
@@ -283,6 +284,7 @@ static int command(chat_state *s, char *line) {
 }
 
 int exa_cmd_chat(int argc, char **argv) {
+    if (exa_cli_take_quant(&argc, argv)) return 1; /* --quant TYPE: convert weights at load */
     const char *dir = NULL, *kind = NULL, *system = NULL;
     long n_new = 4096, top_k = 0, threads = 0, n_ctx = 0, seed = 24301;
     double temp = 0, top_p = 1, min_p = 0, rep = 1;

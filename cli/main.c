@@ -17,6 +17,8 @@ int exa_cmd_tokenizer_train(int argc, char **argv);
 int exa_cmd_template(int argc, char **argv); /* chat */
 int exa_cmd_chat(int argc, char **argv);     /* chat */
 int exa_cmd_index(int argc, char **argv); /* retrieval */
+int exa_cmd_quantize(int argc, char **argv);   /* quant */
+int exa_cmd_perplexity(int argc, char **argv); /* quant */
 
 static const exa_cli_command commands[] = {
     {"info", "show a model's architecture, size and load time", exa_cmd_info},
@@ -30,6 +32,8 @@ static const exa_cli_command commands[] = {
     {"chat", "interactive multi-turn chat with a model (streaming, reasoning, /commands)", exa_cmd_chat},
     {"template", "render a conversation with a model's chat template (prints the exact prompt)", exa_cmd_template},
     {"index", "build and search a document index (.txt .md .html .pdf; Korean-aware BM25)", exa_cmd_index}, /* retrieval */
+    {"quantize", "write a model as GGUF (llama.cpp-compatible) in q8_0/q4_0/q4_K/q4_K_M/q6_K/f16/bf16/f32", exa_cmd_quantize}, /* quant */
+    {"perplexity", "perplexity of a model on a text file; --compare-to REF: KL divergence and top-1 agreement", exa_cmd_perplexity}, /* quant */
 };
 
 static void usage(FILE *f) {
