@@ -34,8 +34,8 @@ typedef struct exporter {
     char *err;
     size_t err_size;
     float *ones;           /* scratch kept until write */
-    char **strs;           /* token strings / merges we allocated */
-    size_t n_strs;
+    char **strs;           /* token strings / merges we allocated, freed at the end */
+    size_t n_strs, cap_strs;
 } exporter;
 
 static exa_status add_mat(exporter *e, const char *hf, const exa_mat *w) {
@@ -106,8 +106,16 @@ static exa_status add_tensors(exporter *e) {
     return EXA_OK;
 }
 
+/* takes ownership of s (NULL, freeing s, when out of memory) */
 static char *keep(exporter *e, char *s) {
     if (!s) return NULL;
+    if (e->n_strs == e->cap_strs) {
+        size_t nc = e->cap_strs ? 2 * e->cap_strs : 64;
+        char **n = realloc(e->strs, nc * sizeof *n);
+        if (!n) { free(s); return NULL; }
+        e->strs = n;
+        e->cap_strs = nc;
+    }
     e->strs[e->n_strs++] = s;
     return s;
 }
@@ -128,8 +136,7 @@ static exa_status read_merges(exporter *e, const char *dir, const char ***out, u
         }
         size_t n = json_object_array_length(merges);
         const char **v = calloc(n ? n : 1, sizeof *v);
-        e->strs = realloc(e->strs, (e->n_strs + n + 1) * sizeof *e->strs);
-        if (!v || !e->strs) { free(v); json_object_put(root); return EXA_ERR_NOMEM; }
+        if (!v) { json_object_put(root); return EXA_ERR_NOMEM; }
         for (size_t i = 0; i < n; i++) {
             struct json_object *it = json_object_array_get_idx(merges, i);
             if (json_object_is_type(it, json_type_string)) v[i] = keep(e, strdup(json_object_get_string(it)));
@@ -156,9 +163,8 @@ static exa_status read_merges(exporter *e, const char *dir, const char ***out, u
     size_t n = 0;
     for (size_t i = 0; i < len; i++) n += text[i] == '\n';
     const char **v = calloc(n + 1, sizeof *v);
-    e->strs = realloc(e->strs, (e->n_strs + 1) * sizeof *e->strs);
-    if (!v || !e->strs) { free(v); free(text); return EXA_ERR_NOMEM; }
-    keep(e, text); /* lines point into it */
+    if (!v) { free(text); return EXA_ERR_NOMEM; }
+    if (!keep(e, text)) { free(v); return EXA_ERR_NOMEM; } /* lines point into it */
     size_t k = 0;
     for (char *p = text, *end = text + len; p < end;) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -195,8 +201,7 @@ static exa_status add_tokenizer(exporter *e, const char *dir, const exa_tokenize
     const int V = hp->n_vocab, nt = exa_tokenizer_n_vocab(tok);
     const char **tokens = calloc((size_t)V, sizeof *tokens);
     int32_t *types = calloc((size_t)V, sizeof *types);
-    e->strs = realloc(e->strs, (e->n_strs + (size_t)V + 1) * sizeof *e->strs);
-    if (!tokens || !types || !e->strs) { free(tokens); free(types); return EXA_ERR_NOMEM; }
+    if (!tokens || !types) { free(tokens); free(types); return EXA_ERR_NOMEM; }
     exa_status st = EXA_OK;
     for (int i = 0; i < V && st == EXA_OK; i++) {
         const char *t = i < nt ? exa_tokenizer_token_text(tok, i) : NULL;
@@ -225,7 +230,7 @@ static exa_status add_tokenizer(exporter *e, const char *dir, const exa_tokenize
     if (!st) st = exa_gguf_writer_add_bool(e->w, EXA_GGUF_KEY_TOK_ADD_BOS, 0);
     char *tmpl = read_chat_template(dir);
     if (!st && tmpl) st = exa_gguf_writer_add_str(e->w, EXA_GGUF_KEY_CHAT_TEMPLATE, tmpl);
-    if (tmpl) keep(e, tmpl);
+    free(tmpl);
     /* the writer copies string arrays when they are added */
     free(tokens);
     free(types);
@@ -246,7 +251,6 @@ exa_status exa_gguf_export(const char *in, const char *out_path, exa_quant_type 
     if (st) return st;
     err[0] = 0;
     exporter e = {.m = m, .err = err, .err_size = err_size};
-    e.strs = malloc(sizeof *e.strs);
     exa_tokenizer *tok = NULL;
     char tpath[4096];
     int has_tok = 0;
@@ -254,8 +258,7 @@ exa_status exa_gguf_export(const char *in, const char *out_path, exa_quant_type 
         const char *names[] = {"tokenizer.json", "vocab.json"};
         for (int i = 0; i < 2; i++) has_tok |= exa_path_join(tpath, sizeof tpath, in, names[i]) && exa_file_exists(tpath);
     }
-    if (!e.strs) st = EXA_ERR_NOMEM;
-    if (!st && has_tok) st = exa_tokenizer_load(in, &tok, err, err_size);
+    if (has_tok) st = exa_tokenizer_load(in, &tok, err, err_size);
     if (!st) st = exa_gguf_writer_new(EXA_GGUF_DEFAULT_ALIGNMENT, &e.w);
     const exa_hparams *hp = &m->hp;
     exa_gguf_hparams gh = {
