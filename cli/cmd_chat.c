@@ -38,7 +38,7 @@ static void usage(void) {
            "  --ctx N            context length (default min(model max, 8192))\n"
            "in the chat: /reset  /system TEXT  /think on|off  /save FILE  /help  /quit\n"
            "Ctrl-C stops the answer being written; Ctrl-D (or Ctrl-C at the prompt) quits.\n"
-           "With stdin not a terminal, each input line is one user turn or command.\n");
+           "With stdin not a terminal, each input line is one user turn or command (--echo prints it).\n");
 }
 
 typedef struct chat_state {
@@ -56,7 +56,7 @@ typedef struct chat_state {
     long max_new;
     exa_sampler_params sp;
     int temp_set, top_p_set;
-    int interactive, color;
+    int interactive, color, echo;
 } chat_state;
 
 static int reasoning_on(const chat_state *s) {
@@ -288,12 +288,13 @@ int exa_cmd_chat(int argc, char **argv) {
     const char *dir = NULL, *kind = NULL, *system = NULL;
     long n_new = 4096, top_k = 0, threads = 0, n_ctx = 0, seed = 24301;
     double temp = 0, top_p = 1, min_p = 0, rep = 1;
-    int think = 0, temp_set = 0, top_p_set = 0;
+    int think = 0, temp_set = 0, top_p_set = 0, echo = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int r = 0;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(); return 0; }
         if (!strcmp(a, "--think")) { think = 1; continue; }
+        if (!strcmp(a, "--echo")) { echo = 1; continue; }
         if (!v) return exa_cli_fail("chat: option '%s' needs a value (see exaone chat --help)", a);
         i++;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) dir = v;
@@ -346,6 +347,7 @@ int exa_cmd_chat(int argc, char **argv) {
     s.temp_set = temp_set;
     s.top_p_set = top_p_set;
     s.interactive = isatty(STDIN_FILENO);
+    s.echo = echo;
     s.color = isatty(STDOUT_FILENO);
 
     struct sigaction sa;
@@ -375,6 +377,7 @@ int exa_cmd_chat(int argc, char **argv) {
         }
         while (r > 0 && (line[r - 1] == '\n' || line[r - 1] == '\r')) line[--r] = 0;
         if (!r) continue;
+        if (s.echo && !s.interactive) printf("> %s\n", line); /* --echo: show scripted turns */
         if (line[0] == '/') {
             if (!command(&s, line)) break;
             continue;

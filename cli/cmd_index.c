@@ -77,6 +77,7 @@ static exa_index *open_index(const char *db, const exa_index_params *p) {
 
 static int cmd_add(int argc, char **argv) {
     exa_index_params ip = exa_index_default_params();
+    int terms_given = 0;
     bar b = {0, isatty(2), 0, -1, 0};
     const char *db = NULL;
     const char **paths = calloc((size_t)argc, sizeof *paths);
@@ -88,6 +89,7 @@ static int cmd_add(int argc, char **argv) {
         else if (!strcmp(argv[i], "--quiet")) b.quiet = 1;
         else if (!strcmp(argv[i], "--terms") && i + 1 < argc) {
             const char *m = argv[++i];
+            terms_given = 1;
             if (!strcmp(m, "korean")) ip.terms = EXA_TERMS_KOREAN;
             else if (!strcmp(m, "words")) ip.terms = EXA_TERMS_WORDS;
             else if (!strcmp(m, "bigrams")) ip.terms = EXA_TERMS_BIGRAMS;
@@ -108,6 +110,10 @@ static int cmd_add(int argc, char **argv) {
     if (b.enabled == 0 && b.tty && !b.quiet) b.enabled = 1;
     exa_index *idx = open_index(db, &ip);
     if (!idx) { free(paths); return 1; }
+    exa_index_stats ist;
+    static const char *const TERMS[] = {"korean", "words", "bigrams"};
+    if (terms_given && !exa_index_get_stats(idx, &ist) && strcmp(ist.terms, TERMS[ip.terms]))
+        fprintf(stderr, "exaone: note: %s was created with --terms %s; that mode is kept\n", db, ist.terms);
     signal(SIGINT, on_sigint);
     exa_index_add_params ap = {on_progress, on_warn, &b};
     exa_index_progress st;

@@ -11,7 +11,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: exaone tokenizer-train --vocab-size N --out DIR [options] FILES...\n"
+            "usage: exaone tokenizer-train --vocab-size N --out DIR [options] FILES...   (text, or .xz)\n"
             "  --vocab-size N      total vocabulary size incl. added and byte tokens (default 32000)\n"
             "  --out DIR           output folder (created if missing): tokenizer.json, tokenizer_config.json\n"
             "  --min-frequency N   do not merge pairs seen fewer than N times (default 2)\n"

@@ -17,6 +17,11 @@ int exa_cmd_tokenizer_train(int argc, char **argv);
 int exa_cmd_template(int argc, char **argv); /* chat */
 int exa_cmd_chat(int argc, char **argv);     /* chat */
 int exa_cmd_index(int argc, char **argv); /* retrieval */
+int exa_cmd_ask(int argc, char **argv);
+/* ---- train ---- */
+int exa_cmd_train(int argc, char **argv);
+/* ---- end train ---- */
+int exa_cmd_serve(int argc, char **argv);   /* ---- server ---- */
 int exa_cmd_quantize(int argc, char **argv);   /* quant */
 int exa_cmd_perplexity(int argc, char **argv); /* quant */
 
@@ -27,11 +32,16 @@ static const exa_cli_command commands[] = {
     {"bench", "measure prompt and decode speed against this machine's bandwidth and FLOP/s", exa_cmd_bench},
     {"data", "prepare token shards for training from text corpora (data prepare ...)", exa_cmd_data},
     {"random-model", "write a random-weight model folder in the exact shape of a real EXAONE model", exa_cmd_random_model},
+    {"serve", "OpenAI-compatible HTTP server with continuous batching (docs/server.md)", exa_cmd_serve},
     {"tokenize", "print the token ids (or pieces) of a text; --decode for ids to text", exa_cmd_tokenize},
     {"tokenizer-train", "train a byte-level BPE tokenizer (HF tokenizer.json) on text files", exa_cmd_tokenizer_train},
     {"chat", "interactive multi-turn chat with a model (streaming, reasoning, /commands)", exa_cmd_chat},
     {"template", "render a conversation with a model's chat template (prints the exact prompt)", exa_cmd_template},
+    {"ask", "answer a question from an indexed document collection, with citations", exa_cmd_ask},
     {"index", "build and search a document index (.txt .md .html .pdf; Korean-aware BM25)", exa_cmd_index}, /* retrieval */
+    /* ---- train ---- */
+    {"train", "train an EXAONE-architecture model from scratch on token shards", exa_cmd_train},
+    /* ---- end train ---- */
     {"quantize", "write a model as GGUF (llama.cpp-compatible) in q8_0/q4_0/q4_K/q4_K_M/q6_K/f16/bf16/f32", exa_cmd_quantize}, /* quant */
     {"perplexity", "perplexity of a model on a text file; --compare-to REF: KL divergence and top-1 agreement", exa_cmd_perplexity}, /* quant */
 };

@@ -24,7 +24,7 @@ static int on_text(void *u, const char *s, size_t n) {
 }
 static void on_title(void *u, const char *s, size_t n) {
     out *o = u;
-    if (exa_utf8_valid_prefix((const unsigned char *)s, n) != n) o->bad_title = 1;
+    if (exa_tok_utf8_valid_prefix((const unsigned char *)s, n) != n) o->bad_title = 1;
 }
 static int on_page(void *u, int p) { (void)u; (void)p; return 0; }
 static int on_chunk(void *u, const char *t, size_t n, int64_t s, int64_t e) {
@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     exa_doc_sink sink = {on_page, on_text, on_title, NULL, &o};
     exa_extract_html_mem((const char *)data, size, &sink, NULL, 0);
     if (o.bad_title) abort();
-    if (o.n && exa_utf8_valid_prefix((const unsigned char *)o.s, o.n) != o.n) abort();
+    if (o.n && exa_tok_utf8_valid_prefix((const unsigned char *)o.s, o.n) != o.n) abort();
     exa_chunker c;
     exa_chunker_init(&c, 64, 16, on_chunk, NULL);
     if (o.n) exa_chunker_feed(&c, o.s, o.n);

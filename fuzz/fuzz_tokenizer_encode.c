@@ -18,7 +18,7 @@ static void build(void) {
     int n = 0;
     for (int b = 0; b < 256; b++) {
         uint8_t u[4];
-        size_t l = exa_utf8_put(exa_byte_to_unicode[b], u);
+        size_t l = exa_tok_utf8_put(exa_byte_to_unicode[b], u);
         memcpy(strs[n], u, l);
         strs[n][l] = 0;
         vocab[n] = strs[n];
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (ids[i] < 0 || ids[i] >= exa_tokenizer_n_vocab(t)) abort();
     /* decode(encode(x)) == x after U+FFFD replacement, except for what lstrip/rstrip ate */
     uint8_t *clean = malloc(size * 3 + 1);
-    size_t cl = exa_utf8_sanitize(data, size, clean);
+    size_t cl = exa_tok_utf8_sanitize(data, size, clean);
     char *s;
     size_t l;
     if (exa_tokenizer_decode_alloc(t, ids, n, 0, &s, &l) != EXA_OK) abort();

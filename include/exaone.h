@@ -481,6 +481,20 @@ typedef struct exa_search_result {
 exa_status exa_index_search(exa_index *idx, const char *query, const exa_search_params *params,
                             exa_search_result *out);
 void exa_search_result_free(exa_search_result *r);
+/* Grounded answers (src/retrieval/grounded.c). Messages (a json-c array: system + user) that
+ * tell a model to answer only from the numbered passages and cite them as [1], [2] …, in the
+ * question's language (Korean when it contains Hangul). Passages longer than
+ * max_chars_per_passage (0: no limit) are cut. */
+exa_status exa_grounded_messages(const char *question, const exa_passage *passages, int n,
+                                 int max_chars_per_passage, struct json_object **messages);
+/* How many of the n best-first passages to keep: those scoring at least min_ratio × the best
+ * (BM25 scores are only comparable within one query). */
+int exa_grounded_keep(const exa_passage *passages, int n, double min_ratio);
+/* The sentence a grounded answer uses when the documents do not contain the answer. */
+const char *exa_grounded_not_found(const char *question);
+/* Marks cited[i] = 1 for each passage i+1 cited as [n] (also [1, 2]) in answer; returns the count. */
+int exa_grounded_citations(const char *answer, int n_passages, int *cited);
+int exa_text_is_korean(const char *s);
 /* ---- end retrieval ------------------------------------------------------------------------ */
 
 #ifdef __cplusplus

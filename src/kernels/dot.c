@@ -82,53 +82,49 @@ float exa_dot_f16_ref(const void *w, const float *x, int n) {
 #define LD256_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 
 /* 4 weight rows × 4 tokens register-blocked micro-kernel for matrix–matrix products: per step
- * of 16 (8) columns, 4 weight loads (widened to f32) and 4 activation loads feed 16 FMAs.
+ * of 16 (8) columns, 4 weight loads (widened to f32) and 4 activation loads feed 16 FMAs into 16
+ * named accumulators (an indexed array would be spilled to memory at -O2).
  * out[r*4 + t] = dot(w row r, x row t). Column tails use the scalar reference. */
+#define GEMM4_ROW(V, FMA, LOADW, r)                                                                  \
+    { V wr = LOADW(w + (size_t)(r) * ldw + i);                                                     \
+      a##r##0 = FMA(wr, x0, a##r##0); a##r##1 = FMA(wr, x1, a##r##1);                               \
+      a##r##2 = FMA(wr, x2, a##r##2); a##r##3 = FMA(wr, x3, a##r##3); }
+#define GEMM4_BODY(V, ZERO, LOADX, FMA, LOADW, STEP, HSUM, REF)                                      \
+    const ELT_T *w = wv;                                                                           \
+    V a00 = ZERO(), a01 = ZERO(), a02 = ZERO(), a03 = ZERO(), a10 = ZERO(), a11 = ZERO();         \
+    V a12 = ZERO(), a13 = ZERO(), a20 = ZERO(), a21 = ZERO(), a22 = ZERO(), a23 = ZERO();         \
+    V a30 = ZERO(), a31 = ZERO(), a32 = ZERO(), a33 = ZERO();                                     \
+    int i = 0;                                                                                     \
+    for (; i + STEP <= n; i += STEP) {                                                             \
+        V x0 = LOADX(x + i), x1 = LOADX(x + ldx + i), x2 = LOADX(x + 2 * ldx + i), x3 = LOADX(x + 3 * ldx + i); \
+        GEMM4_ROW(V, FMA, LOADW, 0) GEMM4_ROW(V, FMA, LOADW, 1)                                    \
+        GEMM4_ROW(V, FMA, LOADW, 2) GEMM4_ROW(V, FMA, LOADW, 3)                                    \
+    }                                                                                              \
+    V acc[16] = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33}; \
+    for (int r = 0; r < 4; r++)                                                                    \
+        for (int t = 0; t < 4; t++)                                                                \
+            out[r * 4 + t] = HSUM(acc[r * 4 + t]) + REF(w + (size_t)r * ldw + i, x + (size_t)t * ldx + i, n - i);
+
+static inline __attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
 #define EXA_DEFINE_GEMM4_AVX512(NAME, ELT, LOAD16, REF)                                             \
     __attribute__((target("avx512f,avx512bw,avx512vl"))) static void NAME(                          \
         const void *wv, size_t ldw, const float *x, size_t ldx, int n, float *out) {               \
-        const ELT *w = wv;                                                                         \
-        __m512 acc[4][4];                                                                          \
-        for (int r = 0; r < 4; r++)                                                                \
-            for (int t = 0; t < 4; t++) acc[r][t] = _mm512_setzero_ps();                           \
-        int i = 0;                                                                                 \
-        for (; i + 16 <= n; i += 16) {                                                             \
-            __m512 xv[4], wr;                                                                      \
-            for (int t = 0; t < 4; t++) xv[t] = _mm512_loadu_ps(x + (size_t)t * ldx + i);          \
-            for (int r = 0; r < 4; r++) {                                                          \
-                wr = LOAD16(w + (size_t)r * ldw + i);                                              \
-                for (int t = 0; t < 4; t++) acc[r][t] = _mm512_fmadd_ps(wr, xv[t], acc[r][t]);     \
-            }                                                                                      \
-        }                                                                                          \
-        for (int r = 0; r < 4; r++)                                                                \
-            for (int t = 0; t < 4; t++)                                                            \
-                out[r * 4 + t] = _mm512_reduce_add_ps(acc[r][t]) +                                 \
-                                 REF(w + (size_t)r * ldw + i, x + (size_t)t * ldx + i, n - i);     \
+        typedef ELT ELT_T;                                                                         \
+        GEMM4_BODY(__m512, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_fmadd_ps, LOAD16, 16,        \
+                   _mm512_reduce_add_ps, REF)                                                      \
     }
 
 #define EXA_DEFINE_GEMM4_AVX2(NAME, ELT, LOAD8, REF)                                                \
     __attribute__((target("avx2,fma,f16c"))) static void NAME(                                      \
         const void *wv, size_t ldw, const float *x, size_t ldx, int n, float *out) {               \
-        const ELT *w = wv;                                                                         \
-        __m256 acc[4][4];                                                                          \
-        for (int r = 0; r < 4; r++)                                                                \
-            for (int t = 0; t < 4; t++) acc[r][t] = _mm256_setzero_ps();                           \
-        int i = 0;                                                                                 \
-        for (; i + 8 <= n; i += 8) {                                                               \
-            __m256 xv[4], wr;                                                                      \
-            for (int t = 0; t < 4; t++) xv[t] = _mm256_loadu_ps(x + (size_t)t * ldx + i);          \
-            for (int r = 0; r < 4; r++) {                                                          \
-                wr = LOAD8(w + (size_t)r * ldw + i);                                               \
-                for (int t = 0; t < 4; t++) acc[r][t] = _mm256_fmadd_ps(wr, xv[t], acc[r][t]);     \
-            }                                                                                      \
-        }                                                                                          \
-        for (int r = 0; r < 4; r++)                                                                \
-            for (int t = 0; t < 4; t++) {                                                          \
-                __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[r][t]), _mm256_extractf128_ps(acc[r][t], 1)); \
-                h = _mm_add_ps(h, _mm_movehl_ps(h, h));                                            \
-                h = _mm_add_ss(h, _mm_movehdup_ps(h));                                             \
-                out[r * 4 + t] = _mm_cvtss_f32(h) + REF(w + (size_t)r * ldw + i, x + (size_t)t * ldx + i, n - i); \
-            }                                                                                      \
+        typedef ELT ELT_T;                                                                         \
+        GEMM4_BODY(__m256, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_fmadd_ps, LOAD8, 8, hsum256, REF) \
     }
 
 EXA_DEFINE_DOT_AVX512(dot_f32_avx512, float, LD512_F32, exa_dot_f32_ref)

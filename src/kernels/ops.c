@@ -8,6 +8,7 @@
  * for all T tokens, kernels/quant.h). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/common.h"
 
@@ -115,6 +116,28 @@ void exa_matmul(exa_pool *pool, const exa_mat *w, const float *x, int T, float *
     exa_cpu_level lv = exa_cpu_active();
     if (exa_dtype_is_quant(w->dtype)) { qmatmul(pool, lv, w, x, T, y); return; }
     matmul_job j = {w, x, y, T, exa_dot_get(w->dtype, lv), exa_gemm4_get(w->dtype, lv), 0, NULL, NULL, 0};
+    /* 2–3 tokens (small decode batches) also take the 4-token micro-kernel: the last token row
+     * is repeated into a padded copy and the extra outputs go to a scratch area */
+    if (j.gemm4 && T > 1 && T % 4) {
+        const int Tp = (T + 3) / 4 * 4;
+        const size_t cols = (size_t)w->cols, rows = (size_t)w->rows;
+        float *xp = exa_aligned_alloc(sizeof(float) * (size_t)Tp * cols);
+        float *yp = exa_aligned_alloc(sizeof(float) * (size_t)Tp * rows);
+        if (xp && yp) {
+            memcpy(xp, x, sizeof(float) * (size_t)T * cols);
+            for (int t = T; t < Tp; t++) memcpy(xp + (size_t)t * cols, x + (size_t)(T - 1) * cols, sizeof(float) * cols);
+            j.x = xp;
+            j.y = yp;
+            j.T = Tp;
+            exa_pool_run(pool, matmul_worker, &j);
+            memcpy(y, yp, sizeof(float) * (size_t)T * rows);
+            free(xp);
+            free(yp);
+            return;
+        }
+        free(xp);
+        free(yp);
+    }
     exa_pool_run(pool, matmul_worker, &j);
 }
 

@@ -120,7 +120,7 @@ static exa_status extract_text(const char *path, exa_doc_kind kind, const exa_do
             for (size_t i = 0; i < probe; i++) nul += buf[i] == 0;
             size_t v = 0;
             while (v < probe) {
-                size_t ok = exa_utf8_valid_prefix((const unsigned char *)buf + v, probe - v);
+                size_t ok = exa_tok_utf8_valid_prefix((const unsigned char *)buf + v, probe - v);
                 v += ok;
                 if (v < probe) { bad++; v++; }
             }
@@ -211,7 +211,7 @@ static void html_title_done(html_state *h) {
     while (h->title_len && h->title[h->title_len - 1] == ' ') h->title_len--;
     h->title[h->title_len] = 0;
     /* may be cut mid-character at the buffer's end */
-    size_t ok = exa_utf8_valid_prefix((const unsigned char *)h->title, h->title_len);
+    size_t ok = exa_tok_utf8_valid_prefix((const unsigned char *)h->title, h->title_len);
     if (ok && h->sink->title) { h->sink->title(h->sink->user, h->title, ok); h->title_sent = 1; }
 }
 
@@ -391,7 +391,7 @@ static exa_status extract_pdf(const char *path, const exa_doc_sink *sink, char *
     }
     gchar *title = poppler_document_get_title(doc);
     if (title && sink->title) {
-        size_t tl = strlen(title), ok = exa_utf8_valid_prefix((const unsigned char *)title, tl);
+        size_t tl = strlen(title), ok = exa_tok_utf8_valid_prefix((const unsigned char *)title, tl);
         while (ok > 0 && (title[ok - 1] == ' ')) ok--;
         if (ok) sink->title(sink->user, title, ok > 500 ? 500 : ok);
     }

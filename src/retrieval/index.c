@@ -362,7 +362,7 @@ static void sink_title(void *user, const char *s, size_t n) {
     memcpy(g->title, s, n);
     g->title[n] = 0;
     /* cut at a character boundary */
-    size_t ok = exa_utf8_valid_prefix((const unsigned char *)g->title, n);
+    size_t ok = exa_tok_utf8_valid_prefix((const unsigned char *)g->title, n);
     g->title[ok] = 0;
 }
 
@@ -874,6 +874,7 @@ exa_status exa_index_get_stats(exa_index *idx, exa_index_stats *st) {
  * memory (rank_cache) and reloaded when the database changes. */
 /* BM25F parameters, chosen on KorQuAD dev (docs/retrieval.md has the sweep) */
 #define BM25_K1 0.8
+#define MAX_DF_FRACTION 0.25
 #define BM25_B 0.75
 
 typedef struct posting { int64_t rowid; float tf; } posting;
@@ -893,13 +894,52 @@ typedef struct rank_cache {
     size_t n_post, cap_post;
     /* query terms (parallel to the MATCH expression's phrases) */
     double k1, b, title_weight;
+    /* df of terms seen by earlier queries (open addressing; term strings owned) */
+    char **df_term;
+    int64_t *df_val;
+    size_t df_cap, df_n;
+    const char *terms[MAX_QUERY_TERMS];
     int n_terms;
     float term_weight[MAX_QUERY_TERMS];
     int failed;
 } rank_cache;
 
+static uint64_t str_hash(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) { h ^= (unsigned char)*s; h *= 0x100000001b3ull; }
+    return h;
+}
+
+/* df of a term from earlier queries, or -1 */
+static int64_t df_get(const rank_cache *c, const char *t) {
+    if (!c->df_cap) return -1;
+    for (size_t h = str_hash(t) & (c->df_cap - 1);; h = (h + 1) & (c->df_cap - 1)) {
+        if (!c->df_term[h]) return -1;
+        if (!strcmp(c->df_term[h], t)) return c->df_val[h];
+    }
+}
+
+static void df_put(rank_cache *c, const char *t, int64_t df) {
+    if (!c->df_cap) {
+        c->df_cap = 1 << 14;
+        c->df_term = calloc(c->df_cap, sizeof *c->df_term);
+        c->df_val = calloc(c->df_cap, sizeof *c->df_val);
+        if (!c->df_term || !c->df_val) { free(c->df_term); free(c->df_val); c->df_term = NULL; c->df_val = NULL; c->df_cap = 0; return; }
+    }
+    if (c->df_n * 4 >= c->df_cap * 3) return;  /* full: stop remembering */
+    size_t h = str_hash(t) & (c->df_cap - 1);
+    while (c->df_term[h]) {
+        if (!strcmp(c->df_term[h], t)) return;
+        h = (h + 1) & (c->df_cap - 1);
+    }
+    c->df_term[h] = strdup(t);
+    if (c->df_term[h]) { c->df_val[h] = df; c->df_n++; }
+}
+
 static void rank_cache_free(rank_cache *c) {
     if (!c) return;
+    for (size_t i = 0; i < c->df_cap; i++) free(c->df_term[i]);
+    free(c->df_term); free(c->df_val);
     free(c->dl); free(c->doc); free(c->acc); free(c->gen); free(c->touched); free(c->post);
     free(c);
 }
@@ -1001,11 +1041,23 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
     c->cur_gen++;
     c->n_touched = 0;
     double N = (double)c->n;
+    /* terms in more than a quarter of the chunks carry little information (idf < 1.3) and cost
+     * the most postings: in collections of 1000+ chunks they are left out, unless every query
+     * term is that common (then all count). A term's df is remembered, so the next query that
+     * has it does not even walk its postings; scores never depend on what was remembered. */
+    double max_df = N >= 1000 ? MAX_DF_FRACTION * N : N + 1;
+    int kept = 0;
+rescan:
     for (int p = 0; p < np && p < c->n_terms; p++) {
+        int64_t known = df_get(c, c->terms[p]);
+        if (known >= 0 && (double)known > max_df) continue;
         c->n_post = 0;
         int rc = api->xQueryPhrase(fts, p, c, rank_posting);
         if (rc != SQLITE_OK) { c->failed = 1; sqlite3_result_error_code(ctx, rc); return; }
         double df = (double)c->n_post;
+        if (known < 0) df_put(c, c->terms[p], (int64_t)c->n_post);
+        if (df > max_df) continue;  /* same result whether or not the df was known beforehand */
+        kept++;
         double idf = log(1.0 + (N - df + 0.5) / (df + 0.5)) * c->term_weight[p];
         const double k1 = c->k1, bb = c->b;
         for (size_t i = 0; i < c->n_post; i++) {
@@ -1029,6 +1081,7 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_conte
             c->acc[r] += add;
         }
     }
+    if (!kept && max_df <= N) { max_df = N + 1; goto rescan; }
     sqlite3_result_int(ctx, 1);
 }
 
@@ -1117,7 +1170,7 @@ exa_status exa_index_search(exa_index *idx, const char *query, const exa_search_
     if (st || !b.n) goto done;
     rank_cache *c = idx->cache;
     c->n_terms = b.n;
-    for (int i = 0; i < b.n; i++) c->term_weight[i] = 1.0f;
+    for (int i = 0; i < b.n; i++) { c->term_weight[i] = 1.0f; c->terms[i] = seen[i]; }
     c->failed = 0;
     c->n_touched = 0;
     sqlite3_stmt *s;
@@ -1132,12 +1185,56 @@ exa_status exa_index_search(exa_index *idx, const char *query, const exa_search_
     sqlite3_finalize(s);
     if (st) goto done;
     if (rc == SQLITE_DONE) c->n_touched = 0; /* nothing matched: rank_fn never ran */
-    /* top candidates: partial selection then sort */
+    /* top candidates: keep the best L in a min-heap (O(n log L)) and sort those; with a
+     * per-document cap L may prove too small, then everything is sorted */
     size_t nt = c->n_touched;
     scored *cand = malloc((nt ? nt : 1) * sizeof *cand);
     if (!cand) { st = EXA_ERR_NOMEM; goto done; }
-    for (size_t i = 0; i < nt; i++) { cand[i].rowid = c->touched[i]; cand[i].score = c->acc[c->touched[i]]; }
-    qsort(cand, nt, sizeof *cand, cmp_scored);
+    size_t L = (size_t)p.k * (p.max_per_doc > 0 ? 16 : 1) + 64, nc = 0;
+    int full = 0;
+again:
+    if (full || nt <= L) {
+        for (size_t i = 0; i < nt; i++) { cand[i].rowid = c->touched[i]; cand[i].score = c->acc[c->touched[i]]; }
+        nc = nt;
+    } else {
+        nc = 0;
+        for (size_t i = 0; i < nt; i++) {
+            scored x = {c->touched[i], c->acc[c->touched[i]]};
+            if (nc < L) {
+                size_t j = nc++;   /* sift up: cand[0] is the worst kept */
+                while (j > 0 && cmp_scored(&cand[(j - 1) / 2], &x) < 0) { cand[j] = cand[(j - 1) / 2]; j = (j - 1) / 2; }
+                cand[j] = x;
+            } else if (cmp_scored(&x, &cand[0]) < 0) {
+                size_t j = 0;      /* replace the worst, sift down */
+                for (;;) {
+                    size_t l = 2 * j + 1, r = l + 1, w = j;
+                    const scored *wv = &x;
+                    if (l < nc && cmp_scored(&cand[l], wv) > 0) { w = l; wv = &cand[l]; }
+                    if (r < nc && cmp_scored(&cand[r], wv) > 0) { w = r; }
+                    if (w == j) break;
+                    cand[j] = cand[w];
+                    j = w;
+                }
+                cand[j] = x;
+            }
+        }
+    }
+    qsort(cand, nc, sizeof *cand, cmp_scored);
+    if (!full && nc < nt && p.max_per_doc > 0) {
+        /* enough distinct documents among the kept candidates? */
+        int64_t seen_docs[64];
+        int nd = 0, enough = 0;
+        for (size_t i = 0; i < nc && !enough; i++) {
+            int64_t d = c->doc[cand[i].rowid];
+            int j = 0;
+            while (j < nd && seen_docs[j] != d) j++;
+            if (j == nd && nd < 64) seen_docs[nd++] = d;
+            enough = nd >= p.k || nd == 64;
+        }
+        if (!enough && nd < 64) { full = 1; goto again; }
+        if (nd == 64 && p.k > 64) { full = 1; goto again; }
+    }
+    nt = nc;
     out->passages = calloc((size_t)p.k, sizeof *out->passages);
     if (!out->passages) { free(cand); st = EXA_ERR_NOMEM; goto done; }
     int64_t docs_seen[10000];

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "exaone.h"
-#include "tokenizer/unicode.h" /* exa_utf8_valid_prefix */
+#include "tokenizer/unicode.h" /* exa_tok_utf8_valid_prefix: one UTF-8 validator for the project */
 
 /* Decodes one UTF-8 code point at s[0..n); returns its length (1..4). Invalid or truncated
  * sequences decode as U+FFFD with length 1. n must be > 0. */

@@ -73,6 +73,28 @@ static int cmp_desc(const void *a, const void *b) {
     return ((const cand *)a)->id - ((const cand *)b)->id; /* ties: lower id first (deterministic) */
 }
 
+/* Partial selection (quickselect, median-of-three pivots): afterwards c[0..m) hold the m best
+ * candidates (in cmp_desc order), in no particular order among themselves. Deterministic. */
+static void select_top(cand *c, int n, int m) {
+    int lo = 0, hi = n - 1;
+    while (lo < hi && m > lo && m <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (cmp_desc(&c[mid], &c[lo]) < 0) { cand t = c[mid]; c[mid] = c[lo]; c[lo] = t; }
+        if (cmp_desc(&c[hi], &c[lo]) < 0) { cand t = c[hi]; c[hi] = c[lo]; c[lo] = t; }
+        if (cmp_desc(&c[hi], &c[mid]) < 0) { cand t = c[hi]; c[hi] = c[mid]; c[mid] = t; }
+        cand pivot = c[mid];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (cmp_desc(&c[i], &pivot) < 0) i++;
+            while (cmp_desc(&c[j], &pivot) > 0) j--;
+            if (i <= j) { cand t = c[i]; c[i] = c[j]; c[j] = t; i++; j--; }
+        }
+        if (m <= j) hi = j;
+        else if (m >= i) lo = i;
+        else break;
+    }
+}
+
 int32_t exa_sampler_sample(exa_sampler *s, const float *logits) {
     const int V = s->n_vocab;
     float *w = s->work;
@@ -101,15 +123,48 @@ int32_t exa_sampler_sample(exa_sampler *s, const float *logits) {
         float l = w[i] * inv_t;
         if (l >= maxl - 40.0f) s->c[n++] = (cand){i, l};
     }
-    qsort(s->c, (size_t)n, sizeof *s->c, cmp_desc);
-    if (s->p.top_k > 0 && s->p.top_k < n) n = s->p.top_k;
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) { s->c[i].logit = expf(s->c[i].logit - maxl); sum += s->c[i].logit; }
+    /* Probabilities (unnormalised) and their total over all candidates; then order only as much
+     * as top-k / top-p need: partial selection of the best m, growing m until the kept mass is
+     * reached, so flat distributions do not sort the whole vocabulary. */
+    const int n_all = n;
+    double total = 0.0;
+    for (int i = 0; i < n; i++) { s->c[i].logit = expf(s->c[i].logit - maxl); total += s->c[i].logit; }
+    const int need_order = (s->p.top_k > 0 && s->p.top_k < n) || (s->p.top_p < 1.0f && s->p.top_p > 0.0f) || s->p.min_p > 0.0f;
+    if (need_order) {
+        int m = s->p.top_k > 0 && s->p.top_k < n ? s->p.top_k : EXA_MIN(n, 256);
+        for (;;) {
+            select_top(s->c, n, m);
+            qsort(s->c, (size_t)m, sizeof *s->c, cmp_desc);
+            if (m == n || (s->p.top_k > 0 && m == s->p.top_k)) break;
+            if (!(s->p.top_p < 1.0f && s->p.top_p > 0.0f)) break; /* min-p alone: handled below */
+            double acc = 0.0;
+            for (int i = 0; i < m; i++) acc += s->c[i].logit;
+            if (acc / total >= s->p.top_p) break;
+            m = EXA_MIN(n, m * 4);
+        }
+        if (s->p.min_p > 0.0f && !(s->p.top_p < 1.0f && s->p.top_p > 0.0f) && !(s->p.top_k > 0 && s->p.top_k < n)) {
+            /* min-p alone: everything above the threshold must be in the sorted prefix */
+            float thr = s->p.min_p * s->c[0].logit;
+            while (m < n && s->c[m - 1].logit >= thr) {
+                m = EXA_MIN(n, m * 4);
+                select_top(s->c, n, m);
+                qsort(s->c, (size_t)m, sizeof *s->c, cmp_desc);
+            }
+        }
+        n = m;
+        if (s->p.top_k > 0 && s->p.top_k < n) n = s->p.top_k;
+    }
+    /* top-p renormalises after top-k (HF warper order): its mass is relative to what top-k kept */
+    double denom = total;
+    if (s->p.top_k > 0 && s->p.top_k < n_all) {
+        denom = 0.0;
+        for (int i = 0; i < n; i++) denom += s->c[i].logit;
+    }
     if (s->p.top_p < 1.0f && s->p.top_p > 0.0f) { /* smallest prefix with mass >= top_p (at least one) */
         double acc = 0.0;
         int keep = n;
         for (int i = 0; i < n; i++) {
-            acc += s->c[i].logit / sum;
+            acc += s->c[i].logit / denom;
             if (acc >= s->p.top_p) { keep = i + 1; break; }
         }
         n = keep;
@@ -120,7 +175,7 @@ int32_t exa_sampler_sample(exa_sampler *s, const float *logits) {
         while (keep < n && s->c[keep].logit >= thr) keep++;
         n = keep;
     }
-    sum = 0.0;
+    double sum = 0.0;
     for (int i = 0; i < n; i++) sum += s->c[i].logit;
     double r = (double)(splitmix(&s->rng) >> 11) * 0x1.0p-53 * sum;
     for (int i = 0; i < n; i++) {

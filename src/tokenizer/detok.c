@@ -62,19 +62,19 @@ const char *exa_detok_push(exa_detok *d, int32_t id, size_t *len) {
     size_t i = 0, o = 0;
     const uint8_t *w = d->work;
     while (i < n) {
-        size_t v = exa_utf8_valid_prefix(w + i, n - i);
+        size_t v = exa_tok_utf8_valid_prefix(w + i, n - i);
         memcpy(d->out + o, w + i, v);
         o += v;
         i += v;
         if (i >= n) break;
-        if (exa_utf8_incomplete_tail(w + i, n - i) == n - i) {
+        if (exa_tok_utf8_incomplete_tail(w + i, n - i) == n - i) {
             memcpy(d->pend, w + i, n - i);
             d->npend = n - i;
             break;
         }
         uint32_t cp;
         size_t bad = 1;
-        exa_utf8_next(w + i, n - i, &cp, &bad);
+        exa_tok_utf8_next(w + i, n - i, &cp, &bad);
         d->out[o++] = 0xEF; d->out[o++] = 0xBF; d->out[o++] = 0xBD;
         i += bad;
     }

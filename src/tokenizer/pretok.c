@@ -46,7 +46,7 @@ static inline unsigned cls_at(const uint8_t *s, size_t n, size_t i, size_t *len)
     if (c < 0x80) { *len = 1; return exa_uclass(c); }
     uint32_t cp = 0;
     size_t bad;
-    size_t l = exa_utf8_next(s + i, n - i, &cp, &bad);
+    size_t l = exa_tok_utf8_next(s + i, n - i, &cp, &bad);
     if (!l) { *len = 1; return 0; } /* cannot happen on sanitized input */
     *len = l;
     return exa_uclass(cp);

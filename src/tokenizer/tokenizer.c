@@ -81,9 +81,9 @@ static inline int merge_find(const exa_tokenizer *t, int32_t a, int32_t b, uint3
     uint64_t key = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
     size_t mask = t->mcap - 1, h = hash_u64(key) & mask;
     for (;;) {
-        uint64_t k = t->mkey[h];
-        if (k == key) { *rank = t->mrank[h]; *nw = t->mnew[h]; return 1; }
-        if (!k) return 0;
+        const exa_merge_slot *m = &t->merges[h];
+        if (m->key == key) { *rank = m->rank; *nw = m->nw; return 1; }
+        if (!m->key) return 0;
         h = (h + 1) & mask;
     }
 }
@@ -260,11 +260,12 @@ static int cache_get(exa_word_cache *c, const uint8_t *s, size_t n, uint64_t h, 
     size_t mask = c->cap - 1, i = h & mask;
     uint64_t hv = h | 1;
     for (;;) {
-        if (!c->hash[i]) return 0;
-        if (c->hash[i] == hv && c->klen[i] == n && !memcmp(c->karena + c->koff[i], s, n)) {
-            if (!ivec_reserve(out, c->nids[i])) return 1;
-            memcpy(out->v + out->n, c->varena + c->voff[i], c->nids[i] * sizeof(int32_t));
-            out->n += c->nids[i];
+        const exa_cache_slot *e = &c->slot[i];
+        if (!e->hash) return 0;
+        if (e->hash == hv && e->klen == n && !memcmp(c->karena + e->koff, s, n)) {
+            if (!ivec_reserve(out, e->nids)) return 1;
+            memcpy(out->v + out->n, c->varena + e->voff, e->nids * sizeof(int32_t));
+            out->n += e->nids;
             return 1;
         }
         i = (i + 1) & mask;
@@ -272,19 +273,20 @@ static int cache_get(exa_word_cache *c, const uint8_t *s, size_t n, uint64_t h, 
 }
 
 static void cache_clear(exa_word_cache *c) {
-    if (c->hash) memset(c->hash, 0, c->cap * sizeof *c->hash);
+    if (c->slot) memset(c->slot, 0, c->cap * sizeof *c->slot);
     c->count = c->kused = c->vused = 0;
 }
 
 static void cache_put(exa_word_cache *c, const uint8_t *s, size_t n, uint64_t h, const int32_t *ids, size_t k) {
     if (c->count * 2 >= c->cap || c->kused + n > c->kcap || c->vused + k > c->vcap) cache_clear(c);
     size_t mask = c->cap - 1, i = h & mask;
-    while (c->hash[i]) i = (i + 1) & mask;
-    c->hash[i] = h | 1;
-    c->koff[i] = (uint32_t)c->kused;
-    c->klen[i] = (uint16_t)n;
-    c->voff[i] = (uint32_t)c->vused;
-    c->nids[i] = (uint16_t)k;
+    while (c->slot[i].hash) i = (i + 1) & mask;
+    exa_cache_slot *e = &c->slot[i];
+    e->hash = h | 1;
+    e->koff = (uint32_t)c->kused;
+    e->klen = (uint16_t)n;
+    e->voff = (uint32_t)c->vused;
+    e->nids = (uint16_t)k;
     memcpy(c->karena + c->kused, s, n);
     memcpy(c->varena + c->vused, ids, k * sizeof *ids);
     c->kused += n;
@@ -314,7 +316,7 @@ static void bpe_piece(void *user, const uint8_t *s, size_t n) {
             st->tmpcap = need;
         }
         size_t o = 0;
-        for (size_t i = 0; i < n; i++) o += exa_utf8_put(exa_byte_to_unicode[s[i]], st->tmp + o);
+        for (size_t i = 0; i < n; i++) o += exa_tok_utf8_put(exa_byte_to_unicode[s[i]], st->tmp + o);
         int32_t id = vocab_find(t, (const char *)st->tmp, o);
         if (id >= 0) { ivec_push(out, id); return; }
     }
@@ -381,7 +383,7 @@ static uint32_t last_cp(const uint8_t *s, size_t n, size_t *start) {
     while (i > 0 && (s[i] & 0xC0) == 0x80) i--;
     uint32_t cp = 0;
     size_t bad;
-    exa_utf8_next(s + i, n - i, &cp, &bad);
+    exa_tok_utf8_next(s + i, n - i, &cp, &bad);
     *start = i;
     return cp;
 }
@@ -408,7 +410,7 @@ static void split_added(enc_state *st, const exa_trie *tr, const uint8_t *s, siz
             if (stop < n) {
                 uint32_t cp = 0;
                 size_t bad;
-                exa_utf8_next(s + stop, n - stop, &cp, &bad);
+                exa_tok_utf8_next(s + stop, n - stop, &cp, &bad);
                 stop_space = !is_word_cp(cp);
             }
             if (!start_space || !stop_space) continue;
@@ -427,7 +429,7 @@ static void split_added(enc_state *st, const exa_trie *tr, const uint8_t *s, siz
             while (stop < n) {
                 uint32_t cp = 0;
                 size_t bad;
-                size_t l = exa_utf8_next(s + stop, n - stop, &cp, &bad);
+                size_t l = exa_tok_utf8_next(s + stop, n - stop, &cp, &bad);
                 if (!l || !is_ws_cp(cp)) break;
                 stop += l;
             }
@@ -452,16 +454,16 @@ exa_status exa_tokenizer_encode_vec(const exa_tokenizer *t, const char *text, si
     ivec_reserve(&out, len / 3 + 16);
     const uint8_t *s = (const uint8_t *)text;
     uint8_t *clean = NULL;
-    size_t v = exa_utf8_valid_prefix(s, len);
+    size_t v = exa_tok_utf8_valid_prefix(s, len);
     if (v != len) {
         size_t cap;
         if (!exa_mul_ok(len, 3, &cap) || !(clean = exa_malloc(cap + 1))) { free(out.v); return EXA_ERR_NOMEM; }
-        len = exa_utf8_sanitize(s, len, clean);
+        len = exa_tok_utf8_sanitize(s, len, clean);
         s = clean;
     }
     enc_state st = {.t = t, .out = &out};
     exa_word_cache *cache = (exa_word_cache *)&t->cache;
-    int locked = cache->hash && pthread_mutex_trylock(&cache->lock) == 0;
+    int locked = cache->slot && pthread_mutex_trylock(&cache->lock) == 0;
     if (locked) st.cache = cache;
     if (add_special)
         for (int i = 0; i < t->n_post_prefix; i++) ivec_push(&out, t->post_prefix[i]);
@@ -506,7 +508,7 @@ const char *exa_tokenizer_token_bytes(const exa_tokenizer *t, int32_t id, size_t
 
 /* appends the lossy UTF-8 form of b[0..n) (maximal subparts -> U+FFFD) */
 static size_t lossy_len(const uint8_t *b, size_t n, uint8_t *out) {
-    return exa_utf8_sanitize(b, n, out);
+    return exa_tok_utf8_sanitize(b, n, out);
 }
 
 exa_status exa_tokenizer_decode_alloc(const exa_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
@@ -533,7 +535,7 @@ exa_status exa_tokenizer_decode_alloc(const exa_tokenizer *t, const int32_t *ids
         memcpy(raw + o, t->bytes + t->bytes_off[id], l);
         o += l;
     }
-    if (exa_utf8_valid_prefix(raw, o) == o) {
+    if (exa_tok_utf8_valid_prefix(raw, o) == o) {
         raw[o] = 0;
         *out = (char *)raw;
         if (n_out) *n_out = o;
@@ -599,14 +601,14 @@ void exa_tokenizer_free(exa_tokenizer *t) {
     if (!t) return;
     free(t->text); free(t->text_off); free(t->mtext); free(t->mtext_off);
     free(t->bytes); free(t->bytes_off); free(t->flags); free(t->in_model); free(t->vmap);
-    free(t->mkey); free(t->mrank); free(t->mnew);
+    free(t->merges);
     free(t->added); free(t->added_text);
     trie_free(&t->trie_raw);
     trie_free(&t->trie_norm);
     free(t->post_prefix); free(t->post_suffix);
     exa_word_cache *c = &t->cache;
-    if (c->hash) pthread_mutex_destroy(&c->lock);
-    free(c->hash); free(c->koff); free(c->klen); free(c->nids); free(c->voff); free(c->karena); free(c->varena);
+    if (c->slot) pthread_mutex_destroy(&c->lock);
+    free(c->slot); free(c->karena); free(c->varena);
     free(t);
 }
 
@@ -617,7 +619,7 @@ static size_t token_decode_bytes(const char *s, size_t n, uint8_t *out) {
     while (i < n) {
         uint32_t cp = 0;
         size_t bad;
-        size_t l = exa_utf8_next((const uint8_t *)s + i, n - i, &cp, &bad);
+        size_t l = exa_tok_utf8_next((const uint8_t *)s + i, n - i, &cp, &bad);
         int b = l ? exa_unicode_to_byte(cp) : -1;
         if (b < 0) { memcpy(out, s, n); return n; }
         out[o++] = (uint8_t)b;
@@ -641,6 +643,13 @@ exa_status exa_tokenizer_build(const exa_tok_spec *sp, const char *what, exa_tok
         if (sp->added[i].id >= nv) nv = sp->added[i].id + 1;
     }
     if (nv <= 0) BUILD_FAIL(EXA_ERR_FORMAT, "%s: empty vocabulary", what);
+    {
+        /* ids must be (nearly) dense: a lone huge id would mean a huge allocation */
+        size_t present = (size_t)sp->n_added;
+        for (int i = 0; i < sp->n_vocab; i++) present += sp->vocab[i] != NULL;
+        if ((size_t)nv > 2 * present + 65536)
+            BUILD_FAIL(EXA_ERR_FORMAT, "%s: token ids go up to %d but there are only %zu tokens", what, nv - 1, present);
+    }
     t->n_vocab = nv;
     t->bos_id = t->eos_id = t->pad_id = t->unk_id = -1;
     t->flags = calloc((size_t)nv, 1);
@@ -714,16 +723,14 @@ exa_status exa_tokenizer_build(const exa_tok_spec *sp, const char *what, exa_tok
     /* byte tokens */
     for (int b = 0; b < 256; b++) {
         uint8_t u[4];
-        size_t l = exa_utf8_put(exa_byte_to_unicode[b], u);
+        size_t l = exa_tok_utf8_put(exa_byte_to_unicode[b], u);
         t->byte_id[b] = vocab_find(t, (const char *)u, l);
     }
     /* merges: later duplicates overwrite earlier ones (HF collects into a HashMap) */
     t->n_merges = sp->n_merges;
     t->mcap = pow2_at_least((size_t)sp->n_merges * 2 + 2);
-    t->mkey = calloc(t->mcap, sizeof *t->mkey);
-    t->mrank = malloc(t->mcap * sizeof *t->mrank);
-    t->mnew = malloc(t->mcap * sizeof *t->mnew);
-    if (!t->mkey || !t->mrank || !t->mnew) BUILD_FAIL(EXA_ERR_NOMEM, "%s: out of memory", what);
+    t->merges = calloc(t->mcap, sizeof *t->merges);
+    if (!t->merges) BUILD_FAIL(EXA_ERR_NOMEM, "%s: out of memory", what);
     char *joined = NULL;
     size_t jcap = 0;
     for (int r = 0; r < sp->n_merges; r++) {
@@ -753,10 +760,10 @@ exa_status exa_tokenizer_build(const exa_tok_spec *sp, const char *what, exa_tok
         }
         uint64_t key = (((uint64_t)(uint32_t)ia << 32) | (uint32_t)ib) + 1;
         size_t mask = t->mcap - 1, h = hash_u64(key) & mask;
-        while (t->mkey[h] && t->mkey[h] != key) h = (h + 1) & mask;
-        t->mkey[h] = key;
-        t->mrank[h] = (uint32_t)r;
-        t->mnew[h] = inew;
+        while (t->merges[h].key && t->merges[h].key != key) h = (h + 1) & mask;
+        t->merges[h].key = key;
+        t->merges[h].rank = (uint32_t)r;
+        t->merges[h].nw = inew;
     }
     free(joined);
     /* added tokens */
@@ -812,19 +819,15 @@ exa_status exa_tokenizer_build(const exa_tok_spec *sp, const char *what, exa_tok
     if (sp->pad) t->pad_id = exa_tokenizer_token_id(t, sp->pad);
     /* word cache */
     exa_word_cache *c = &t->cache;
-    c->cap = 1 << 16;
-    c->kcap = 4u << 20;
+    c->cap = 1 << 18;            /* 131072 words before the cache is emptied; ~14 MB in all */
+    c->kcap = 3u << 20;
     c->vcap = 1u << 20;
-    c->hash = calloc(c->cap, sizeof *c->hash);
-    c->koff = malloc(c->cap * sizeof *c->koff);
-    c->voff = malloc(c->cap * sizeof *c->voff);
-    c->klen = malloc(c->cap * sizeof *c->klen);
-    c->nids = malloc(c->cap * sizeof *c->nids);
+    c->slot = calloc(c->cap, sizeof *c->slot);
     c->karena = malloc(c->kcap);
     c->varena = malloc(c->vcap * sizeof *c->varena);
-    if (!c->hash || !c->koff || !c->voff || !c->klen || !c->nids || !c->karena || !c->varena) {
-        free(c->hash);
-        c->hash = NULL;
+    if (!c->slot || !c->karena || !c->varena) {
+        free(c->slot);
+        c->slot = NULL;
         BUILD_FAIL(EXA_ERR_NOMEM, "%s: out of memory", what);
     }
     pthread_mutex_init(&c->lock, NULL);

@@ -30,12 +30,19 @@ typedef struct exa_trie {
     int n_patterns;
 } exa_trie;
 
+/* merges hash slot: key = ((a << 32) | b) + 1, 0 = empty */
+typedef struct exa_merge_slot { uint64_t key; uint32_t rank; int32_t nw; } exa_merge_slot;
+
+/* word cache slot (one cache line holds 2-3 of them) */
+typedef struct exa_cache_slot {
+    uint64_t hash;                     /* hash | 1, 0 = empty */
+    uint32_t koff, voff;               /* key bytes / ids offsets in the arenas */
+    uint16_t klen, nids;
+} exa_cache_slot;
+
 typedef struct exa_word_cache {
     pthread_mutex_t lock;
-    uint64_t *hash;                    /* slot: hash | 1, 0 = empty */
-    uint32_t *koff;                    /* slot: offset of key bytes in arena */
-    uint16_t *klen, *nids;
-    uint32_t *voff;                    /* slot: offset of ids in ids arena */
+    exa_cache_slot *slot;
     size_t cap, count;
     uint8_t *karena; size_t kused, kcap;
     int32_t *varena; size_t vused, vcap;
@@ -54,7 +61,7 @@ struct exa_tokenizer {
     /* model vocabulary: mtext string -> id */
     int32_t *vmap; size_t vmap_cap;
     /* merges: (a, b) -> rank, new id */
-    uint64_t *mkey; uint32_t *mrank; int32_t *mnew; size_t mcap; int n_merges;
+    exa_merge_slot *merges; size_t mcap; int n_merges;
     int32_t byte_id[256];              /* token of each single byte (-1: not in vocabulary) */
     /* added tokens */
     exa_added_token *added; int n_added; char *added_text;

@@ -82,6 +82,9 @@ static exa_status read_vocab(json_object *v, spec_buf *b, const char *what, char
         if (id > maxid) maxid = (int)id;
     }
     if (maxid < 0) return exa_err(err, err_size, EXA_ERR_FORMAT, "%s: empty vocabulary", what);
+    if ((size_t)maxid > 2 * (size_t)json_object_object_length(v) + 65536)
+        return exa_err(err, err_size, EXA_ERR_FORMAT, "%s: vocabulary ids go up to %d for %d tokens", what, maxid,
+                       json_object_object_length(v));
     b->vocab = calloc((size_t)maxid + 1, sizeof *b->vocab);
     if (!b->vocab) return exa_err(err, err_size, EXA_ERR_NOMEM, "%s: out of memory", what);
     json_object_object_foreach(v, key2, val2) {

@@ -6,6 +6,7 @@
  * tokens (special + whitespace runs + 4.0 role/think/tool tokens). Writes tokenizer.json and
  * tokenizer_config.json that HF `tokenizers` loads and encodes identically to us. */
 #include <json-c/json.h>
+#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,50 @@ static int exaone_added(tadded *a) {
     return n;
 }
 
+/* ---- input files (plain or .xz) ---------------------------------------------------------- */
+static exa_status read_text(const char *path, char **data, size_t *size, char *err, size_t err_size) {
+    size_t n = strlen(path);
+    if (n < 3 || strcmp(path + n - 3, ".xz")) return exa_file_read(path, (size_t)16 << 30, data, size, err, err_size);
+    char *in;
+    size_t in_n;
+    exa_status st = exa_file_read(path, (size_t)4 << 30, &in, &in_n, err, err_size);
+    if (st) return st;
+    lzma_stream zs = LZMA_STREAM_INIT;
+    if (lzma_stream_decoder(&zs, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+        free(in);
+        return exa_err(err, err_size, EXA_ERR_NOMEM, "%s: cannot start the xz decoder", path);
+    }
+    size_t cap = in_n * 4 + (1 << 20), len = 0;
+    char *out = malloc(cap + 1);
+    zs.next_in = (const uint8_t *)in;
+    zs.avail_in = in_n;
+    lzma_ret r = LZMA_OK;
+    while (out && r == LZMA_OK) {
+        if (len == cap) {
+            if (cap > ((size_t)16 << 30)) break;
+            char *no = realloc(out, cap * 2 + 1);
+            if (!no) { free(out); out = NULL; break; }
+            out = no;
+            cap *= 2;
+        }
+        zs.next_out = (uint8_t *)out + len;
+        zs.avail_out = cap - len;
+        r = lzma_code(&zs, LZMA_FINISH);
+        len = cap - zs.avail_out;
+    }
+    lzma_end(&zs);
+    free(in);
+    if (!out) return exa_err(err, err_size, EXA_ERR_NOMEM, "%s: out of memory decompressing", path);
+    if (r != LZMA_STREAM_END) {
+        free(out);
+        return exa_err(err, err_size, EXA_ERR_FORMAT, "%s: corrupt or truncated .xz file", path);
+    }
+    out[len] = 0;
+    *data = out;
+    *size = len;
+    return EXA_OK;
+}
+
 /* ---- counting words ---------------------------------------------------------------------- */
 typedef struct count_ctx { wmap *wm; int oom; } count_ctx;
 
@@ -509,14 +554,14 @@ exa_status exa_bpe_train(const char *const *files, int n_files, const exa_bpe_tr
     for (int f = 0; f < n_files; f++) {
         char *data;
         size_t n;
-        st = exa_file_read(files[f], (size_t)16 << 30, &data, &n, err, err_size);
+        st = read_text(files[f], &data, &n, err, err_size);
         if (st) goto done;
         uint8_t *clean = NULL;
         const uint8_t *s = (const uint8_t *)data;
-        if (exa_utf8_valid_prefix(s, n) != n) {
+        if (exa_tok_utf8_valid_prefix(s, n) != n) {
             clean = exa_malloc(n * 3 + 1);
             if (!clean) { free(data); OOM(); }
-            n = exa_utf8_sanitize(s, n, clean);
+            n = exa_tok_utf8_sanitize(s, n, clean);
             s = clean;
         }
         size_t i = 0;
@@ -558,14 +603,14 @@ exa_status exa_bpe_train(const char *const *files, int n_files, const exa_bpe_tr
         }
         for (int k = 0; k < no; k++) {
             uint8_t u[4];
-            size_t l = exa_utf8_put(exa_byte_to_unicode[order[k]], u);
+            size_t l = exa_tok_utf8_put(exa_byte_to_unicode[order[k]], u);
             if (vocab_add(&v, (const char *)u, l) < 0) OOM();
         }
     }
     int32_t byte_id[256];
     for (int b = 0; b < 256; b++) {
         uint8_t u[4];
-        size_t l = exa_utf8_put(exa_byte_to_unicode[b], u);
+        size_t l = exa_tok_utf8_put(exa_byte_to_unicode[b], u);
         byte_id[b] = vocab_find(&v, (const char *)u, l);
     }
     /* 3. words as symbol ids */

@@ -32,7 +32,7 @@ static void uclass_build(void) {
 
 void exa_uclass_init(void) { pthread_once(&uclass_once, uclass_build); }
 
-size_t exa_utf8_next(const uint8_t *s, size_t n, uint32_t *cp, size_t *bad) {
+size_t exa_tok_utf8_next(const uint8_t *s, size_t n, uint32_t *cp, size_t *bad) {
     uint8_t c = s[0];
     if (c < 0x80) { *cp = c; return 1; }
     size_t need;
@@ -63,7 +63,7 @@ size_t exa_utf8_next(const uint8_t *s, size_t n, uint32_t *cp, size_t *bad) {
     return need + 1;
 }
 
-size_t exa_utf8_valid_prefix(const uint8_t *s, size_t n) {
+size_t exa_tok_utf8_valid_prefix(const uint8_t *s, size_t n) {
     size_t i = 0;
     while (i < n) {
         /* ASCII fast path, 8 bytes at a time */
@@ -77,14 +77,14 @@ size_t exa_utf8_valid_prefix(const uint8_t *s, size_t n) {
         if (s[i] < 0x80) { i++; continue; }
         uint32_t cp;
         size_t bad;
-        size_t l = exa_utf8_next(s + i, n - i, &cp, &bad);
+        size_t l = exa_tok_utf8_next(s + i, n - i, &cp, &bad);
         if (!l) return i;
         i += l;
     }
     return n;
 }
 
-size_t exa_utf8_put(uint32_t cp, uint8_t *o) {
+size_t exa_tok_utf8_put(uint32_t cp, uint8_t *o) {
     if (cp < 0x80) { o[0] = (uint8_t)cp; return 1; }
     if (cp < 0x800) { o[0] = (uint8_t)(0xC0 | (cp >> 6)); o[1] = (uint8_t)(0x80 | (cp & 0x3F)); return 2; }
     if (cp < 0x10000) {
@@ -97,24 +97,24 @@ size_t exa_utf8_put(uint32_t cp, uint8_t *o) {
     return 4;
 }
 
-size_t exa_utf8_sanitize(const uint8_t *s, size_t n, uint8_t *out) {
+size_t exa_tok_utf8_sanitize(const uint8_t *s, size_t n, uint8_t *out) {
     size_t i = 0, o = 0;
     while (i < n) {
-        size_t v = exa_utf8_valid_prefix(s + i, n - i);
+        size_t v = exa_tok_utf8_valid_prefix(s + i, n - i);
         memcpy(out + o, s + i, v);
         o += v;
         i += v;
         if (i >= n) break;
         uint32_t cp;
         size_t bad = 1;
-        exa_utf8_next(s + i, n - i, &cp, &bad);
+        exa_tok_utf8_next(s + i, n - i, &cp, &bad);
         out[o++] = 0xEF; out[o++] = 0xBF; out[o++] = 0xBD;
         i += bad;
     }
     return o;
 }
 
-size_t exa_utf8_incomplete_tail(const uint8_t *s, size_t n) {
+size_t exa_tok_utf8_incomplete_tail(const uint8_t *s, size_t n) {
     /* look back at most 3 bytes for a lead byte whose sequence is cut off but valid so far */
     for (size_t back = 1; back <= 3 && back <= n; back++) {
         const uint8_t *p = s + n - back;
@@ -122,7 +122,7 @@ size_t exa_utf8_incomplete_tail(const uint8_t *s, size_t n) {
         if (*p < 0xC2 || *p > 0xF4) return 0;
         uint32_t cp;
         size_t bad = 0;
-        size_t l = exa_utf8_next(p, back, &cp, &bad);
+        size_t l = exa_tok_utf8_next(p, back, &cp, &bad);
         if (l) return 0;            /* complete */
         return bad == back ? back : 0; /* prefix valid so far and cut by the end */
     }

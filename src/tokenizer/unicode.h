@@ -34,19 +34,19 @@ static inline unsigned exa_uclass(uint32_t cp) {
 /* Decodes one UTF-8 character of s[0..n) (n >= 1). Returns its length (1..4) and the code point
  * in *cp, or 0 when s starts with an invalid or incomplete sequence; then *bad gets the length of
  * its maximal subpart (1..3): the number of bytes one U+FFFD replaces. */
-size_t exa_utf8_next(const uint8_t *s, size_t n, uint32_t *cp, size_t *bad);
+size_t exa_tok_utf8_next(const uint8_t *s, size_t n, uint32_t *cp, size_t *bad);
 
 /* Length of the longest prefix of s that is valid UTF-8. */
-size_t exa_utf8_valid_prefix(const uint8_t *s, size_t n);
+size_t exa_tok_utf8_valid_prefix(const uint8_t *s, size_t n);
 
 /* Writes s with every invalid sequence replaced by U+FFFD (maximal subparts) into out (capacity
  * >= 3*n bytes suffices); returns the output length. */
-size_t exa_utf8_sanitize(const uint8_t *s, size_t n, uint8_t *out);
+size_t exa_tok_utf8_sanitize(const uint8_t *s, size_t n, uint8_t *out);
 
 /* Length of an incomplete but still possibly valid UTF-8 sequence at the end of s (0..3). */
-size_t exa_utf8_incomplete_tail(const uint8_t *s, size_t n);
+size_t exa_tok_utf8_incomplete_tail(const uint8_t *s, size_t n);
 
 /* Encodes cp as UTF-8 into out (4 bytes room); returns its length. */
-size_t exa_utf8_put(uint32_t cp, uint8_t *out);
+size_t exa_tok_utf8_put(uint32_t cp, uint8_t *out);
 
 #endif

@@ -48,6 +48,8 @@ static void test_matmul(void) {
     test_matmul_shape(37, 83, 9);   /* column tail at every SIMD width, token and row tails */
     test_matmul_shape(64, 256, 16);
     test_matmul_shape(5, 16, 1);
+    test_matmul_shape(64, 256, 2);  /* 2 and 3 tokens: padded to the 4-token micro-kernel */
+    test_matmul_shape(8, 100, 3);
 }
 
 static void test_matmul_shape(int rows, int cols, int T) {

@@ -366,11 +366,39 @@ static void test_index(void) {
     if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
 }
 
+/* 1,200 chunks: a term in every chunk is ignored next to rarer ones, but a query made only of it
+ * still finds passages (fallback to all terms) */
+static void test_common_terms(void) {
+    char db[128], err[256];
+    snprintf(db, sizeof db, "/tmp/exa_test_common_%d.db", (int)getpid());
+    exa_index *idx;
+    CHECK(exa_index_open(db, NULL, &idx, err, sizeof err) == EXA_OK, "open: %s", err);
+    if (!idx) return;
+    char name[64], text[128];
+    for (int i = 0; i < 1200; i++) {
+        snprintf(name, sizeof name, "doc/%d", i);
+        snprintf(text, sizeof text, "공통 문장입니다. 고유번호 w%dx 입니다.", i);
+        exa_index_add_text(idx, name, NULL, text, strlen(text));
+    }
+    exa_search_result r;
+    exa_search_params sp = exa_search_default_params();
+    CHECK(exa_index_search(idx, "공통 문장", &sp, &r) == EXA_OK && r.n == sp.k, "common-only query: %d results", r.n);
+    exa_search_result_free(&r);
+    CHECK(exa_index_search(idx, "공통 문장 w777x", &sp, &r) == EXA_OK && r.n == 1 && !strcmp(r.passages[0].path, "doc/777"),
+          "rare term decides (%d results)", r.n);
+    exa_search_result_free(&r);
+    exa_index_close(idx);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -f '%s' '%s-wal' '%s-shm'", db, db, db);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
+}
+
 int main(void) {
     test_terms();
     test_chunker();
     test_clean();
     test_html();
     test_index();
+    test_common_terms();
     return TEST_END();
 }

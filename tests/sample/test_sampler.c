@@ -90,6 +90,30 @@ int main(void) {
     int t2 = exa_sampler_sample(s, lg);
     exa_sampler_free(s);
     CHECK(t1 == 456 && t2 == 123, "repetition penalty (%d, %d)", t1, t2);
+    /* a flat distribution over a large vocabulary (random-weight models): top-p keeps the
+     * lowest ids (ties ordered by id) and the partial selection must not lose any of them */
+    enum { BIG = 100000 };
+    float *flat = calloc(BIG, sizeof *flat);
+    exa_sampler_params fp = exa_sampler_default_params();
+    fp.temperature = 1.0f; fp.top_p = 0.5f; fp.seed = 3;
+    exa_sampler *fs = exa_sampler_init(&fp, BIG);
+    int below = 1, hi = 0;
+    for (int i = 0; i < 3000; i++) { int t = exa_sampler_sample(fs, flat); below &= t < BIG / 2 + 1; hi = t > hi ? t : hi; }
+    exa_sampler_free(fs);
+    CHECK(below && hi > BIG / 2 - 2000, "flat top-p 0.5 keeps exactly the first half (max id %d)", hi);
+    fp.top_p = 1.0f; fp.min_p = 0.5f;
+    fs = exa_sampler_init(&fp, BIG);
+    hi = 0;
+    for (int i = 0; i < 3000; i++) { int t = exa_sampler_sample(fs, flat); hi = t > hi ? t : hi; }
+    exa_sampler_free(fs);
+    CHECK(hi > BIG - 2000, "flat min-p keeps everything (max id %d)", hi);
+    fp.min_p = 0.0f; fp.top_k = 40; fp.top_p = 0.5f;
+    fs = exa_sampler_init(&fp, BIG);
+    hi = 0;
+    for (int i = 0; i < 2000; i++) { int t = exa_sampler_sample(fs, flat); hi = t > hi ? t : hi; }
+    exa_sampler_free(fs);
+    CHECK(hi == 19, "top-k 40 then top-p 0.5 renormalised over the 40 keeps 20 (max id %d)", hi);
+    free(flat);
     exa_sampler_free(NULL);
     CHECK(exa_sampler_init(&p, 0) == NULL, "zero vocabulary rejected");
     return TEST_END();

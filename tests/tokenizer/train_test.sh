@@ -48,5 +48,10 @@ for mode in gpt2 digits; do
         echo "trained ($mode): HF ids differ"; diff "$work/hf-$mode.txt" "$work/ours-$mode.txt" | head -4 | cut -c1-200; fail=1
     fi
 done
+# 3. .xz input gives the same tokenizer as the plain file
+xz -c "$work/train.txt" > "$work/train.txt.xz"
+"$cli" tokenizer-train --quiet --vocab-size 6000 --out "$work/xz" "$work/train.txt.xz"
+if cmp -s "$work/xz/tokenizer.json" "$work/gpt2/tokenizer.json"; then echo "trained from .xz: identical tokenizer.json"
+else echo "trained from .xz: tokenizer.json differs"; fail=1; fi
 [ $fail = 0 ] && echo "1 passed, 0 failed" || echo "0 passed, 1 failed"
 exit $fail
