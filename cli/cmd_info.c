@@ -37,7 +37,7 @@ int exa_cmd_info(int argc, char **argv) {
     printf("rope              theta %g%s\n", (double)in.rope_theta, in.rope_llama3 ? ", llama3 scaling" : "");
     printf("memory needed     %.1f MiB weights + %.1f MiB KV cache (f32) for %ld positions\n",
            (double)in.weight_bytes / (1 << 20), kv / (1 << 20), n_ctx);
-    printf("load time         %.3f s (memory-mapped)\n", in.load_seconds);
+    printf("load time         %.2f ms (weights memory-mapped, not read)\n", in.load_seconds * 1e3);
     exa_model_free(m);
     return 0;
 }
