@@ -19,13 +19,14 @@ static int cmp_d(const void *a, const void *b) {
 }
 
 int exa_cmd_bench(int argc, char **argv) {
+    if (exa_cli_take_quant(&argc, argv)) return 1; /* --quant TYPE: convert weights at load */
     const char *dir = NULL, *csv = NULL;
     long n_pp = 512, n_tg = 128, reps = 3, threads = 0;
     int json = 0;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: exaone bench -m DIR [-p 512] [-n 128] [-r 3] [-t N] [--json] [--csv FILE]\n");
+            printf("usage: exaone bench -m DIR [--quant q8|q4|...] [-p 512] [-n 128] [-r 3] [-t N] [--json] [--csv FILE]\n");
             return 0;
         }
         if (!strcmp(a, "--json")) { json = 1; i--; continue; }

@@ -4,7 +4,8 @@
  * (reasoning shown dimmed or on stderr, answer on stdout), and supports /reset, /system,
  * /think, /save. Ctrl-C stops the current answer, not the program. When stdin is not a
  * terminal, every input line is one user turn (or a /command) and nothing else is printed
- * to stdout but the answers. */
+ * to stdout but the answers. With stdin and stdout both terminals, the prompt is edited with
+ * libedit (cli/lineedit.c: whole-character editing for Hangul, in-session history). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "cli.h"
 #include "core/common.h"
+#include "lineedit.h"
 
 static volatile sig_atomic_t g_interrupt = 0;
 static void on_sigint(int sig) {
@@ -26,6 +28,7 @@ static void on_sigint(int sig) {
 static void usage(void) {
     printf("usage: exaone chat -m DIR [options]\n"
            "  -m DIR             model folder (weights, tokenizer, chat template)\n"
+           "  --quant TYPE       convert weights at load: q8, q4 (= q4_K_M), q4_0, q4_K, q5_K, q6_K, f16, bf16\n"
            "  --lora DIR         merge this PEFT LoRA adapter (exaone finetune output) at load\n"
            "  --kind K           force a built-in chat template: exaone3, exaone-deep, exaone4\n"
            "  --system TEXT      system prompt\n"
@@ -284,6 +287,7 @@ static int command(chat_state *s, char *line) {
 }
 
 int exa_cmd_chat(int argc, char **argv) {
+    if (exa_cli_take_quant(&argc, argv)) return 1; /* --quant TYPE: convert weights at load */
     const char *dir = NULL, *kind = NULL, *system = NULL;
     long n_new = 4096, top_k = 0, threads = 0, n_ctx = 0, seed = 24301;
     double temp = 0, top_p = 1, min_p = 0, rep = 1;
@@ -360,20 +364,37 @@ int exa_cmd_chat(int argc, char **argv) {
     if (s.interactive)
         fprintf(stderr, "exaone chat — %s, template: %s\n/help for commands, Ctrl-C stops an answer, Ctrl-D quits\n",
                 s.info.arch_name, exa_chat_template_describe(s.tmpl));
+    /* both ends on a terminal: edited input with history (cli/lineedit.c); else plain lines */
+    exa_lineedit *le = s.interactive && s.color ? exa_lineedit_open("exaone", "> ", 1) : NULL;
     char *line = NULL;
     size_t cap = 0;
     rc = 0;
     for (;;) {
-        if (s.interactive) {
-            fputs(s.color ? "\033[1m> \033[0m" : "> ", stdout);
+        ssize_t r;
+        if (le) {
             fflush(stdout);
-        }
-        g_interrupt = 0;
-        errno = 0;
-        ssize_t r = getline(&line, &cap, stdin);
-        if (r < 0) {
-            if (s.interactive) fputs("\n", stdout);
-            break;  /* EOF, or Ctrl-C at the prompt */
+            g_interrupt = 0;
+            char *edited = exa_lineedit_read(le);
+            if (!edited) {
+                fputs("\n", stdout);
+                break; /* Ctrl-D on an empty line, or Ctrl-C at the prompt */
+            }
+            free(line);
+            line = edited;
+            r = (ssize_t)strlen(line);
+            cap = (size_t)r + 1;
+        } else {
+            if (s.interactive) {
+                fputs(s.color ? "\033[1m> \033[0m" : "> ", stdout);
+                fflush(stdout);
+            }
+            g_interrupt = 0;
+            errno = 0;
+            r = getline(&line, &cap, stdin);
+            if (r < 0) {
+                if (s.interactive) fputs("\n", stdout);
+                break;  /* EOF, or Ctrl-C at the prompt */
+            }
         }
         while (r > 0 && (line[r - 1] == '\n' || line[r - 1] == '\r')) line[--r] = 0;
         if (!r) continue;
@@ -386,6 +407,7 @@ int exa_cmd_chat(int argc, char **argv) {
         if (!answer(&s) && !s.interactive) { rc = 1; break; }
     }
     free(line);
+    exa_lineedit_close(le);
 done:
     free(s.cached);
     free(s.system);

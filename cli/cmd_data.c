@@ -98,6 +98,7 @@ static char *reader_line(reader *r, size_t *out_len, int *err) {
             char *line = r->buf + r->pos;
             *nl = 0;
             *out_len = (size_t)(nl - line);
+            if (*out_len && line[*out_len - 1] == '\r') line[--*out_len] = 0; /* CRLF files (Project Gutenberg) */
             r->pos = (size_t)(nl - r->buf) + 1;
             return line;
         }

@@ -12,6 +12,7 @@
 
 static void usage(void) {
     printf("usage: exaone generate -m DIR (-p TEXT | -f FILE | --tokens 1,2,3) [options]\n"
+           "  --quant TYPE       convert weights at load: q8, q4 (= q4_K_M), q4_0, q4_K, q5_K, q6_K, f16, bf16\n"
            "  --lora DIR         merge this PEFT LoRA adapter (exaone finetune output) at load\n"
            "  --chat             wrap the prompt as a user turn in the model's chat template\n"
            "  --system TEXT      system prompt (with --chat)\n"
@@ -30,6 +31,7 @@ static void usage(void) {
 }
 
 int exa_cmd_generate(int argc, char **argv) {
+    if (exa_cli_take_quant(&argc, argv)) return 1; /* --quant TYPE: convert weights at load */
     const char *dir = NULL, *toks = NULL, *text = NULL, *file = NULL, *system = NULL;
     int chat = 0, think = 0;
     long n_gen = 32, top_k = 0, last_n = 64, threads = 0, n_ctx = 0, seed = 24301;

@@ -5,13 +5,14 @@
 #include "cli.h"
 
 int exa_cmd_info(int argc, char **argv) {
+    if (exa_cli_take_quant(&argc, argv)) return 1; /* --quant TYPE: convert weights at load */
     const char *dir = NULL;
     long n_ctx = 4096;
     for (int i = 1; i < argc; i++) {
         if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) { if (exa_cli_int("--ctx", argv[++i], 1, 1 << 24, &n_ctx)) return 1; }
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: exaone info -m DIR [--ctx N]\n  shows architecture, parameter count, memory needed for N positions, load time\n");
+            printf("usage: exaone info -m DIR|FILE.gguf [--ctx N] [--quant TYPE]\n  shows architecture, parameter count, memory needed for N positions, load time\n");
             return 0;
         } else return exa_cli_fail("info: unknown option '%s' (see exaone info --help)", argv[i]);
     }

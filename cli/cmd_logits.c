@@ -8,12 +8,13 @@
 #include "cli.h"
 
 int exa_cmd_logits(int argc, char **argv) {
+    if (exa_cli_take_quant(&argc, argv)) return 1; /* --quant TYPE: convert weights at load */
     const char *dir = NULL, *toks = NULL, *out = NULL;
     long threads = 0, n_batch = 0;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: exaone logits -m DIR --tokens 1,2,3 --out FILE [-t N] [--batch N] [--lora ADAPTER_DIR]\n"
+            printf("usage: exaone logits -m DIR --tokens 1,2,3 --out FILE [-t N] [--batch N] [--quant TYPE] [--lora ADAPTER_DIR]\n"
                    "  writes float32 little-endian [n_tokens][vocab]; --batch N evaluates in chunks of N\n"
                    "  tokens through the KV cache (default: all at once)\n");
             return 0;

@@ -28,6 +28,8 @@ static const shape shapes[] = {
     {"tiny-exaone4", 1, 512, 64, 4, 4, 2, 16, 128, 2048, 1e6, 16, 1, 0},
     {"tiny-exaone4-hybrid", 1, 512, 64, 8, 4, 2, 16, 128, 2048, 1e6, 16, 0, 8},
     {"tiny-exaone3", 0, 512, 64, 4, 4, 2, 16, 128, 2048, 1e6, 8, 1, 0},
+    /* quant: the smallest shape whose matrices all take 256-wide k-quant blocks */
+    {"small-exaone4", 1, 102400, 256, 4, 4, 2, 64, 768, 65536, 1e6, 16, 1, 0},
 };
 
 typedef struct { uint64_t rng; exa_dtype dt; const exa_st_write_tensor *ts; } fill_state;

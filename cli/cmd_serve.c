@@ -22,6 +22,7 @@ static void usage(void) {
            "  --name NAME       model id in responses and /v1/models (default: folder name)\n"
            "  --drain S         seconds to let in-flight requests finish on SIGTERM (default 30)\n"
            "  -t N              threads (default: all cores)\n"
+           "  --quant TYPE      convert weights at load (q8, q4, q4_K, q6_K, ...; see docs/quant.md)\n"
            "  --index NAME=DB   a document index (exaone index add) that requests can name: chat\n"
            "                    completions with \"index\": NAME answer from it with citations;\n"
            "                    POST /v1/retrieve {\"index\", \"query\", \"k\"} returns passages (repeatable)\n"
@@ -31,6 +32,7 @@ static void usage(void) {
 
 int exa_cmd_serve(int argc, char **argv) {
     exa_server_params p = exa_server_default_params();
+    if (exa_cli_take_quant(&argc, argv)) return 1; /* --quant TYPE: convert weights at load */
     long port = 8080, par = 4, ctx = 0, batch = 512, chunk = 128, queue = 64, body = 8 << 20, threads = 0;
     double drain = 30;
     const char *indexes[32];
@@ -64,6 +66,7 @@ int exa_cmd_serve(int argc, char **argv) {
     p.port = (int)port; p.n_parallel = (int)par; p.n_ctx = (int)ctx; p.n_batch = (int)batch; p.prefill_chunk = (int)chunk;
     p.max_queue = (int)queue; p.max_body = (size_t)body; p.n_threads = (int)threads;
     p.indexes = indexes; p.n_indexes = n_indexes;
+    p.quant = exa_cli_quant();
 
     sigset_t set;
     sigemptyset(&set);

@@ -24,6 +24,8 @@ int exa_cmd_finetune(int argc, char **argv);
 int exa_cmd_lora(int argc, char **argv);
 /* ---- end train ---- */
 int exa_cmd_serve(int argc, char **argv);   /* ---- server ---- */
+int exa_cmd_quantize(int argc, char **argv);   /* quant */
+int exa_cmd_perplexity(int argc, char **argv); /* quant */
 
 static const exa_cli_command commands[] = {
     {"info", "show a model's architecture, size and load time", exa_cmd_info},
@@ -44,6 +46,8 @@ static const exa_cli_command commands[] = {
     {"finetune", "fine-tune a model (LoRA or full) on chat JSONL, loss on assistant turns only", exa_cmd_finetune},
     {"lora", "LoRA adapter tools (lora merge: bake a PEFT adapter into a model folder)", exa_cmd_lora},
     /* ---- end train ---- */
+    {"quantize", "write a model as GGUF (llama.cpp-compatible) in q8_0/q4_0/q4_K/q4_K_M/q6_K/f16/bf16/f32", exa_cmd_quantize}, /* quant */
+    {"perplexity", "perplexity of a model on a text file; --compare-to REF: KL divergence and top-1 agreement", exa_cmd_perplexity}, /* quant */
 };
 
 static void usage(FILE *f) {

@@ -70,12 +70,37 @@ int exa_cli_parse_tokens(const char *s, int32_t **out) {
     return (int)n;
 }
 
+static exa_quant_type cli_quant = EXA_QUANT_NONE;
+
+int exa_cli_take_quant(int *argc, char **argv) {
+    int o = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (!strcmp(argv[i], "--quant")) {
+            if (i + 1 >= *argc) { exa_cli_fail("--quant needs a value (q8, q4, q8_0, q4_0, q4_K, q4_K_M, q5_K, q6_K, f16, bf16, f32)"); return -1; }
+            if (!exa_quant_type_from_name(argv[i + 1], &cli_quant)) {
+                exa_cli_fail("--quant: unknown type '%s' (q8, q4, q8_0, q4_0, q4_K, q4_K_M, q5_K, q6_K, f16, bf16, f32)", argv[i + 1]);
+                return -1;
+            }
+            i++;
+            continue;
+        }
+        argv[o++] = argv[i];
+    }
+    *argc = o;
+    argv[o] = NULL;
+    return 0;
+}
+
+exa_quant_type exa_cli_quant(void) { return cli_quant; }
+
 const char *exa_cli_lora_dir; /* --lora DIR */
 
 exa_model *exa_cli_load_model(const char *dir) {
     char err[1024];
     exa_model *m = NULL;
     exa_model_params mp = exa_model_default_params();
+    mp.quant = cli_quant;
+
     mp.lora_dir = exa_cli_lora_dir;
     exa_status st = exa_model_load(dir, &mp, &m, err, sizeof err);
     if (st != EXA_OK) {

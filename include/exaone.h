@@ -42,10 +42,34 @@ typedef struct exa_model exa_model;
 
 typedef enum exa_arch { EXA_ARCH_EXAONE = 1, EXA_ARCH_EXAONE4 = 2 } exa_arch;
 
+/* ---- quant: weight formats chosen at load or for `exaone quantize` (docs/quant.md) ---- */
+typedef enum exa_quant_type {
+    EXA_QUANT_NONE = 0,  /* keep the stored dtypes */
+    EXA_QUANT_F32, EXA_QUANT_F16, EXA_QUANT_BF16,
+    EXA_QUANT_Q8_0,      /* 8.5 bits/weight, ggml Q8_0 */
+    EXA_QUANT_Q4_0,      /* 4.5 bits/weight, ggml Q4_0 (every matrix) */
+    EXA_QUANT_Q4_K,      /* 4.5 bits/weight, ggml Q4_K (every matrix) */
+    EXA_QUANT_Q5_K,      /* 5.5 bits/weight, ggml Q5_K (every matrix) */
+    EXA_QUANT_Q6_K,      /* 6.56 bits/weight, ggml Q6_K (every matrix) */
+    EXA_QUANT_Q4_K_M,    /* llama.cpp's Q4_K_M mix: Q4_K, with Q6_K for the output matrix and for
+                            attn_v / ffn_down of the layers llama.cpp's use_more_bits picks */
+} exa_quant_type;
+/* "q8"/"q8_0", "q4"(= q4_K_M), "q4_0", "q4_K", "q4_K_M", "q5_K", "q6_K", "f16", "bf16", "f32";
+ * case-insensitive; 1 on success */
+int exa_quant_type_from_name(const char *name, exa_quant_type *out);
+const char *exa_quant_type_name(exa_quant_type t);
+/* Writes the model at `in` (HF folder or GGUF) as a GGUF file llama.cpp loads, its matrices
+ * converted to `type` (EXA_QUANT_NONE: as stored) exactly as --quant would; HF folders also give
+ * the tokenizer (tokenizer.json or vocab.json + merges.txt) and chat template metadata. */
+exa_status exa_gguf_export(const char *in, const char *out_path, exa_quant_type type, exa_progress_cb progress,
+                           void *user, char *err, size_t err_size);
+/* ---- end quant ---- */
+
 typedef struct exa_model_params {
     int use_mmap;               /* 1: map weights read-only where the compute path allows (default 1) */
     exa_progress_cb progress;   /* optional: called while loading */
     void *progress_user;
+    exa_quant_type quant;       /* convert matrices (not norms) at load (default EXA_QUANT_NONE) */
     const char *lora_dir;       /* optional: a PEFT LoRA adapter folder merged in at load (W + (alpha/r)·B·A;
                                    the adapted matrices become owned copies in the base dtype) */
 } exa_model_params;
@@ -53,8 +77,9 @@ typedef struct exa_model_params {
 exa_model_params exa_model_default_params(void);
 
 /* Loads a Hugging Face model folder (config.json + model.safetensors or a sharded
- * model.safetensors.index.json). On failure *out is NULL and err (if not NULL) holds one line
- * naming the file and the problem. */
+ * model.safetensors.index.json), or a GGUF file (llama.cpp's exaone/exaone4 layout, spec §6), or
+ * a folder holding exactly one .gguf and no safetensors. On failure *out is NULL and err (if not
+ * NULL) holds one line naming the file and the problem. */
 exa_status exa_model_load(const char *path, const exa_model_params *params, exa_model **out,
                           char *err, size_t err_size);
 void exa_model_free(exa_model *model);

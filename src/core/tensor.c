@@ -2,14 +2,39 @@
 #include "core/tensor.h"
 
 #include <string.h>
+#include <strings.h>
 
-const char *exa_dtype_name(exa_dtype t) {
-    switch (t) {
-    case EXA_DTYPE_F32: return "f32";
-    case EXA_DTYPE_F16: return "f16";
-    case EXA_DTYPE_BF16: return "bf16";
-    default: return "?";
-    }
+/* [dtype] name, elements per block, bytes per block, ggml id (ggml-common.h) */
+static const struct { const char *name; unsigned elems, bytes; int ggml; } dtypes[EXA_DTYPE_COUNT] = {
+    [EXA_DTYPE_F32] = {"f32", 1, 4, 0},      [EXA_DTYPE_F16] = {"f16", 1, 2, 1},
+    [EXA_DTYPE_BF16] = {"bf16", 1, 2, 30},   [EXA_DTYPE_Q8_0] = {"q8_0", 32, 34, 8},
+    [EXA_DTYPE_Q4_0] = {"q4_0", 32, 18, 2},  [EXA_DTYPE_Q4_K] = {"q4_K", 256, 144, 12},
+    [EXA_DTYPE_Q5_K] = {"q5_K", 256, 176, 13}, [EXA_DTYPE_Q6_K] = {"q6_K", 256, 210, 14},
+};
+
+const char *exa_dtype_name(exa_dtype t) { return (unsigned)t < EXA_DTYPE_COUNT ? dtypes[t].name : "?"; }
+
+int exa_dtype_from_name(const char *name, exa_dtype *out) {
+    for (int i = 0; i < EXA_DTYPE_COUNT; i++)
+        if (!strcasecmp(name, dtypes[i].name)) { *out = (exa_dtype)i; return 1; }
+    return 0;
+}
+
+int exa_dtype_is_quant(exa_dtype t) { return (unsigned)t < EXA_DTYPE_COUNT && dtypes[t].elems > 1; }
+size_t exa_dtype_block_elems(exa_dtype t) { return (unsigned)t < EXA_DTYPE_COUNT ? dtypes[t].elems : 0; }
+size_t exa_dtype_block_bytes(exa_dtype t) { return (unsigned)t < EXA_DTYPE_COUNT ? dtypes[t].bytes : 0; }
+
+size_t exa_dtype_row_bytes(exa_dtype t, int64_t n) {
+    if ((unsigned)t >= EXA_DTYPE_COUNT || n < 0 || n % dtypes[t].elems) return 0;
+    return (size_t)(n / dtypes[t].elems) * dtypes[t].bytes;
+}
+
+int exa_dtype_to_ggml(exa_dtype t) { return (unsigned)t < EXA_DTYPE_COUNT ? dtypes[t].ggml : -1; }
+
+int exa_dtype_from_ggml(uint32_t g, exa_dtype *out) {
+    for (int i = 0; i < EXA_DTYPE_COUNT; i++)
+        if ((uint32_t)dtypes[i].ggml == g) { *out = (exa_dtype)i; return 1; }
+    return 0;
 }
 
 size_t exa_dtype_size(exa_dtype t) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "kernels/quant.h"
 
 float exa_dot_f32_ref(const void *w, const float *x, int n) {
     const float *a = w;
@@ -186,6 +187,10 @@ void exa_row_to_f32(exa_dtype t, const void *w, int64_t cols, int64_t r, float *
         for (int64_t i = 0; i < cols; i++) out[i] = exa_f16_to_f32(p[i]);
         break;
     }
-    default: memset(out, 0, (size_t)cols * sizeof(float));
+    default: {
+        size_t rb = exa_dtype_row_bytes(t, cols);
+        if (!rb || exa_dequantize_row(exa_qtype_from_dtype(t), (const uint8_t *)w + (size_t)r * rb, out, cols) != EXA_OK)
+            memset(out, 0, (size_t)cols * sizeof(float));
+    }
     }
 }

@@ -31,10 +31,11 @@ float exa_dot_f32_ref(const void *w, const float *x, int n);
 float exa_dot_bf16_ref(const void *w, const float *x, int n);
 float exa_dot_f16_ref(const void *w, const float *x, int n);
 
-/* Row r of a weight matrix (rows, cols) of dtype t, converted to f32. */
+/* Row r of a weight matrix (rows, cols) of dtype t (block formats included), converted to f32. */
 void exa_row_to_f32(exa_dtype t, const void *w, int64_t cols, int64_t r, float *out);
 
-/* A weight matrix W (rows = out features, cols = in features), PyTorch layout, any dtype. */
+/* A weight matrix W (rows = out features, cols = in features), PyTorch layout, any dtype; for
+ * block formats each row is exa_dtype_row_bytes(dtype, cols) bytes (cols a multiple of the block). */
 typedef struct exa_mat {
     exa_dtype dtype;
     const void *data;
@@ -42,9 +43,12 @@ typedef struct exa_mat {
 } exa_mat;
 
 /* y (T, rows) = x (T, cols) · Wᵀ, threaded over rows of W. Each row of W is read from memory
- * once and reused for all T tokens (matrix–matrix for prompts, matrix–vector for decoding). */
+ * once and reused for all T tokens (matrix–matrix for prompts, matrix–vector for decoding).
+ * Block-quantized W: x is quantized once per call (Q8_0 or Q8_K rows, as the format's integer
+ * dot product wants; kernels/quant.h); if that scratch cannot be allocated y is all NaN. */
 void exa_matmul(exa_pool *pool, const exa_mat *w, const float *x, int T, float *y);
-/* Same, single-threaded scalar reference. */
+/* Same, single-threaded scalar reference (quantized W: same activation quantization, scalar
+ * integer dot products). */
 void exa_matmul_ref(const exa_mat *w, const float *x, int T, float *y);
 
 /* RMSNorm (HF semantics, spec §2.1): y = w ⊙ x / sqrt(mean(x²) + eps); computed in f32. */

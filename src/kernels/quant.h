@@ -8,8 +8,9 @@
  * REF: ggml block layouts in ggml/src/ggml-common.h and the reference quantizers in
  * ggml/src/ggml-quants.c (ggml-org/llama.cpp); code here is written from those facts.
  *
- * TODO(lead): exa_qtype is kept separate from exa_dtype (core/tensor.h) until the lead merges
- * the block formats into exa_dtype. */
+ * exa_dtype (core/tensor.h) names the weight formats everywhere else (EXA_DTYPE_Q8_0 ...);
+ * exa_qtype is this file's kernel-level id, equal to the ggml type id, and additionally has the
+ * activation-only Q8_K. exa_qtype_from_dtype / exa_dtype_from_qtype convert. */
 #ifndef EXA_KERNELS_QUANT_H
 #define EXA_KERNELS_QUANT_H
 
@@ -77,6 +78,14 @@ _Static_assert(sizeof(exa_block_q4_K) == 144, "block_q4_K layout");
 _Static_assert(sizeof(exa_block_q5_K) == 176, "block_q5_K layout");
 _Static_assert(sizeof(exa_block_q6_K) == 210, "block_q6_K layout");
 _Static_assert(sizeof(exa_block_q8_K) == 292, "block_q8_K layout");
+
+/* block dtype -> kernel id (0 for plain dtypes) and back (1 on success) */
+static inline exa_qtype exa_qtype_from_dtype(exa_dtype t) {
+    return exa_dtype_is_quant(t) ? (exa_qtype)exa_dtype_to_ggml(t) : (exa_qtype)0;
+}
+static inline int exa_dtype_from_qtype(exa_qtype q, exa_dtype *out) {
+    return q != EXA_QTYPE_Q8_K && exa_dtype_from_ggml((uint32_t)q, out);
+}
 
 /* 1 if t is one of the formats above (weights: Q8_0 Q4_0 Q4_K Q5_K Q6_K; Q8_K only as activation). */
 int exa_qtype_valid(int ggml_type);

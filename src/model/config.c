@@ -265,6 +265,10 @@ void exa_rope_inv_freq(const exa_hparams *hp, float *inv) {
         float expo = (float)(2 * i) / (float)d;
         inv[i] = 1.0f / powf(hp->rope_theta, expo);
     }
+    if (hp->rope_freq_factors) { /* GGUF rope_freqs.weight: llama.cpp divides theta by the factor */
+        for (int i = 0; i < d / 2; i++) inv[i] /= hp->rope_freq_factors[i];
+        return;
+    }
     if (hp->rope_type != EXA_ROPE_LLAMA3) return;
     /* REF: spec §2.3 (transformers modeling_rope_utils._compute_llama3_parameters), fp32 math */
     const float f = hp->rope_factor, lo = hp->rope_low_freq, hi = hp->rope_high_freq, L = hp->rope_orig_ctx;

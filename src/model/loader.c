@@ -1,7 +1,10 @@
-/* loader.c — loads a Hugging Face model folder: config.json, then model.safetensors or the
- * shards named by model.safetensors.index.json; binds every tensor the architecture needs
- * (names: spec §5), checking dtype and exact shape. f32/bf16/f16 matrices stay in the mapped
- * files (zero-copy) unless misaligned; norm vectors are converted to f32 and owned here. */
+/* loader.c — loads a Hugging Face model folder (config.json, then model.safetensors or the
+ * shards named by model.safetensors.index.json) or a GGUF file (hparams from its metadata,
+ * tensors by the GGUF name table, spec §6); binds every tensor the architecture needs (HF names:
+ * spec §5, mapped to GGUF names for GGUF), checking dtype and exact shape. Matrices stay in the
+ * mapped files (zero-copy) unless misaligned or converted by params->quant (then owned here);
+ * norm vectors are converted to f32 and owned here. */
+#include <dirent.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,14 +12,16 @@
 #include <sys/stat.h>
 
 #include "model/lora_apply.h"
+#include "model/gguf.h"
 #include "model/model.h"
+#include "model/quantize.h"
 #include "model/safetensors.h"
 
 #define MAX_CONFIG_BYTES (4u << 20)
 #define MAX_INDEX_BYTES (64u << 20)
 
 exa_model_params exa_model_default_params(void) {
-    exa_model_params p = {.use_mmap = 1, .progress = NULL, .progress_user = NULL};
+    exa_model_params p = {.use_mmap = 1, .progress = NULL, .progress_user = NULL, .quant = EXA_QUANT_NONE};
     return p;
 }
 
@@ -33,7 +38,52 @@ typedef struct loader {
     size_t err_size;
 } loader;
 
-static exa_status find_tensor(loader *ld, const char *name, const exa_st_tensor **out, const exa_st_file **file) {
+/* a tensor as either file format gives it */
+typedef struct src_tensor {
+    const char *path;   /* file, for messages */
+    const char *name;   /* name in that file */
+    int dtype_ok;       /* dtype is one exa_dtype handles */
+    char dtype_name[16];
+    exa_tensor t;       /* PyTorch-order shape, data in the mapped file */
+} src_tensor;
+
+static exa_status find_st_tensor(loader *ld, const char *name, const exa_st_tensor **out, const exa_st_file **file);
+
+static exa_status find_tensor(loader *ld, const char *name, src_tensor *out) {
+    memset(out, 0, sizeof *out);
+    exa_model *m = ld->m;
+    if (m->gguf) {
+        char gname[EXA_GGUF_MAX_NAME + 16];
+        if (exa_gguf_name_from_hf(m->hp.arch, name, gname, sizeof gname) != EXA_OK)
+            return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: no GGUF name for tensor '%s'", m->gguf->path, name);
+        const exa_gguf_tensor *g = exa_gguf_find_tensor(m->gguf, gname);
+        if (!g) return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: missing tensor '%s'", m->gguf->path, gname);
+        out->path = m->gguf->path;
+        out->name = g->name;
+        exa_dtype dt;
+        out->dtype_ok = exa_dtype_from_ggml(g->type, &dt);
+        const char *tn = exa_ggml_type_name(g->type);
+        snprintf(out->dtype_name, sizeof out->dtype_name, "%s", tn ? tn : "unknown");
+        out->t.name = g->name;
+        out->t.dtype = out->dtype_ok ? dt : EXA_DTYPE_F32;
+        out->t.ndim = exa_gguf_tensor_shape(g, out->t.shape);
+        out->t.data = g->data;
+        out->t.nbytes = (size_t)g->nbytes;
+        return EXA_OK;
+    }
+    const exa_st_tensor *t = NULL;
+    const exa_st_file *f = NULL;
+    exa_status st = find_st_tensor(ld, name, &t, &f);
+    if (st != EXA_OK) return st;
+    out->path = f->path;
+    out->name = t->name;
+    out->dtype_ok = t->dtype_ok;
+    snprintf(out->dtype_name, sizeof out->dtype_name, "%s", t->st_dtype);
+    out->t = t->t;
+    return EXA_OK;
+}
+
+static exa_status find_st_tensor(loader *ld, const char *name, const exa_st_tensor **out, const exa_st_file **file) {
     exa_model *m = ld->m;
     *out = NULL;
     if (ld->weight_map) {
@@ -66,9 +116,16 @@ static exa_status progress(loader *ld) {
     return EXA_OK;
 }
 
-static exa_status check_shape(loader *ld, const exa_st_file *f, const exa_st_tensor *t, int ndim, int64_t d0, int64_t d1) {
+static exa_status check_shape(loader *ld, const src_tensor *t, int ndim, int64_t d0, int64_t d1) {
+    const char *implied = ld->m->gguf ? "the GGUF hparams imply" : "config.json implies";
     if (!t->dtype_ok)
-        return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: tensor '%s' has dtype %s (expected F32, BF16 or F16)", f->path, t->name, t->st_dtype);
+        return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: tensor '%s' has dtype %s (expected F32, BF16, F16%s)", t->path,
+                       t->name, t->dtype_name, ld->m->gguf ? ", Q8_0, Q4_0, Q4_K, Q5_K or Q6_K" : " or BF16");
+    if (ndim == 1 && exa_dtype_is_quant(t->t.dtype))
+        return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: vector '%s' must be F32, F16 or BF16, not %s", t->path, t->name, t->dtype_name);
+    if (ndim == 2 && !exa_dtype_row_bytes(t->t.dtype, d1))
+        return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: tensor '%s': %lld columns is not a whole number of %s blocks", t->path,
+                       t->name, (long long)d1, t->dtype_name);
     int ok = t->t.ndim == ndim && t->t.shape[0] == d0 && (ndim == 1 || t->t.shape[1] == d1);
     if (!ok) {
         char got[96] = "";
@@ -76,32 +133,36 @@ static exa_status check_shape(loader *ld, const exa_st_file *f, const exa_st_ten
         for (int i = 0; i < t->t.ndim && o < sizeof got - 24; i++)
             o += (size_t)snprintf(got + o, sizeof got - o, "%s%lld", i ? ", " : "", (long long)t->t.shape[i]);
         if (ndim == 1)
-            return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: tensor '%s' has shape [%s], config.json implies [%lld]", f->path, t->name, got, (long long)d0);
-        return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: tensor '%s' has shape [%s], config.json implies [%lld, %lld]", f->path, t->name, got, (long long)d0, (long long)d1);
+            return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: tensor '%s' has shape [%s], %s [%lld]", t->path, t->name, got, implied, (long long)d0);
+        return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: tensor '%s' has shape [%s], %s [%lld, %lld]", t->path, t->name, got, implied, (long long)d0, (long long)d1);
     }
     return EXA_OK;
 }
 
+static exa_status own(loader *ld, void *p) {
+    if (ld->n_owned == ld->cap_owned) {
+        int nc = ld->cap_owned ? 2 * ld->cap_owned : 16;
+        void **no = realloc(ld->owned, (size_t)nc * sizeof *no);
+        if (!no) { free(p); return exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "out of memory"); }
+        ld->owned = no;
+        ld->cap_owned = nc;
+    }
+    ld->owned[ld->n_owned++] = p;
+    return EXA_OK;
+}
+
 static exa_status bind_mat(loader *ld, const char *name, int64_t rows, int64_t cols, exa_mat *out) {
-    const exa_st_tensor *t;
-    const exa_st_file *f;
-    exa_status st = find_tensor(ld, name, &t, &f);
-    if (st == EXA_OK) st = check_shape(ld, f, t, 2, rows, cols);
+    src_tensor ts, *t = &ts;
+    exa_status st = find_tensor(ld, name, t);
+    if (st == EXA_OK) st = check_shape(ld, t, 2, rows, cols);
     if (st != EXA_OK) return st;
     const void *data = t->t.data;
-    size_t esz = exa_dtype_size(t->t.dtype);
+    size_t esz = exa_dtype_is_quant(t->t.dtype) ? 1 : exa_dtype_size(t->t.dtype); /* block kernels read bytewise */
     if ((uintptr_t)data % esz) { /* misaligned in the file: keep an aligned copy */
         void *copy = exa_aligned_alloc(t->t.nbytes);
-        if (!copy) return exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "%s: out of memory copying '%s'", f->path, name);
+        if (!copy) return exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "%s: out of memory copying '%s'", t->path, name);
         memcpy(copy, data, t->t.nbytes);
-        if (ld->n_owned == ld->cap_owned) {
-            int nc = ld->cap_owned ? 2 * ld->cap_owned : 16;
-            void **no = realloc(ld->owned, (size_t)nc * sizeof *no);
-            if (!no) { free(copy); return exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "out of memory"); }
-            ld->owned = no;
-            ld->cap_owned = nc;
-        }
-        ld->owned[ld->n_owned++] = copy;
+        if ((st = own(ld, copy))) return st;
         data = copy;
     }
     *out = (exa_mat){t->t.dtype, data, rows, cols};
@@ -111,10 +172,9 @@ static exa_status bind_mat(loader *ld, const char *name, int64_t rows, int64_t c
 }
 
 static exa_status bind_vec(loader *ld, const char *name, int64_t n, float **out) {
-    const exa_st_tensor *t;
-    const exa_st_file *f;
-    exa_status st = find_tensor(ld, name, &t, &f);
-    if (st == EXA_OK) st = check_shape(ld, f, t, 1, n, 0);
+    src_tensor ts, *t = &ts;
+    exa_status st = find_tensor(ld, name, t);
+    if (st == EXA_OK) st = check_shape(ld, t, 1, n, 0);
     if (st != EXA_OK) return st;
     float *dst = ld->pool_next;
     ld->pool_next += n;
@@ -249,6 +309,151 @@ static exa_status bind_all(loader *ld) {
     return bind_mat(ld, "lm_head.weight", V, D, &m->lm_head);
 }
 
+/* --quant: converts every matrix (embedding and lm_head included, norms never) to the dtype
+ * exa_quant_pick chooses, over a temporary thread pool. */
+static exa_status convert_weights(loader *ld) {
+    exa_model *m = ld->m;
+    const exa_hparams *hp = &m->hp;
+    const exa_quant_type q = ld->params->quant;
+    if (q == EXA_QUANT_NONE) return EXA_OK;
+    exa_pool *pool = exa_pool_init(0);
+    if (!pool) return exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "out of memory (thread pool)");
+    exa_status st = EXA_OK;
+    const int L = hp->n_layer;
+    for (int i = -2; i < L * 7 && st == EXA_OK; i++) {
+        exa_mat *w;
+        exa_qrole role = EXA_QROLE_OTHER;
+        int layer = i < 0 ? 0 : i / 7;
+        if (i == -2) { w = &m->tok_emb; role = EXA_QROLE_EMBD; }
+        else if (i == -1) { if (hp->tied) continue; w = &m->lm_head; role = EXA_QROLE_OUTPUT; }
+        else {
+            exa_layer *ly = &m->layers[layer];
+            exa_mat *ws[7] = {&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->gate, &ly->up, &ly->down};
+            w = ws[i % 7];
+            if (i % 7 == 2) role = EXA_QROLE_ATTN_V;
+            if (i % 7 == 6) role = EXA_QROLE_FFN_DOWN;
+        }
+        exa_dtype to = exa_quant_pick(q, role, layer, L, hp->tied, w->cols, w->dtype);
+        if (to == w->dtype) continue;
+        void *buf;
+        if ((st = exa_mat_convert(pool, w, to, &buf)) != EXA_OK) {
+            st = exa_err(ld->err, ld->err_size, st, "%s: cannot convert a (%lld, %lld) matrix to %s: %s", ld->dir, (long long)w->rows,
+                         (long long)w->cols, exa_dtype_name(to), st == EXA_ERR_NOMEM ? "out of memory" : "bad shape");
+            break;
+        }
+        if ((st = own(ld, buf)) != EXA_OK) break;
+        m->weight_bytes += (int64_t)(exa_dtype_row_bytes(to, w->cols) * (size_t)w->rows) -
+                           (int64_t)(exa_dtype_row_bytes(w->dtype, w->cols) * (size_t)w->rows);
+        w->dtype = to;
+        w->data = buf;
+    }
+    if (hp->tied) m->lm_head = m->tok_emb;
+    exa_pool_free(pool);
+    return st;
+}
+
+/* GGUF metadata -> hparams (REF: spec §6.1; llama.cpp llama-model.cpp load_hparams) */
+static exa_status gguf_hparams(loader *ld) {
+    exa_model *m = ld->m;
+    const exa_gguf *g = m->gguf;
+    exa_gguf_hparams gh;
+    exa_status st = exa_gguf_read_hparams(g, &gh, ld->err, ld->err_size);
+    if (st != EXA_OK) return st;
+    exa_hparams *hp = &m->hp;
+    memset(hp, 0, sizeof *hp);
+    hp->arch = gh.arch;
+    const exa_gguf_tensor *emb = exa_gguf_find_tensor(g, "token_embd.weight");
+    if (!emb || emb->n_dims != 2) return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: missing 2-D tensor 'token_embd.weight'", g->path);
+    uint64_t V = gh.vocab_size ? gh.vocab_size : emb->ne[1];
+    if (V == 0 || V > (16u << 20) || gh.embedding_length == 0 || gh.embedding_length > (1u << 17) || gh.block_count == 0 ||
+        gh.block_count > EXA_MAX_LAYERS || gh.feed_forward_length == 0 || gh.feed_forward_length > (1u << 20) ||
+        gh.head_count > 4096 || gh.head_count_kv == 0 || gh.head_count % gh.head_count_kv || gh.key_length == 0 ||
+        gh.key_length > 4096 || gh.key_length % 2 || gh.value_length != gh.key_length || gh.rope_dimension_count != gh.key_length ||
+        (uint64_t)gh.head_count * gh.key_length > (1u << 17))
+        return exa_err(ld->err, ld->err_size, EXA_ERR_CONFIG, "%s: GGUF hyper-parameters out of range or unsupported (partial rotary, value_length != key_length)", g->path);
+    if (!(gh.rms_eps >= 1e-12f && gh.rms_eps < 1.0f) || !(gh.rope_freq_base > 0.0f))
+        return exa_err(ld->err, ld->err_size, EXA_ERR_CONFIG, "%s: GGUF layer_norm_rms_epsilon or rope.freq_base out of range", g->path);
+    hp->n_vocab = (int)V;
+    hp->n_embd = (int)gh.embedding_length;
+    hp->n_layer = (int)gh.block_count;
+    hp->n_head = (int)gh.head_count;
+    hp->n_head_kv = (int)gh.head_count_kv;
+    hp->head_dim = (int)gh.key_length;
+    hp->n_ff = (int)gh.feed_forward_length;
+    hp->n_ctx_train = (int)EXA_MIN(gh.context_length, 1u << 24);
+    hp->norm_eps = gh.rms_eps;
+    hp->rope_theta = gh.rope_freq_base;
+    hp->rope_type = EXA_ROPE_DEFAULT;
+    if (hp->arch == EXA_ARCH_EXAONE4) {
+        if (gh.n_swa_pattern) {
+            for (int i = 0; i < hp->n_layer; i++) hp->layer_sliding[i] = gh.swa_pattern[i];
+            hp->sliding_window = (int)(gh.sliding_window ? gh.sliding_window : 4096);
+        } else if (hp->n_layer == 64) { /* llama.cpp: hybrid SWA only for the 64-layer shape, period 4 */
+            for (int i = 0; i < hp->n_layer; i++) hp->layer_sliding[i] = i % 4 < 3;
+            hp->sliding_window = (int)(gh.sliding_window ? gh.sliding_window : 4096);
+        }
+        int any = 0;
+        for (int i = 0; i < hp->n_layer; i++) any |= hp->layer_sliding[i];
+        if (!any) hp->sliding_window = 0;
+        if (any && hp->sliding_window > (1 << 24)) return exa_err(ld->err, ld->err_size, EXA_ERR_CONFIG, "%s: GGUF sliding_window out of range", g->path);
+        /* spec §6.1: RoPE only on sliding layers when the model has any, else everywhere */
+        for (int i = 0; i < hp->n_layer; i++) hp->layer_rope[i] = !any || hp->layer_sliding[i];
+    } else {
+        for (int i = 0; i < hp->n_layer; i++) hp->layer_rope[i] = 1;
+    }
+    hp->tied = exa_gguf_find_tensor(g, "output.weight") == NULL; /* llama.cpp falls back to token_embd */
+    hp->bos_id = 1; hp->eos_id = 361; hp->pad_id = 0;
+    uint32_t id;
+    if (exa_gguf_get_u32(g, EXA_GGUF_KEY_TOK_BOS, &id) == EXA_OK && id < V) hp->bos_id = (int)id;
+    if (exa_gguf_get_u32(g, EXA_GGUF_KEY_TOK_EOS, &id) == EXA_OK && id < V) hp->eos_id = (int)id;
+    if (exa_gguf_get_u32(g, EXA_GGUF_KEY_TOK_PAD, &id) == EXA_OK && id < V) hp->pad_id = (int)id;
+    return EXA_OK;
+}
+
+/* rope_freqs.weight (d/2 f32 divisors of the inverse frequencies; llama.cpp semantics) */
+static exa_status gguf_rope_freqs(loader *ld) {
+    exa_model *m = ld->m;
+    const exa_gguf_tensor *t = exa_gguf_find_tensor(m->gguf, EXA_GGUF_TENSOR_ROPE_FREQS);
+    if (!t) return EXA_OK;
+    const int h = m->hp.head_dim / 2;
+    if (t->type != EXA_GGML_F32 || t->n_dims != 1 || t->ne[0] != (uint64_t)h)
+        return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: rope_freqs.weight must be F32 of head_dim/2 = %d entries", m->gguf->path, h);
+    m->rope_factors = malloc((size_t)h * sizeof(float));
+    if (!m->rope_factors) return exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "out of memory");
+    memcpy(m->rope_factors, t->data, (size_t)h * sizeof(float));
+    for (int i = 0; i < h; i++)
+        if (!(m->rope_factors[i] > 0.0f) || m->rope_factors[i] > 1e9f)
+            return exa_err(ld->err, ld->err_size, EXA_ERR_FORMAT, "%s: rope_freqs.weight[%d] is not a positive number", m->gguf->path, i);
+    m->hp.rope_freq_factors = m->rope_factors;
+    return EXA_OK;
+}
+
+static int has_suffix(const char *s, const char *suf) {
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && !strcmp(s + n - k, suf);
+}
+
+/* A folder with exactly one *.gguf and no safetensors names that file: writes it to out and
+ * returns 1; 0 if the folder is a HF folder; -1 (err set) if it has several .gguf files. */
+static int folder_gguf(const char *dir, char *out, size_t out_size, char *err, size_t err_size) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n_gguf = 0, n_st = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (has_suffix(e->d_name, ".gguf")) {
+            if (!n_gguf++ && !exa_path_join(out, out_size, dir, e->d_name)) n_gguf = 99;
+        } else if (has_suffix(e->d_name, ".safetensors") || !strcmp(e->d_name, "model.safetensors.index.json")) n_st++;
+    }
+    closedir(d);
+    if (n_st || !n_gguf) return 0;
+    if (n_gguf > 1) {
+        exa_err(err, err_size, EXA_ERR_INVALID_ARG, "%s: the folder holds several .gguf files and no safetensors; name the file", dir);
+        return -1;
+    }
+    return 1;
+}
+
 exa_status exa_model_load(const char *path, const exa_model_params *params, exa_model **out, char *err, size_t err_size) {
     static char dummy[1];
     if (!err) { err = dummy; err_size = sizeof dummy; }
@@ -259,37 +464,55 @@ exa_status exa_model_load(const char *path, const exa_model_params *params, exa_
     double t0 = exa_time_now();
     struct stat sb;
     if (stat(path, &sb) != 0) return exa_err(err, err_size, EXA_ERR_IO, "%s: no such file or folder", path);
-    if (!S_ISDIR(sb.st_mode)) return exa_err(err, err_size, EXA_ERR_IO, "%s: not a model folder (expected config.json + safetensors)", path);
+    char gpath[4096];
+    int is_gguf = 0;
+    if (S_ISDIR(sb.st_mode)) {
+        is_gguf = folder_gguf(path, gpath, sizeof gpath, err, err_size);
+        if (is_gguf < 0) return EXA_ERR_INVALID_ARG;
+    } else {
+        if (strlen(path) >= sizeof gpath) return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "%s: path too long", path);
+        snprintf(gpath, sizeof gpath, "%s", path);
+        is_gguf = 1;
+    }
 
     exa_model *m = calloc(1, sizeof *m);
     if (!m) return exa_err(err, err_size, EXA_ERR_NOMEM, "out of memory");
-    loader ld = {.m = m, .dir = path, .params = params, .err = err, .err_size = err_size};
+    loader ld = {.m = m, .dir = is_gguf ? gpath : path, .params = params, .err = err, .err_size = err_size};
     struct json_object *index_root = NULL;
-    char cpath[4096];
-    char *text = NULL;
-    size_t len = 0;
     exa_status st = EXA_OK;
-    if (!exa_path_join(cpath, sizeof cpath, path, "config.json")) st = exa_err(err, err_size, EXA_ERR_INVALID_ARG, "%s: path too long", path);
-    if (st == EXA_OK) st = exa_file_read(cpath, MAX_CONFIG_BYTES, &text, &len, err, err_size);
-    if (st == EXA_OK) st = exa_config_parse(text, len, cpath, &m->hp, err, err_size);
-    free(text);
-    if (st == EXA_OK) st = open_weights(&ld, &index_root);
+    if (is_gguf) {
+        st = exa_gguf_open(gpath, params->use_mmap, &m->gguf, err, err_size);
+        if (st == EXA_OK) st = gguf_hparams(&ld);
+        if (st == EXA_OK) st = gguf_rope_freqs(&ld);
+    } else {
+        char cpath[4096];
+        char *text = NULL;
+        size_t len = 0;
+        if (!exa_path_join(cpath, sizeof cpath, path, "config.json")) st = exa_err(err, err_size, EXA_ERR_INVALID_ARG, "%s: path too long", path);
+        if (st == EXA_OK) st = exa_file_read(cpath, MAX_CONFIG_BYTES, &text, &len, err, err_size);
+        if (st == EXA_OK) st = exa_config_parse(text, len, cpath, &m->hp, err, err_size);
+        free(text);
+        if (st == EXA_OK) st = open_weights(&ld, &index_root);
+    }
     if (st == EXA_OK) st = bind_all(&ld);
     json_object_put(index_root);
-    if (st != EXA_OK) {
-        for (int i = 0; i < ld.n_owned; i++) free(ld.owned[i]);
-        free(ld.owned);
-        exa_model_free(m);
-        return st;
+    m->owned = ld.owned; /* freed with the model from here on */
+    m->n_owned = ld.n_owned;
+    /* LoRA: merge a PEFT adapter into the adapted matrices (owned copies in their dtype; see
+     * lora_apply.c), before any --quant conversion, which then quantizes the merged weights */
+    if (st == EXA_OK && params->lora_dir) {
+        st = exa_lora_apply_model(m, params->lora_dir, err, err_size);
+        ld.owned = m->owned; /* it appended to m->owned */
+        ld.n_owned = ld.cap_owned = m->n_owned;
     }
+    if (st == EXA_OK) st = convert_weights(&ld);
     m->owned = ld.owned;
     m->n_owned = ld.n_owned;
-    /* LoRA: merge a PEFT adapter into the adapted matrices (owned copies; see lora_apply.c) */
-    if (params->lora_dir && (st = exa_lora_apply_model(m, params->lora_dir, err, err_size)) != EXA_OK) {
+    if (st != EXA_OK) {
         exa_model_free(m);
         return st;
     }
-    m->main_dtype = m->tok_emb.dtype;
+    m->main_dtype = m->layers[0].gate.dtype;
     m->load_seconds = exa_time_now() - t0;
     *out = m;
     return EXA_OK;
@@ -298,6 +521,8 @@ exa_status exa_model_load(const char *path, const exa_model_params *params, exa_
 void exa_model_free(exa_model *m) {
     if (!m) return;
     for (int i = 0; i < m->n_files; i++) exa_st_close(m->files[i]);
+    exa_gguf_close(m->gguf);
+    free(m->rope_factors);
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m->files);
@@ -324,7 +549,7 @@ void exa_model_get_info(const exa_model *m, exa_model_info *info) {
     for (int l = 0; l < hp->n_layer; l++) info->n_sliding_layers += hp->layer_sliding[l];
     info->tied_embeddings = hp->tied;
     info->rope_theta = hp->rope_theta;
-    info->rope_llama3 = hp->rope_type == EXA_ROPE_LLAMA3;
+    info->rope_llama3 = hp->rope_type == EXA_ROPE_LLAMA3 || hp->rope_freq_factors != NULL;
     info->bos_id = hp->bos_id;
     info->eos_id = hp->eos_id;
     info->pad_id = hp->pad_id;

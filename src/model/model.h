@@ -21,6 +21,7 @@ typedef struct exa_hparams {
     exa_rope_type rope_type;
     float rope_factor, rope_low_freq, rope_high_freq; /* llama3 scaling (spec §2.3) */
     float rope_orig_ctx;
+    const float *rope_freq_factors;       /* (d/2) or NULL: GGUF rope_freqs.weight, inv_freq[i] /= f[i] */
     int sliding_window;                   /* 0: none */
     uint8_t layer_sliding[EXA_MAX_LAYERS]; /* 1: local sliding-window layer */
     uint8_t layer_rope[EXA_MAX_LAYERS];    /* 1: layer applies RoPE (spec §1.2 rule 3) */
@@ -51,12 +52,14 @@ struct exa_model {
     exa_layer *layers;        /* (L) */
     struct exa_st_file **files;
     int n_files;
+    struct exa_gguf *gguf;    /* when loaded from GGUF (instead of files) */
+    float *rope_factors;      /* owned copy behind hp.rope_freq_factors */
     float *f32_pool;          /* backing store of all norm vectors */
     void **owned;             /* aligned copies of tensors that were misaligned in their file */
     int n_owned;
     int64_t n_params;
     int64_t weight_bytes;
-    exa_dtype main_dtype;
+    exa_dtype main_dtype;     /* dtype of the FFN matrices (the bulk of the weights) */
     double load_seconds;
 };
 

@@ -6,6 +6,7 @@
 
 #include "core/threadpool.h"
 #include "kernels/kernels.h"
+#include "kernels/quant.h"
 #include "test_util.h"
 
 static void fill(exa_dtype t, void *w, float *wf, int n) {
@@ -73,6 +74,60 @@ static void test_matmul_shape(int rows, int cols, int T) {
     }
     exa_pool_free(pool);
     free(wf); free(x); free(y); free(yr); free(w);
+}
+
+/* Block-quantized weights through exa_matmul: threaded SIMD (active level) vs the scalar
+ * reference (same activation quantization, so nearly equal), and vs an f32 product with the
+ * dequantized weights (differs only by the 8-bit activation rounding). Shapes cover row tails of
+ * the 16-row block, token tails of the 4-token loop, T = 1 (decode) and several blocks per row. */
+static void test_qmatmul_shape(exa_dtype dt, int rows, int cols, int T) {
+    exa_pool *pool = exa_pool_init(3);
+    const size_t rb = exa_dtype_row_bytes(dt, cols);
+    CHECK(rb > 0, "row bytes %s %d", exa_dtype_name(dt), cols);
+    float *wf = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * T * cols);
+    float *y = malloc(sizeof(float) * T * rows), *yr = malloc(sizeof(float) * T * rows), *yd = malloc(sizeof(float) * T * rows);
+    uint8_t *w = malloc(rb * rows);
+    for (int i = 0; i < rows * cols; i++) wf[i] = test_randf();
+    for (int i = 0; i < T * cols; i++) x[i] = test_randf();
+    exa_mat mf = {EXA_DTYPE_F32, wf, rows, cols};
+    exa_mat m = {dt, w, rows, cols};
+    for (int r = 0; r < rows; r++) CHECK(exa_quantize_row(exa_qtype_from_dtype(dt), wf + (size_t)r * cols, w + r * rb, cols) == EXA_OK, "quantize");
+    for (int r = 0; r < rows; r++) exa_row_to_f32(dt, w, cols, r, wf + (size_t)r * cols); /* dequantized weights */
+    exa_matmul(pool, &m, x, T, y);
+    exa_matmul_ref(&m, x, T, yr);
+    exa_matmul_ref(&mf, x, T, yd);
+    double md = 0, num = 0, den = 0;
+    for (int i = 0; i < T * rows; i++) {
+        md = fmax(md, fabs(y[i] - yr[i]) / (1.0 + fabs(yr[i])));
+        num += (yr[i] - yd[i]) * (double)(yr[i] - yd[i]);
+        den += (double)yd[i] * yd[i];
+    }
+    CHECK(md < 1e-4, "qmatmul %s %dx%d T=%d level %s: max rel diff %g vs reference", exa_dtype_name(dt), rows, cols, T,
+          exa_cpu_level_name(exa_cpu_active()), md);
+    CHECK(sqrt(num / den) < 0.02, "qmatmul %s %dx%d T=%d: rel error %g vs f32 with dequantized weights", exa_dtype_name(dt), rows,
+          cols, T, sqrt(num / den));
+    exa_pool_free(pool);
+    free(wf); free(x); free(y); free(yr); free(yd); free(w);
+}
+
+static void test_qmatmul(void) {
+    const exa_dtype types[] = {EXA_DTYPE_Q8_0, EXA_DTYPE_Q4_0, EXA_DTYPE_Q4_K, EXA_DTYPE_Q5_K, EXA_DTYPE_Q6_K};
+    for (int ti = 0; ti < 5; ti++) {
+        test_qmatmul_shape(types[ti], 67, 512, 9);
+        test_qmatmul_shape(types[ti], 37, 256, 5);
+        test_qmatmul_shape(types[ti], 16, 768, 1);
+        test_qmatmul_shape(types[ti], 5, 256, 4);
+    }
+    test_qmatmul_shape(EXA_DTYPE_Q8_0, 33, 96, 7);
+    test_qmatmul_shape(EXA_DTYPE_Q4_0, 33, 96, 7);
+    /* dtype table */
+    for (int t = 0; t < EXA_DTYPE_COUNT; t++) {
+        exa_dtype back;
+        CHECK(exa_dtype_from_ggml((uint32_t)exa_dtype_to_ggml((exa_dtype)t), &back) && back == (exa_dtype)t, "ggml id round trip %d", t);
+        CHECK(exa_dtype_from_name(exa_dtype_name((exa_dtype)t), &back) && back == (exa_dtype)t, "name round trip %d", t);
+    }
+    CHECK(exa_dtype_row_bytes(EXA_DTYPE_Q4_K, 512) == 288 && exa_dtype_row_bytes(EXA_DTYPE_Q4_K, 500) == 0, "q4_K row bytes");
+    CHECK(exa_dtype_row_bytes(EXA_DTYPE_Q8_0, 64) == 68 && exa_dtype_row_bytes(EXA_DTYPE_BF16, 3) == 6, "row bytes");
 }
 
 static void test_conversions(void) {
@@ -148,6 +203,7 @@ int main(void) {
     test_conversions();
     test_dot();
     test_matmul();
+    test_qmatmul();
     test_elementwise();
     test_pool();
     return TEST_END();
