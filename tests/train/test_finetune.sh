@@ -60,6 +60,10 @@ print("%s: --lora vs merged max |dlogit| %.3g; adapter effect vs base %.3g" % (s
 sys.exit(0 if a.size == b.size and diff <= 1e-4 and eff > 1e-3 else 1)
 PYEOF
 done
+# --lora is merged before --quant conversion
+"$EXA" generate -m "$D/base" --lora "$D/run" --quant q8 -p "안녕하세요" -n 8 --temp 0 2>/dev/null >"$D/g1.txt" || fail "generate --lora --quant"
+"$EXA" generate -m "$D/merged" --quant q8 -p "안녕하세요" -n 8 --temp 0 2>/dev/null >"$D/g2.txt" || fail "generate merged --quant"
+cmp "$D/g1.txt" "$D/g2.txt" || fail "--lora --quant q8 differs from the quantized merged model"
 # the trainer's own merged/ folder has the same weights; PEFT layout; loss on assistant tokens dropped
 "$PY" - "$D" "$A" <<'PYEOF' || fail "adapter layout / loss"
 import json, struct, sys, re
