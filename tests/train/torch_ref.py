@@ -108,7 +108,8 @@ def forward(cfg, W, tokens, targets, scale=1.0):
         h = h + (rms(y, W[p + "post_feedforward_layernorm.weight"], eps) if is4 else y)
     h = rms(h, W["model.norm.weight" if is4 else "transformer.ln_f.weight"], eps)
     logits = h @ (E if tie else W["lm_head.weight"]).T
-    return torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
+    # target -1: position without loss (chat fine-tuning masks); the mean is over the others
+    return torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1), ignore_index=-1)
 
 def main():
     cfg = json.load(open(sys.argv[1]))

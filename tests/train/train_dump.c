@@ -44,11 +44,16 @@ int main(int argc, char **argv) {
     for (int i = 0; i < m.n_tensors; i++)
         if (m.tensors[i].ndim == 1)
             for (size_t k = 0; k < m.tensors[i].numel; k++) m.params[m.tensors[i].offset + k] = (float)(1.0 + 0.3 * exa_trng_normal(&r));
+    /* "mask" (after the lora argument): every third target is -1 (no loss), as chat fine-tuning does */
+    int mask = 0, counted = 0;
+    for (int i = 7; i < argc; i++) mask |= !strcmp(argv[i], "mask");
     for (int i = 0; i < B * T; i++) {
         m.tokens[i] = (int32_t)(exa_trng_next(&r) % (uint64_t)cfg.vocab);
         m.targets[i] = (int32_t)(exa_trng_next(&r) % (uint64_t)cfg.vocab);
+        if (mask && i % 3 == 1) m.targets[i] = -1;
+        counted += m.targets[i] >= 0;
     }
-    double loss = exa_tm_step(&m, 1.0f / (float)(B * T));
+    double loss = exa_tm_step(&m, 1.0f / (float)counted);
     int nl = lora ? m.n_ltensors : 0, ne = m.n_tensors + nl + 2;
     exa_tst_entry *e = calloc((size_t)ne, sizeof *e);
     for (int i = 0; i < m.n_tensors; i++)
