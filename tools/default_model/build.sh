@@ -39,7 +39,18 @@ RESUME=""
 [[ -d $WORK/run ]] && ls "$WORK/run" | grep -q '^step-' && RESUME=--resume
 "$EXA" train --config "$ROOT/tools/default_model/train_config.json" --data "$WORK/shards" --out "$WORK/run" --tokenizer "$WORK/tok" $RESUME
 
-# 4. package the last checkpoint as bf16 into models/default
-LAST=$(ls -d "$WORK"/run/step-* | sort | tail -n 1)
+# 4. chat-tune: full fine-tuning on chatbot_data_ko conversations, loss on assistant turns only
+PRE=$(ls -d "$WORK"/run/step-* | sort | tail -n 1)
+if [[ ! -f $WORK/chat_train.jsonl ]]; then
+  /usr/bin/python3 "$ROOT/tools/default_model/make_chat_corpus.py" "$D/chatbot_data_ko/ChatbotData.csv" "$WORK/chat_train.jsonl" \
+    --messages --heldout 300 --heldout-out "$WORK/chat_val.jsonl"
+fi
+RESUME=""
+[[ -e $WORK/sft/latest ]] && RESUME=--resume
+"$EXA" finetune --base "$PRE" --data "$WORK/chat_train.jsonl" --val "$WORK/chat_val.jsonl" --out "$WORK/sft" \
+  --lr 2e-4 --steps 150 --batch 16 --seq 256 --warmup 15 --seed 1 $RESUME
+
+# 5. package the chat-tuned checkpoint as bf16 into models/default
+LAST=$(ls -d "$WORK"/sft/step-* | sort | tail -n 1)
 /usr/bin/python3 "$ROOT/tools/default_model/package.py" "$LAST" "$ROOT/models/default"
 echo "packaged $LAST -> models/default"

@@ -6,6 +6,9 @@ turns carry the empty <think> block). Several seeded groupings of the pairs are 
 pairs recur in different contexts (exact-duplicate documents would be dropped by data prepare).
 
 usage: make_chat_corpus.py CSV OUT.jsonl [--groupings 3] [--turns 3] [--seed 1]
+       make_chat_corpus.py CSV OUT.jsonl --messages [--heldout N --heldout-out VAL.jsonl]
+  --messages writes OpenAI-style {"messages": [...]} lines (one pair each) for `exaone finetune`;
+  the last N pairs of a seeded shuffle go to VAL.jsonl instead.
 """
 import csv, json, random, sys
 
@@ -19,11 +22,15 @@ def render(turns):
 
 def main():
     args = sys.argv[1:]
-    opts = {"--groupings": 3, "--turns": 3, "--seed": 1}
-    pos = []
+    opts = {"--groupings": 3, "--turns": 3, "--seed": 1, "--heldout": 0}
+    pos, messages, heldout_out = [], False, None
     i = 0
     while i < len(args):
-        if args[i] in opts:
+        if args[i] == "--messages":
+            messages = True; i += 1
+        elif args[i] == "--heldout-out":
+            heldout_out = args[i + 1]; i += 2
+        elif args[i] in opts:
             opts[args[i]] = int(args[i + 1]); i += 2
         else:
             pos.append(args[i]); i += 1
@@ -32,6 +39,20 @@ def main():
     with open(pos[0], encoding="utf-8") as f:
         pairs = [(r["Q"].strip(), r["A"].strip()) for r in csv.DictReader(f) if r["Q"].strip() and r["A"].strip()]
     rng = random.Random(opts["--seed"])
+    if messages:
+        order = pairs[:]
+        rng.shuffle(order)
+        h = opts["--heldout"]
+        train, val = (order[:-h], order[-h:]) if h else (order, [])
+        for path, part in ((pos[1], train), (heldout_out, val)):
+            if not path:
+                continue
+            with open(path, "w", encoding="utf-8") as out:
+                for q, a in part:
+                    out.write(json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]},
+                                         ensure_ascii=False) + "\n")
+        print(f"{len(train)} train / {len(val)} held-out conversations", file=sys.stderr)
+        return
     n = 0
     with open(pos[1], "w", encoding="utf-8") as out:
         for g in range(opts["--groupings"]):
