@@ -2,7 +2,8 @@
 # build.sh — reproduces the embedded default model (models/default): trains the bilingual
 # tokenizer, prepares token shards (Korean + English text, Korean chat conversations rendered with
 # the EXAONE 4.0 chat template, per-language validation sets), trains the EXAONE-4.0-architecture
-# model from scratch, and packages the final checkpoint as a bf16 Hugging Face folder.
+# model from scratch, chat-tunes it on chatbot_data_ko (assistant-only loss), and packages the
+# final checkpoint as a bf16 Hugging Face folder.
 # Resumable: re-running continues training from the last checkpoint in $WORK/run.
 #   usage: tools/default_model/build.sh [WORK_DIR]     (default /tmp/exaone-default)
 set -euo pipefail
