@@ -98,19 +98,19 @@ int main(void) {
     fp.temperature = 1.0f; fp.top_p = 0.5f; fp.seed = 3;
     exa_sampler *fs = exa_sampler_init(&fp, BIG);
     int below = 1, hi = 0;
-    for (int i = 0; i < 3000; i++) { int t = exa_sampler_sample(fs, flat); below &= t < BIG / 2 + 1; hi = t > hi ? t : hi; }
+    for (int i = 0; i < 300; i++) { int t = exa_sampler_sample(fs, flat); below &= t < BIG / 2 + 1; hi = t > hi ? t : hi; }
     exa_sampler_free(fs);
     CHECK(below && hi > BIG / 2 - 2000, "flat top-p 0.5 keeps exactly the first half (max id %d)", hi);
     fp.top_p = 1.0f; fp.min_p = 0.5f;
     fs = exa_sampler_init(&fp, BIG);
     hi = 0;
-    for (int i = 0; i < 3000; i++) { int t = exa_sampler_sample(fs, flat); hi = t > hi ? t : hi; }
+    for (int i = 0; i < 300; i++) { int t = exa_sampler_sample(fs, flat); hi = t > hi ? t : hi; }
     exa_sampler_free(fs);
-    CHECK(hi > BIG - 2000, "flat min-p keeps everything (max id %d)", hi);
+    CHECK(hi > BIG - 5000, "flat min-p keeps everything (max id %d)", hi);
     fp.min_p = 0.0f; fp.top_k = 40; fp.top_p = 0.5f;
     fs = exa_sampler_init(&fp, BIG);
     hi = 0;
-    for (int i = 0; i < 2000; i++) { int t = exa_sampler_sample(fs, flat); hi = t > hi ? t : hi; }
+    for (int i = 0; i < 300; i++) { int t = exa_sampler_sample(fs, flat); hi = t > hi ? t : hi; }
     exa_sampler_free(fs);
     CHECK(hi == 19, "top-k 40 then top-p 0.5 renormalised over the 40 keeps 20 (max id %d)", hi);
     free(flat);
