@@ -23,6 +23,7 @@ static void usage(void) {
            "  --drain S         seconds to let in-flight requests finish on SIGTERM (default 30)\n"
            "  -t N              threads (default: all cores)\n"
            "  --quant TYPE      convert weights at load (q8, q4, q4_K, q6_K, ...; see docs/quant.md)\n"
+           "  --lora DIR        merge a PEFT LoRA adapter (exaone finetune output) at load\n"
            "  --index NAME=DB   a document index (exaone index add) that requests can name: chat\n"
            "                    completions with \"index\": NAME answer from it with citations;\n"
            "                    POST /v1/retrieve {\"index\", \"query\", \"k\"} returns passages (repeatable)\n"
@@ -53,6 +54,7 @@ int exa_cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--queue")) r = exa_cli_int(a, v, 1, 1 << 20, &queue);
         else if (!strcmp(a, "--max-body")) r = exa_cli_int(a, v, 1024, 1L << 30, &body);
         else if (!strcmp(a, "--name")) p.model_name = v;
+        else if (!strcmp(a, "--lora")) p.lora_dir = v;
         else if (!strcmp(a, "--index")) {
             if (n_indexes == 32) return exa_cli_fail("serve: at most 32 --index");
             indexes[n_indexes++] = v;

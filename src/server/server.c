@@ -827,6 +827,7 @@ exa_status exa_server_start(const exa_server_params *pp, exa_server **out, char 
     exa_status st;
     exa_model_params mp = exa_model_default_params();
     mp.quant = pp->quant;
+    mp.lora_dir = pp->lora_dir;
     if ((st = exa_model_load(pp->model_dir, &mp, &s->model, err, err_size)) != EXA_OK) { server_free(s); return st; }
     if ((st = exa_tokenizer_load(pp->model_dir, &s->tok, err, err_size)) != EXA_OK) { server_free(s); return st; }
     if ((st = exa_chat_template_load(pp->model_dir, EXA_CHAT_AUTO, &s->tmpl, err, err_size)) != EXA_OK) { server_free(s); return st; }
