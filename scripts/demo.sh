@@ -16,10 +16,10 @@ if [[ -f models/default/config.json ]]; then
   "$EXA" info -m models/default | sed -n '1,3p'
   echo
   if [[ -t 0 && -t 1 ]]; then
-    exec "$EXA" chat -m models/default --temp 0.7 --top-p 0.9 --repeat-penalty 1.1 -n 200
+    exec "$EXA" chat -m models/default --temp 0.3 --repeat-penalty 1.1 -n 200
   fi
   printf '%s\n' "안녕하세요! 오늘 기분이 어때요?" "요즘 너무 피곤해" "What do you like to do on weekends?" |
-    "$EXA" chat -m models/default --temp 0.7 --top-p 0.9 --repeat-penalty 1.1 -n 80 --seed 1 --echo
+    "$EXA" chat -m models/default --temp 0.3 --repeat-penalty 1.1 -n 80 --seed 1 --echo
   exit 0
 fi
 DEMO=$BUILD/demo-model
