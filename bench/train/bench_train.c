@@ -4,8 +4,11 @@
  * and % of peak; (3) end-to-end `exaone train` steps on a ~26 M-parameter exaone4 model (D 512,
  * 6 layers, 8 heads / 4 KV, head_dim 64, FFN 1408, vocab 16384 tied, seq 256, batch 4):
  * tokens/s and model FLOP utilisation (6·N·tokens + 12·L·H·d·T·tokens). Reports medians.
- * usage: bench_train [--threads N] [--steps S (0: no end-to-end run)] [--isa scalar|avx2|avx512] */
+ * usage: bench_train [--threads N] [--steps S (0: no end-to-end run)] [--isa scalar|avx2|avx512]
+ *                    [--config FILE: benchmark that model's shape and batch instead, e.g.
+ *                     tools/default_model/train_config.json for the default model] */
 #include <immintrin.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,10 +134,12 @@ static int on_step(const exa_train_progress *p, void *user) {
 }
 
 int main(int argc, char **argv) {
+    const char *model_cfg = NULL;
     int nth = exa_cpu_count(), steps = 6;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads")) nth = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--config")) model_cfg = argv[i + 1];
         else if (!strcmp(argv[i], "--isa")) exa_tg_isa_set(!strcmp(argv[i + 1], "avx512") ? EXA_TG_AVX512 : !strcmp(argv[i + 1], "avx2") ? EXA_TG_AVX2 : EXA_TG_SCALAR);
     }
     exa_tg_isa isa = exa_tg_isa_get();
@@ -170,22 +175,43 @@ int main(int argc, char **argv) {
     snprintf(shard, sizeof shard, "%s/bench_train_000.bin", dir);
     snprintf(cfgp, sizeof cfgp, "%s/config.json", dir);
     snprintf(out, sizeof out, "%s/out", dir);
-    int B = 4, T = 256;
+    int B = 4, T = 256, V = 16384;
+    char label[256] = "exaone4 D512 L6 H8/4 d64 F1408 V16384 tied (26.1 M params)";
+    struct json_object *cfg = NULL, *tr, *x;
+    if (model_cfg) { /* the given model's shape, its batch and sequence length, our step settings */
+        cfg = json_object_from_file(model_cfg);
+        if (!cfg || !json_object_is_type(cfg, json_type_object)) { fprintf(stderr, "bench_train: cannot read %s\n", model_cfg); return 1; }
+        if (json_object_object_get_ex(cfg, "train", &tr)) {
+            if (json_object_object_get_ex(tr, "batch_size", &x)) B = json_object_get_int(x);
+            if (json_object_object_get_ex(tr, "seq_len", &x)) T = json_object_get_int(x);
+        }
+        if (json_object_object_get_ex(cfg, "vocab_size", &x)) V = json_object_get_int(x);
+        if (B < 1 || T < 2 || V < 2) { fprintf(stderr, "bench_train: bad batch/seq/vocab in %s\n", model_cfg); return 1; }
+        snprintf(label, sizeof label, "%s", model_cfg);
+    }
     int ntok = (steps + 1) * B * T + 1;
     int32_t hdr[256] = {EXA_SHARD_MAGIC_U32, 7, ntok};
     FILE *f = fopen(shard, "wb");
     fwrite(hdr, 4, 256, f);
     exa_trng r;
     exa_trng_seed(&r, 1);
-    for (int i = 0; i < ntok; i++) { uint32_t t = (uint32_t)(exa_trng_next(&r) % 16384); fwrite(&t, 4, 1, f); }
+    for (int i = 0; i < ntok; i++) { uint32_t t = (uint32_t)(exa_trng_next(&r) % (uint32_t)V); fwrite(&t, 4, 1, f); }
     fclose(f);
-    f = fopen(cfgp, "w");
-    fprintf(f, "{\"model_type\":\"exaone4\",\"vocab_size\":16384,\"hidden_size\":512,\"num_hidden_layers\":6,"
-               "\"num_attention_heads\":8,\"num_key_value_heads\":4,\"head_dim\":64,\"intermediate_size\":1408,"
-               "\"max_position_embeddings\":2048,\"rope_theta\":1000000.0,\"tie_word_embeddings\":true,\"sliding_window\":null,"
-               "\"train\":{\"batch_size\":%d,\"seq_len\":%d,\"total_steps\":%d,\"warmup_steps\":1,"
-               "\"eval_interval\":0,\"checkpoint_interval\":0,\"threads\":%d}}", B, T, steps + 1, nth);
-    fclose(f);
+    char trainobj[512];
+    snprintf(trainobj, sizeof trainobj, "{\"batch_size\":%d,\"seq_len\":%d,\"total_steps\":%d,\"warmup_steps\":1,"
+             "\"eval_interval\":0,\"checkpoint_interval\":0,\"threads\":%d}", B, T, steps + 1, nth);
+    if (cfg) {
+        json_object_object_add(cfg, "train", json_tokener_parse(trainobj));
+        json_object_to_file(cfgp, cfg);
+        json_object_put(cfg);
+    } else {
+        f = fopen(cfgp, "w");
+        fprintf(f, "{\"model_type\":\"exaone4\",\"vocab_size\":16384,\"hidden_size\":512,\"num_hidden_layers\":6,"
+                   "\"num_attention_heads\":8,\"num_key_value_heads\":4,\"head_dim\":64,\"intermediate_size\":1408,"
+                   "\"max_position_embeddings\":2048,\"rope_theta\":1000000.0,\"tie_word_embeddings\":true,\"sliding_window\":null,"
+                   "\"train\":%s}", trainobj);
+        fclose(f);
+    }
     step_log sl = {.t_prev = exa_time_now(), .c_prev = cpu_process()};
     exa_train_opts o = {.config_path = cfgp, .data = shard, .out_dir = out, .stop_after = steps, .cb = on_step, .user = &sl};
     char err[512];
@@ -196,7 +222,7 @@ int main(int argc, char **argv) {
     qsort(sl.cpu, (size_t)sl.n, sizeof(double), cmpd);
     double med = sl.times[sl.n / 2], tok = (double)B * T, cmed = sl.cpu[sl.n / 2] / nth;
     double fl = sl.flops_per_step * tok;
-    printf("\nend-to-end training, exaone4 D512 L6 H8/4 d64 F1408 V16384 tied (26.1 M params), batch %dx%d, %d timed steps:\n", B, T, sl.n);
+    printf("\nend-to-end training, %s, batch %dx%d, %d timed steps:\n", label, B, T, sl.n);
     printf("  model FLOPs %.2f GFLOP/token\n", sl.flops_per_step / 1e9);
     printf("  wall clock:          median step %.3f s, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%%\n", med, tok / med, fl / med / 1e9, 100.0 * fl / med / 1e9 / pkn);
     printf("  per CPU-second used: median step %.3f s, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of the %d-thread peak\n",
