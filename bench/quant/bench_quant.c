@@ -20,6 +20,9 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+/* results go here so the timed dot products cannot be optimised away */
+static volatile float bench_sink;
 #endif
 
 static double now(void) {
@@ -179,11 +182,10 @@ int main(int argc, char **argv) {
         for (int lv = 0; lv <= (int)exa_cpu_detect(); lv++) {
             exa_qdot_fn f = exa_qdot_get(q, (exa_cpu_level)lv);
             double best = 1e30;
-            volatile float acc = 0;
             for (int rep = 0; rep < 20; rep++) {
                 double t0 = now();
                 for (int it = 0; it < (lv ? 20 : 2); it++)
-                    for (int r = 0; r < 64; r++) acc += f(cols, src + (size_t)r * rb, act);
+                    for (int r = 0; r < 64; r++) bench_sink += f(cols, src + (size_t)r * rb, act);
                 double dt = (now() - t0) / (lv ? 20 : 2);
                 if (dt < best) best = dt;
             }
