@@ -76,28 +76,33 @@ typedef struct { double gflops[256]; } fl_job;
 
 #define FMA_ITERS 2000000
 #if defined(__x86_64__)
-/* 12 independent accumulator chains hide FMA latency on current cores */
+/* 12 independent accumulator chains hide FMA latency on current cores. They are named
+ * variables: an indexed array of vectors would be kept in memory at -O2 and measure loads and
+ * stores instead of the FMA units. */
+#define FMA12(FMA, m, c)                                                                            \
+    a0 = FMA(a0, m, c); a1 = FMA(a1, m, c); a2 = FMA(a2, m, c); a3 = FMA(a3, m, c);                 \
+    a4 = FMA(a4, m, c); a5 = FMA(a5, m, c); a6 = FMA(a6, m, c); a7 = FMA(a7, m, c);                 \
+    a8 = FMA(a8, m, c); a9 = FMA(a9, m, c); a10 = FMA(a10, m, c); a11 = FMA(a11, m, c);
+#define FMA_PROBE(V, SET1, FMA, REDUCE, LANES)                                                      \
+    V m = SET1(0.999999f), c = SET1(1e-7f);                                                          \
+    V a0 = SET1(0), a1 = SET1(1), a2 = SET1(2), a3 = SET1(3), a4 = SET1(4), a5 = SET1(5);           \
+    V a6 = SET1(6), a7 = SET1(7), a8 = SET1(8), a9 = SET1(9), a10 = SET1(10), a11 = SET1(11);       \
+    double t0 = exa_time_now();                                                                     \
+    for (int i = 0; i < FMA_ITERS; i++) { FMA12(FMA, m, c) }                                        \
+    double dt = exa_time_now() - t0;                                                                \
+    V sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;                            \
+    return (REDUCE(sum) == 12345.0f ? 1.0 : 0.0) + 12.0 * LANES * 2 * FMA_ITERS / dt / 1e9;
+
+static inline __attribute__((target("avx2,fma"))) float hsum8(__m256 v) {
+    float t[8];
+    _mm256_storeu_ps(t, v);
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
 __attribute__((target("avx512f"))) static double fma_avx512(void) {
-    __m512 a[12], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    for (int k = 0; k < 12; k++) a[k] = _mm512_set1_ps((float)k);
-    double t0 = exa_time_now();
-    for (int i = 0; i < FMA_ITERS; i++)
-        for (int k = 0; k < 12; k++) a[k] = _mm512_fmadd_ps(a[k], m, c);
-    double dt = exa_time_now() - t0;
-    float s = 0;
-    for (int k = 0; k < 12; k++) s += _mm512_reduce_add_ps(a[k]);
-    return (s == 12345.0f ? 1.0 : 0.0) + 12.0 * 16 * 2 * FMA_ITERS / dt / 1e9;
+    FMA_PROBE(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps, 16)
 }
 __attribute__((target("avx2,fma"))) static double fma_avx2(void) {
-    __m256 a[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    for (int k = 0; k < 12; k++) a[k] = _mm256_set1_ps((float)k);
-    double t0 = exa_time_now();
-    for (int i = 0; i < FMA_ITERS; i++)
-        for (int k = 0; k < 12; k++) a[k] = _mm256_fmadd_ps(a[k], m, c);
-    double dt = exa_time_now() - t0;
-    float t[8], s = 0;
-    for (int k = 0; k < 12; k++) { _mm256_storeu_ps(t, a[k]); s += t[0]; }
-    return (s == 12345.0f ? 1.0 : 0.0) + 12.0 * 8 * 2 * FMA_ITERS / dt / 1e9;
+    FMA_PROBE(__m256, _mm256_set1_ps, _mm256_fmadd_ps, hsum8, 8)
 }
 #endif
 
