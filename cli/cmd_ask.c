@@ -36,18 +36,6 @@ static void ab_add(answer_buf *b, const char *s, size_t n) {
     b->s[b->n] = 0;
 }
 
-static struct json_object *passage_json(const exa_passage *p, int n) {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "n", json_object_new_int(n));
-    json_object_object_add(o, "path", json_object_new_string(p->path));
-    json_object_object_add(o, "title", json_object_new_string(p->title ? p->title : ""));
-    json_object_object_add(o, "page", json_object_new_int(p->page));
-    json_object_object_add(o, "score", json_object_new_double(p->score));
-    json_object_object_add(o, "start", json_object_new_int64(p->start));
-    json_object_object_add(o, "end", json_object_new_int64(p->end));
-    return o;
-}
-
 int exa_cmd_ask(int argc, char **argv) {
     const char *dir = NULL, *db = NULL, *question = NULL;
     long k = 5, max_chars = 1500, n_new = 512, threads = 0, seed = 1;
@@ -178,9 +166,8 @@ report:
         json_object_object_add(o, "answer", json_object_new_string(ans.s));
         json_object_object_add(o, "found", json_object_new_boolean(n_use > 0));
         for (int i = 0; i < n_use; i++) {
-            struct json_object *pj = passage_json(&res.passages[i], i + 1);
-            if (cited[i]) json_object_array_add(cit, passage_json(&res.passages[i], i + 1));
-            json_object_object_add(pj, "text", json_object_new_string(res.passages[i].text));
+            struct json_object *pj = exa_grounded_passage_json(&res.passages[i], i + 1, 1);
+            if (cited[i]) json_object_array_add(cit, exa_grounded_passage_json(&res.passages[i], i + 1, 0));
             json_object_object_add(pj, "cited", json_object_new_boolean(cited[i]));
             json_object_array_add(ps, pj);
         }

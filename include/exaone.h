@@ -492,6 +492,9 @@ exa_status exa_grounded_messages(const char *question, const exa_passage *passag
 /* How many of the n best-first passages to keep: those scoring at least min_ratio × the best
  * (BM25 scores are only comparable within one query). */
 int exa_grounded_keep(const exa_passage *passages, int n, double min_ratio);
+/* A passage as JSON {n, path, title, page, score, start, end[, text]} (the CLI's --json and the
+ * server's citations / /v1/retrieve use the same shape). */
+struct json_object *exa_grounded_passage_json(const exa_passage *p, int n, int with_text);
 /* The sentence a grounded answer uses when the documents do not contain the answer. */
 const char *exa_grounded_not_found(const char *question);
 /* Marks cited[i] = 1 for each passage i+1 cited as [n] (also [1, 2]) in answer; returns the count. */

@@ -92,6 +92,19 @@ exa_status exa_grounded_messages(const char *question, const exa_passage *passag
     return EXA_OK;
 }
 
+struct json_object *exa_grounded_passage_json(const exa_passage *p, int n, int with_text) {
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "n", json_object_new_int(n));
+    json_object_object_add(o, "path", json_object_new_string(p->path));
+    json_object_object_add(o, "title", json_object_new_string(p->title ? p->title : ""));
+    json_object_object_add(o, "page", json_object_new_int(p->page));
+    json_object_object_add(o, "score", json_object_new_double(p->score));
+    json_object_object_add(o, "start", json_object_new_int64(p->start));
+    json_object_object_add(o, "end", json_object_new_int64(p->end));
+    if (with_text) json_object_object_add(o, "text", json_object_new_string(p->text));
+    return o;
+}
+
 int exa_grounded_keep(const exa_passage *passages, int n, double min_ratio) {
     while (n > 1 && passages[n - 1].score < min_ratio * passages[0].score) n--;
     return n;

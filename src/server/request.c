@@ -306,19 +306,6 @@ int srv_retrieve(const srv_env *env, const char *index, const char *query, int k
     return 0;
 }
 
-json_object *srv_passage_json(const exa_passage *p, int n, int with_text) {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "n", json_object_new_int(n));
-    json_object_object_add(o, "path", json_object_new_string(p->path));
-    json_object_object_add(o, "title", json_object_new_string(p->title ? p->title : ""));
-    json_object_object_add(o, "page", json_object_new_int(p->page));
-    json_object_object_add(o, "score", json_object_new_double(p->score));
-    json_object_object_add(o, "start", json_object_new_int64(p->start));
-    json_object_object_add(o, "end", json_object_new_int64(p->end));
-    if (with_text) json_object_object_add(o, "text", json_object_new_string(p->text));
-    return o;
-}
-
 /* chat "index": replaces the conversation by the grounded form (REF: src/retrieval/grounded.c):
  * grounded system prompt, earlier non-system turns, the last user turn with the passages. */
 static int ground_messages(const srv_env *env, json_object *o, json_object **msgs, srv_req *r, srv_err *e) {
@@ -354,7 +341,7 @@ static int ground_messages(const srv_env *env, json_object *o, json_object **msg
     json_object_array_add(out, json_object_get(json_object_array_get_idx(g, 1)));
     json_object_put(g);
     r->sources = json_object_new_array();
-    for (int i = 0; i < n_keep; i++) json_object_array_add(r->sources, srv_passage_json(&res.passages[i], i + 1, 0));
+    for (int i = 0; i < n_keep; i++) json_object_array_add(r->sources, exa_grounded_passage_json(&res.passages[i], i + 1, 0));
     exa_search_result_free(&res);
     json_object_object_add(o, "messages", out); /* o owns it; *msgs stays valid through o */
     *msgs = out;

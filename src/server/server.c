@@ -568,7 +568,7 @@ static enum MHD_Result handle_retrieve(exa_server *s, struct MHD_Connection *c, 
     json_object *out = json_object_new_object(), *data = json_object_new_array();
     json_object_object_add(out, "object", json_object_new_string("list"));
     json_object_object_add(out, "index", json_object_new_string(json_object_get_string(ix)));
-    for (int i = 0; i < res.n; i++) json_object_array_add(data, srv_passage_json(&res.passages[i], i + 1, 1));
+    for (int i = 0; i < res.n; i++) json_object_array_add(data, exa_grounded_passage_json(&res.passages[i], i + 1, 1));
     json_object_object_add(out, "data", data);
     exa_search_result_free(&res);
     json_object_put(o);

@@ -107,7 +107,6 @@ void srv_req_free(srv_req *r);
  * searches it (k passages, best first, relevance-cut). Returns 0 and fills *res, or -1 with *e. */
 int srv_retrieve(const srv_env *env, const char *index, const char *query, int k, exa_search_result *res, int *n_keep,
                  srv_err *e);
-json_object *srv_passage_json(const exa_passage *p, int n, int with_text);
 /* Body helpers shared with http.c: parse JSON (object required). */
 json_object *srv_parse_json_object(const char *body, size_t len, srv_err *e);
 
