@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/common.h"
 
 static void usage(void) {
     printf("usage: exaone ask -m MODEL --index DB [options] QUESTION\n"
@@ -20,20 +21,6 @@ static void usage(void) {
            "  --think            let an EXAONE 4.0 model reason first (hidden unless --show-reasoning)\n"
            "  --json             print {question, answer, found, citations, passages} as JSON\n"
            "  -t N               threads\n");
-}
-
-typedef struct answer_buf { char *s; size_t n, cap; } answer_buf;
-static void ab_add(answer_buf *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = (b->n + n + 1) * 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) return;
-        b->s = ns;
-        b->cap = nc;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
 }
 
 int exa_cmd_ask(int argc, char **argv) {
@@ -85,7 +72,7 @@ int exa_cmd_ask(int argc, char **argv) {
     }
 
     int n_use = exa_grounded_keep(res.passages, res.n, min_ratio);
-    answer_buf ans = {0};
+    exa_buf ans = {0};
     int rc = 0, n_cited = 0;
     int *cited = calloc((size_t)(n_use > 0 ? n_use : 1), sizeof *cited);
     exa_model *m = NULL;
@@ -100,7 +87,7 @@ int exa_cmd_ask(int argc, char **argv) {
     struct json_object *msgs = NULL;
 
     if (n_use == 0) { /* nothing relevant: say so, without asking the model to guess */
-        ab_add(&ans, exa_grounded_not_found(question), strlen(exa_grounded_not_found(question)));
+        exa_buf_add(&ans, exa_grounded_not_found(question), strlen(exa_grounded_not_found(question)));
         if (!json) printf("%s\n", ans.s);
         goto report;
     }
@@ -141,7 +128,7 @@ int exa_cmd_ask(int argc, char **argv) {
         exa_chat_parser_feed(parser, piece, len, &d);
         if (show_reasoning && !json && d.reasoning_len) fwrite(d.reasoning, 1, d.reasoning_len, stderr);
         if (d.content_len) {
-            ab_add(&ans, d.content, d.content_len);
+            exa_buf_add(&ans, d.content, d.content_len);
             if (!json) { fwrite(d.content, 1, d.content_len, stdout); fflush(stdout); }
         }
         if (d.stopped || t == info.eos_id) break;
@@ -152,13 +139,13 @@ int exa_cmd_ask(int argc, char **argv) {
     size_t len;
     const char *rest = exa_detok_flush(detok, &len);
     exa_chat_parser_feed(parser, rest, len, &d);
-    if (d.content_len) { ab_add(&ans, d.content, d.content_len); if (!json) fwrite(d.content, 1, d.content_len, stdout); }
+    if (d.content_len) { exa_buf_add(&ans, d.content, d.content_len); if (!json) fwrite(d.content, 1, d.content_len, stdout); }
     exa_chat_parser_finish(parser, &d);
-    if (d.content_len) { ab_add(&ans, d.content, d.content_len); if (!json) fwrite(d.content, 1, d.content_len, stdout); }
+    if (d.content_len) { exa_buf_add(&ans, d.content, d.content_len); if (!json) fwrite(d.content, 1, d.content_len, stdout); }
     if (!json) printf("\n");
 
 report:
-    if (!ans.s) ab_add(&ans, "", 0);
+    if (!ans.s) exa_buf_add(&ans, "", 0);
     n_cited = exa_grounded_citations(ans.s, n_use, cited);
     if (json) {
         struct json_object *o = json_object_new_object(), *cit = json_object_new_array(), *ps = json_object_new_array();
@@ -196,7 +183,7 @@ done:
     exa_tokenizer_free(tok);
     exa_model_free(m);
     free(cited);
-    free(ans.s);
+    exa_buf_free(&ans);
     exa_search_result_free(&res);
     exa_index_close(idx);
     return rc;

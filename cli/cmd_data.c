@@ -247,28 +247,12 @@ static void add_doc(prep *p, const char *text, size_t n) {
     p->bytes += n;
 }
 
-/* growable text buffer for assembling documents */
-typedef struct { char *s; size_t n, cap; } sbuf;
-static int sb_add(sbuf *b, const char *s, size_t n) {
-    if (b->n + n + 2 > b->cap) {
-        size_t nc = (b->n + n + 2) * 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) return -1;
-        b->s = ns;
-        b->cap = nc;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n++] = '\n';
-    return 0;
-}
-
 static int process_file(prep *p, const char *path, const char *field, size_t doc_bytes, uint64_t total_raw, uint64_t *raw_done) {
     reader r;
     if (reader_open(&r, path) != 0) return exa_cli_fail("data: cannot read %s", path);
     size_t n = strlen(path);
     int jsonl = (n > 6 && !strcmp(path + n - 6, ".jsonl")) || (n > 9 && !strcmp(path + n - 9, ".jsonl.xz"));
-    sbuf doc = {0};
+    exa_buf doc = {0};
     int in_wiki = 0, err = 0;
     size_t len;
     char *line;
@@ -291,7 +275,7 @@ static int process_file(prep *p, const char *path, const char *field, size_t doc
         } else if (!in_wiki && len == 0 && doc.n >= doc_bytes) { /* plain text: cut at a blank line */
             add_doc(p, doc.s, doc.n);
             doc.n = 0;
-        } else if (sb_add(&doc, line, len) != 0) {
+        } else if (exa_buf_add(&doc, line, len) != 0 || exa_buf_add(&doc, "\n", 1) != 0) {
             p->failed = exa_cli_fail("data: out of memory");
         }
         double now = exa_time_now();
@@ -305,7 +289,7 @@ static int process_file(prep *p, const char *path, const char *field, size_t doc
     if (err) p->failed = exa_cli_fail("data: %s: read or decompression error (truncated .xz?)", path);
     if (!p->failed && doc.n) add_doc(p, doc.s, doc.n);
     *raw_done += r.raw_read;
-    free(doc.s);
+    exa_buf_free(&doc);
     reader_close(&r);
     return p->failed;
 }

@@ -154,3 +154,44 @@ char *exa_path_join(char *buf, size_t n, const char *dir, const char *name) {
     int w = snprintf(buf, n, "%s/%s", dir, name);
     return (w < 0 || (size_t)w >= n) ? NULL : buf;
 }
+
+/* room for extra more bytes plus the NUL */
+static int buf_reserve(exa_buf *b, size_t extra) {
+    if (b->oom) return -1;
+    if (b->n + extra + 1 <= b->cap) return 0;
+    size_t nc = (b->n + extra + 1) * 2;
+    char *ns = nc <= EXA_MAX_ALLOC ? realloc(b->s, nc) : NULL;
+    if (!ns) { b->oom = 1; return -1; }
+    b->s = ns;
+    b->cap = nc;
+    return 0;
+}
+
+int exa_buf_add(exa_buf *b, const char *s, size_t n) {
+    if (buf_reserve(b, n)) return -1;
+    if (n) memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = 0;
+    return 0;
+}
+
+int exa_buf_printf(exa_buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (w < 0) { b->oom = 1; return -1; }
+    if (buf_reserve(b, (size_t)w)) return -1;
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)w + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)w;
+    return 0;
+}
+
+void exa_buf_free(exa_buf *b) {
+    free(b->s);
+    b->s = NULL;
+    b->n = b->cap = 0;
+    b->oom = 0;
+}

@@ -48,6 +48,17 @@ void exa_file_unmap(exa_mapped_file *f);
 int exa_file_exists(const char *path);
 double exa_time_now(void); /* monotonic seconds */
 
+/* Growable byte buffer, always NUL-terminated once written to. After an allocation failure
+ * oom is set and further appends do nothing. */
+typedef struct exa_buf {
+    char *s;
+    size_t n, cap;
+    int oom;
+} exa_buf;
+int exa_buf_add(exa_buf *b, const char *s, size_t n);                 /* 0 ok, -1 out of memory */
+int exa_buf_printf(exa_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void exa_buf_free(exa_buf *b);
+
 /* path join into buf; returns buf, or NULL if it does not fit */
 char *exa_path_join(char *buf, size_t n, const char *dir, const char *name);
 

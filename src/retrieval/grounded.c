@@ -3,7 +3,6 @@
  * the question (Korean if it contains Hangul, else English), and reads the citations back out of
  * the answer. Shared by `exaone ask` and the server's index-backed chat completions. */
 #include <json-c/json.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,48 +35,28 @@ const char *exa_grounded_not_found(const char *question) {
                                          : "I could not find the answer in the provided documents.";
 }
 
-/* appends printf output to a growable buffer */
-typedef struct { char *s; size_t n, cap; int oom; } gbuf;
-static void gb_printf(gbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void gb_printf(gbuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0) { b->oom = 1; return; }
-        if (b->s && b->n + (size_t)w < b->cap) { b->n += (size_t)w; return; }
-        size_t nc = (b->cap + (size_t)w + 1) * 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) { b->oom = 1; return; }
-        b->s = ns;
-        b->cap = nc;
-    }
-}
-
 exa_status exa_grounded_messages(const char *question, const exa_passage *passages, int n, int max_chars_per_passage,
                                  struct json_object **out) {
     *out = NULL;
     if (!question) return EXA_ERR_INVALID_ARG;
     const int ko = exa_text_is_korean(question);
-    gbuf u = {0};
-    gb_printf(&u, "%s\n\n", ko ? "문서 발췌:" : "Document excerpts:");
+    exa_buf u = {0};
+    exa_buf_printf(&u, "%s\n\n", ko ? "문서 발췌:" : "Document excerpts:");
     for (int i = 0; i < n; i++) {
         const exa_passage *p = &passages[i];
         const char *title = p->title && *p->title ? p->title : p->path;
-        if (p->page > 0) gb_printf(&u, "[%d] %s (%s, p. %d)\n", i + 1, title, p->path, p->page);
-        else gb_printf(&u, "[%d] %s (%s)\n", i + 1, title, p->path);
+        if (p->page > 0) exa_buf_printf(&u, "[%d] %s (%s, p. %d)\n", i + 1, title, p->path, p->page);
+        else exa_buf_printf(&u, "[%d] %s (%s)\n", i + 1, title, p->path);
         size_t len = strlen(p->text);
         if (max_chars_per_passage > 0 && len > (size_t)max_chars_per_passage) {
             len = (size_t)max_chars_per_passage; /* cut on a UTF-8 character boundary */
             while (len > 0 && ((unsigned char)p->text[len] & 0xC0) == 0x80) len--;
-            gb_printf(&u, "%.*s …\n\n", (int)len, p->text);
+            exa_buf_printf(&u, "%.*s …\n\n", (int)len, p->text);
         } else {
-            gb_printf(&u, "%s\n\n", p->text);
+            exa_buf_printf(&u, "%s\n\n", p->text);
         }
     }
-    gb_printf(&u, "%s %s", ko ? "질문:" : "Question:", question);
+    exa_buf_printf(&u, "%s %s", ko ? "질문:" : "Question:", question);
     if (u.oom) { free(u.s); return EXA_ERR_NOMEM; }
     struct json_object *msgs = json_object_new_array();
     struct json_object *sys = json_object_new_object(), *usr = json_object_new_object();

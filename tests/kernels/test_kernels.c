@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/common.h"
 #include "core/threadpool.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
@@ -198,6 +199,22 @@ static void test_pool(void) {
     exa_pool_free(NULL);
 }
 
+static void test_buf(void) {
+    exa_buf b = {0};
+    int ok = 1;
+    for (int i = 0; i < 1000; i++) ok &= exa_buf_printf(&b, "%d,", i) == 0;
+    CHECK(ok && !b.oom && b.n == strlen(b.s) && !strncmp(b.s, "0,1,2,", 6) && !strcmp(b.s + b.n - 4, "999,"), "exa_buf_printf growth");
+    char big[5000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    size_t before = b.n;
+    CHECK(exa_buf_printf(&b, "[%s]", big) == 0 && b.n == before + 5001 && b.s[b.n] == 0 && b.s[b.n - 1] == ']', "long printf");
+    CHECK(exa_buf_add(&b, "ab\0c", 4) == 0 && b.n == before + 5005 && b.s[b.n - 2] == 0, "binary add keeps length");
+    exa_buf_free(&b);
+    exa_buf_free(&b);
+    CHECK(b.s == NULL && b.n == 0, "free twice");
+}
+
 int main(void) {
     printf("CPU level: detected %s, active %s\n", exa_cpu_level_name(exa_cpu_detect()), exa_cpu_level_name(exa_cpu_active()));
     test_conversions();
@@ -206,5 +223,6 @@ int main(void) {
     test_qmatmul();
     test_elementwise();
     test_pool();
+    test_buf();
     return TEST_END();
 }
