@@ -21,10 +21,14 @@ int exa_cli_float(const char *opt, const char *s, double *out);
 /* prints "exaone: <msg>" to stderr and returns 1 (the CLI exit code for errors) */
 int exa_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Removes `--quant TYPE` from argv (any position; argc updated) and remembers TYPE for
- * exa_cli_load_model. Model-loading commands call it first. 0, or -1 after printing why. */
+/* Removes the shared model options `--quant TYPE` and `--kv-type f16|f32|bf16|q8_0` from argv
+ * (any position; argc updated) and remembers them for exa_cli_load_model and
+ * exa_cli_context_params. Model-loading commands call it first. 0, or -1 after printing why. */
 int exa_cli_take_quant(int *argc, char **argv);
 exa_quant_type exa_cli_quant(void); /* the type taken (EXA_QUANT_NONE if none) */
+exa_kv_type exa_cli_kv_type(void);  /* the KV cache type taken (EXA_KV_F16 if none) */
+/* exa_context_default_params() with the --kv-type taken */
+exa_context_params exa_cli_context_params(void);
 /* Loads a model folder or GGUF (converted to the --quant type if one was given), printing a one-line error (naming the file and the problem) on failure.
  * Returns NULL on failure. */
 exa_model *exa_cli_load_model(const char *dir);

@@ -102,7 +102,7 @@ int exa_cmd_ask(int argc, char **argv) {
     if (exa_tokenizer_encode_alloc(tok, prompt, plen, 0, &ids, &n_ids) != EXA_OK) { rc = exa_cli_fail("ask: tokenizer failed"); goto done; }
     exa_model_info info;
     exa_model_get_info(m, &info);
-    exa_context_params cp = exa_context_default_params();
+    exa_context_params cp = exa_cli_context_params(); /* --kv-type */
     cp.n_threads = (int)threads;
     cp.n_ctx = (int)n_ids + (int)n_new;
     if (info.n_ctx_train > 0 && cp.n_ctx > info.n_ctx_train) {

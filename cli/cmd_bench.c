@@ -26,7 +26,7 @@ int exa_cmd_bench(int argc, char **argv) {
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: exaone bench -m DIR [--quant q8|q4|...] [-p 512] [-n 128] [-r 3] [-t N] [--json] [--csv FILE]\n");
+            printf("usage: exaone bench -m DIR [--quant q8|q4|...] [--kv-type f16|f32|bf16|q8_0] [-p 512] [-n 128] [-r 3] [-t N] [--json] [--csv FILE]\n");
             return 0;
         }
         if (!strcmp(a, "--json")) { json = 1; i--; continue; }
@@ -47,7 +47,7 @@ int exa_cmd_bench(int argc, char **argv) {
     if (!m) return 1;
     exa_model_info info;
     exa_model_get_info(m, &info);
-    exa_context_params cp = exa_context_default_params();
+    exa_context_params cp = exa_cli_context_params(); /* --kv-type */
     cp.n_ctx = (int)(n_pp + n_tg + 1);
     cp.n_batch = (int)n_pp;
     cp.n_threads = (int)threads;

@@ -29,6 +29,7 @@ static void usage(void) {
     printf("usage: exaone chat -m DIR [options]\n"
            "  -m DIR             model folder (weights, tokenizer, chat template)\n"
            "  --quant TYPE       convert weights at load: q8, q4 (= q4_K_M), q4_0, q4_K, q5_K, q6_K, f16, bf16\n"
+           "  --kv-type T        KV cache type: f16 (default), f32 (exact), bf16, q8_0\n"
            "  --lora DIR         merge this PEFT LoRA adapter (exaone finetune output) at load\n"
            "  --kind K           force a built-in chat template: exaone3, exaone-deep, exaone4\n"
            "  --system TEXT      system prompt\n"
@@ -329,7 +330,7 @@ int exa_cmd_chat(int argc, char **argv) {
     if (exa_tokenizer_load(dir, &s.tok, err, sizeof err)) { exa_cli_fail("%s", err); goto done; }
     if (!(s.model = exa_cli_load_model(dir))) goto done;
     exa_model_get_info(s.model, &s.info);
-    exa_context_params cp = exa_context_default_params();
+    exa_context_params cp = exa_cli_context_params(); /* --kv-type */
     cp.n_threads = (int)threads;
     cp.n_ctx = n_ctx ? (int)n_ctx : (s.info.n_ctx_train > 0 && s.info.n_ctx_train < 8192 ? s.info.n_ctx_train : 8192);
     if (exa_context_init(s.model, &cp, &s.ctx, err, sizeof err)) { exa_cli_fail("%s", err); goto done; }

@@ -13,6 +13,7 @@
 static void usage(void) {
     printf("usage: exaone generate -m DIR (-p TEXT | -f FILE | --tokens 1,2,3) [options]\n"
            "  --quant TYPE       convert weights at load: q8, q4 (= q4_K_M), q4_0, q4_K, q5_K, q6_K, f16, bf16\n"
+           "  --kv-type T        KV cache type: f16 (default), f32 (exact), bf16, q8_0\n"
            "  --lora DIR         merge this PEFT LoRA adapter (exaone finetune output) at load\n"
            "  --chat             wrap the prompt as a user turn in the model's chat template\n"
            "  --system TEXT      system prompt (with --chat)\n"
@@ -90,7 +91,7 @@ int exa_cmd_generate(int argc, char **argv) {
             exa_cli_fail("generate: token id %d out of range (vocabulary has %d)", prompt[i], info.n_vocab);
             free(prompt); exa_tokenizer_free(tok); exa_model_free(m); return 1;
         }
-    exa_context_params cp = exa_context_default_params();
+    exa_context_params cp = exa_cli_context_params(); /* --kv-type */
     cp.n_threads = (int)threads;
     cp.n_ctx = n_ctx ? (int)n_ctx : 0;
     if (!cp.n_ctx) cp.n_ctx = info.n_ctx_train > 0 && info.n_ctx_train < 4096 ? info.n_ctx_train : 4096;

@@ -12,7 +12,7 @@ int exa_cmd_info(int argc, char **argv) {
         if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) { if (exa_cli_int("--ctx", argv[++i], 1, 1 << 24, &n_ctx)) return 1; }
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: exaone info -m DIR|FILE.gguf [--ctx N] [--quant TYPE]\n  shows architecture, parameter count, memory needed for N positions, load time\n");
+            printf("usage: exaone info -m DIR|FILE.gguf [--ctx N] [--quant TYPE] [--kv-type T]\n  shows architecture, parameter count, memory needed for N positions, load time\n");
             return 0;
         } else return exa_cli_fail("info: unknown option '%s' (see exaone info --help)", argv[i]);
     }
@@ -22,10 +22,11 @@ int exa_cmd_info(int argc, char **argv) {
     exa_model_info in;
     exa_model_get_info(m, &in);
     if (n_ctx > in.n_ctx_train && in.n_ctx_train > 0) n_ctx = in.n_ctx_train;
-    /* KV cache in f32: K and V per layer; sliding layers keep only window + batch positions */
+    /* KV cache in the --kv-type (default f16): K and V per layer; sliding layers keep only
+     * window + batch positions (as exa_context_init allocates for one sequence, n_batch 512) */
     long local_cap = in.sliding_window ? (in.sliding_window + 512 < n_ctx ? in.sliding_window + 512 : n_ctx) : n_ctx;
     double kv = ((double)(in.n_layer - in.n_sliding_layers) * (double)n_ctx + (double)in.n_sliding_layers * (double)local_cap) *
-                2.0 * in.n_head_kv * in.head_dim * 4.0;
+                2.0 * (double)exa_kv_type_bytes(exa_cli_kv_type(), in.n_head_kv, in.head_dim);
     printf("architecture      %s (%s)\n", in.arch_name, in.arch == EXA_ARCH_EXAONE ? "EXAONE 3.0/3.5/Deep" : "EXAONE 4.0");
     printf("parameters        %lld (%.3f B)\n", (long long)in.n_params, (double)in.n_params / 1e9);
     printf("weights           %s, %.1f MiB\n", in.weight_dtype, (double)in.weight_bytes / (1 << 20));
@@ -35,8 +36,8 @@ int exa_cmd_info(int argc, char **argv) {
     printf("vocab             %d%s\n", in.n_vocab, in.tied_embeddings ? " (tied embeddings)" : "");
     printf("context (train)   %d\n", in.n_ctx_train);
     printf("rope              theta %g%s\n", (double)in.rope_theta, in.rope_llama3 ? ", llama3 scaling" : "");
-    printf("memory needed     %.1f MiB weights + %.1f MiB KV cache (f32) for %ld positions\n",
-           (double)in.weight_bytes / (1 << 20), kv / (1 << 20), n_ctx);
+    printf("memory needed     %.1f MiB weights + %.1f MiB KV cache (%s) for %ld positions\n",
+           (double)in.weight_bytes / (1 << 20), kv / (1 << 20), exa_kv_type_name(exa_cli_kv_type()), n_ctx);
     printf("load time         %.2f ms (weights memory-mapped, not read)\n", in.load_seconds * 1e3);
     exa_model_free(m);
     return 0;

@@ -14,7 +14,7 @@ int exa_cmd_logits(int argc, char **argv) {
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: exaone logits -m DIR --tokens 1,2,3 --out FILE [-t N] [--batch N] [--quant TYPE] [--lora ADAPTER_DIR]\n"
+            printf("usage: exaone logits -m DIR --tokens 1,2,3 --out FILE [-t N] [--batch N] [--quant TYPE] [--kv-type f16|f32|bf16|q8_0] [--lora ADAPTER_DIR]\n"
                    "  writes float32 little-endian [n_tokens][vocab]; --batch N evaluates in chunks of N\n"
                    "  tokens through the KV cache (default: all at once)\n");
             return 0;
@@ -40,7 +40,7 @@ int exa_cmd_logits(int argc, char **argv) {
     exa_context *ctx = NULL;
     FILE *f = NULL;
     char err[512];
-    exa_context_params cp = exa_context_default_params();
+    exa_context_params cp = exa_cli_context_params(); /* --kv-type */
     cp.n_threads = (int)threads;
     cp.n_ctx = n;
     cp.n_batch = n_batch ? (int)n_batch : n;

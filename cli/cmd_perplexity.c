@@ -45,7 +45,7 @@ static exa_tokenizer *load_tokenizer(const char *model, const char *tokdir) {
 }
 
 static exa_context *make_ctx(exa_model *m, int n_ctx, long threads) {
-    exa_context_params cp = exa_context_default_params();
+    exa_context_params cp = exa_cli_context_params(); /* --kv-type */
     cp.n_ctx = n_ctx;
     cp.n_batch = n_ctx;
     cp.n_threads = (int)threads;
@@ -63,7 +63,7 @@ int exa_cmd_perplexity(int argc, char **argv) {
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: exaone perplexity -m MODEL -f FILE [--quant TYPE] [--ctx 512] [--compare-to REFMODEL]\n"
+            printf("usage: exaone perplexity -m MODEL -f FILE [--quant TYPE] [--kv-type T] [--ctx 512] [--compare-to REFMODEL]\n"
                    "                         [--chunks N] [-t N] [--tokenizer DIR] [--json]\n"
                    "  MODEL is a folder or a .gguf (tokenizer: its folder, or --tokenizer DIR)\n"
                    "  --compare-to REF  also run REF (as stored, no --quant) and report mean KL(REF || MODEL)\n"

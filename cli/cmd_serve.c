@@ -23,6 +23,7 @@ static void usage(void) {
            "  --drain S         seconds to let in-flight requests finish on SIGTERM (default 30)\n"
            "  -t N              threads (default: all cores)\n"
            "  --quant TYPE      convert weights at load (q8, q4, q4_K, q6_K, ...; see docs/quant.md)\n"
+           "  --kv-type T       KV cache type: f16 (default), f32 (exact), bf16, q8_0\n"
            "  --lora DIR        merge a PEFT LoRA adapter (exaone finetune output) at load\n"
            "  --index NAME=DB   a document index (exaone index add) that requests can name: chat\n"
            "                    completions with \"index\": NAME answer from it with citations;\n"
@@ -69,6 +70,7 @@ int exa_cmd_serve(int argc, char **argv) {
     p.max_queue = (int)queue; p.max_body = (size_t)body; p.n_threads = (int)threads;
     p.indexes = indexes; p.n_indexes = n_indexes;
     p.quant = exa_cli_quant();
+    p.kv_type = exa_cli_kv_type();
 
     sigset_t set;
     sigemptyset(&set);

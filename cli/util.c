@@ -71,10 +71,19 @@ int exa_cli_parse_tokens(const char *s, int32_t **out) {
 }
 
 static exa_quant_type cli_quant = EXA_QUANT_NONE;
+static exa_kv_type cli_kv = EXA_KV_F16;
 
 int exa_cli_take_quant(int *argc, char **argv) {
     int o = 1;
     for (int i = 1; i < *argc; i++) {
+        if (!strcmp(argv[i], "--kv-type")) { /* ---- kv cache type ---- */
+            if (i + 1 >= *argc || !exa_kv_type_from_name(argv[i + 1], &cli_kv)) {
+                exa_cli_fail("--kv-type: expected f16, f32, bf16 or q8_0%s%s", i + 1 < *argc ? ", got " : "", i + 1 < *argc ? argv[i + 1] : "");
+                return -1;
+            }
+            i++;
+            continue;
+        }
         if (!strcmp(argv[i], "--quant")) {
             if (i + 1 >= *argc) { exa_cli_fail("--quant needs a value (q8, q4, q8_0, q4_0, q4_K, q4_K_M, q5_K, q6_K, f16, bf16, f32)"); return -1; }
             if (!exa_quant_type_from_name(argv[i + 1], &cli_quant)) {
@@ -92,6 +101,13 @@ int exa_cli_take_quant(int *argc, char **argv) {
 }
 
 exa_quant_type exa_cli_quant(void) { return cli_quant; }
+exa_kv_type exa_cli_kv_type(void) { return cli_kv; }
+
+exa_context_params exa_cli_context_params(void) {
+    exa_context_params cp = exa_context_default_params();
+    cp.kv_type = cli_kv;
+    return cp;
+}
 
 const char *exa_cli_lora_dir; /* --lora DIR */
 

@@ -106,11 +106,25 @@ void exa_model_get_info(const exa_model *model, exa_model_info *info);
 /* ---- inference context: KV cache + scratch for up to n_seq sequences --------------------- */
 typedef struct exa_context exa_context;
 
+/* ---- kv cache type ---- */
+/* Element type of the KV cache. F16 is the default (as llama.cpp's): half of F32's memory and
+ * bandwidth, keys/values rounded to nearest-even binary16. BF16: same size, 8-bit mantissa.
+ * Q8_0: ggml's block_q8_0 (32 int8 + an f16 scale per 32 values, 8.5 bits a value), blocks
+ * within one head vector (head_dim 80: 32 + 32 + a zero-padded 16). F32 is exact (the parity tests against the torch reference use
+ * it). Attention always computes in f32; cached rows are widened on the fly. */
+typedef enum exa_kv_type { EXA_KV_F16 = 0, EXA_KV_F32 = 1, EXA_KV_BF16 = 2, EXA_KV_Q8_0 = 3 } exa_kv_type;
+const char *exa_kv_type_name(exa_kv_type t);                 /* "f16", "f32", "bf16", "q8_0"; "?" */
+int exa_kv_type_from_name(const char *name, exa_kv_type *out); /* case-insensitive; 1 on success */
+/* bytes of one position's keys (or values) for n_heads KV heads of head_dim (0: bad type) */
+size_t exa_kv_type_bytes(exa_kv_type t, int n_heads, int head_dim);
+/* ---- end kv cache type ---- */
+
 typedef struct exa_context_params {
     int n_ctx;      /* max positions per sequence (default: min(n_ctx_train, 4096)) */
     int n_batch;    /* max tokens per exa_context_decode call (default 512) */
     int n_seq;      /* independent sequences sharing the weights (default 1) */
     int n_threads;  /* worker threads (default: all cores) */
+    exa_kv_type kv_type; /* KV cache element type (default EXA_KV_F16, also when zero-initialised) */
 } exa_context_params;
 
 exa_context_params exa_context_default_params(void);
@@ -118,6 +132,8 @@ exa_status exa_context_init(exa_model *model, const exa_context_params *params, 
                             char *err, size_t err_size);
 void exa_context_free(exa_context *ctx);
 const char *exa_context_errmsg(const exa_context *ctx);
+/* bytes allocated for the KV cache of all sequences and layers */
+size_t exa_context_kv_bytes(const exa_context *ctx);
 
 /* A batch of tokens, possibly from several sequences. Token i goes to sequence seq[i] at
  * position pos[i]; a sequence's positions must continue exactly where it stopped

@@ -3,8 +3,10 @@
  * one forward pass over a batch that may mix sequences (the server's continuous batching):
  * matrix products see all tokens at once; attention reads each token's own sequence.
  *
- * KV cache: per sequence and layer, K and V of shape (cap, Hkv·d) f32, position p at slot
- * p % cap. Global layers: cap = n_ctx. Sliding-window layers (EXAONE 4.0 hybrid) keep a ring of
+ * KV cache: per sequence and layer, K and V of shape (cap, Hkv·d) in the context's cache type
+ * (exa_kv_type: f16 by default, f32, bf16, or Q8_0 blocks of 32 values within one head vector),
+ * position p at slot p % cap; rows are rounded when written and widened to f32 by the attention
+ * kernel (kernels/attn.h). Global layers: cap = n_ctx. Sliding-window layers (EXAONE 4.0 hybrid) keep a ring of
  * cap = min(n_ctx, W + n_batch): a batch writes all its keys before attending, and with that
  * capacity no key a query of the batch still needs can have been overwritten. RoPE is applied
  * before caching (spec §4: local keys are cached rotated, NoPE global keys unrotated). */
@@ -12,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "kernels/attn.h"
 #include "model/model.h"
 
 struct exa_context {
@@ -21,8 +25,11 @@ struct exa_context {
     exa_pool *pool;
     char errmsg[512];
     /* KV cache */
-    float *kv;          /* one allocation for everything */
-    float **k, **v;     /* (n_seq·L) pointers to (cap_l, Hkv·d) */
+    uint8_t *kv;        /* one allocation for everything */
+    uint8_t **k, **v;   /* (n_seq·L) pointers to (cap_l, Hkv·d) rows of kv_row bytes */
+    exa_dtype kvt;      /* element type of the cache rows (F32, F16, BF16, Q8_0) */
+    size_t kv_row;      /* bytes of one cached row of Hkv·d values */
+    size_t kv_bytes;    /* size of kv */
     int *cap;           /* (L) slots per layer */
     int *seq_len;       /* (n_seq) next position of each sequence */
     /* scratch, B = n_batch */
@@ -31,7 +38,7 @@ struct exa_context {
     float *kb, *vb;     /* (B, Hkv·d) */
     float *g, *u;       /* (B, F) */
     float *cos_, *sin_; /* (B, d/2) */
-    float *scores;      /* (n_threads, n_ctx) */
+    float *scores;      /* (n_threads, G·n_ctx) attention weights */
     float *inv_freq;    /* (d/2) */
     int32_t *seq_pos;   /* (B) scratch for validation */
     /* outputs of the last batch */
@@ -42,9 +49,43 @@ struct exa_context {
 };
 
 exa_context_params exa_context_default_params(void) {
-    exa_context_params p = {.n_ctx = 0, .n_batch = 512, .n_seq = 1, .n_threads = 0};
+    exa_context_params p = {.n_ctx = 0, .n_batch = 512, .n_seq = 1, .n_threads = 0, .kv_type = EXA_KV_F16};
     return p;
 }
+
+/* ---- kv cache type ---- */
+static const struct { const char *name; exa_kv_type t; exa_dtype dt; } kv_types[] = {
+    {"f16", EXA_KV_F16, EXA_DTYPE_F16}, {"f32", EXA_KV_F32, EXA_DTYPE_F32},
+    {"bf16", EXA_KV_BF16, EXA_DTYPE_BF16}, {"q8_0", EXA_KV_Q8_0, EXA_DTYPE_Q8_0},
+};
+#define N_KV_TYPES (int)(sizeof kv_types / sizeof kv_types[0])
+
+const char *exa_kv_type_name(exa_kv_type t) {
+    for (int i = 0; i < N_KV_TYPES; i++)
+        if (kv_types[i].t == t) return kv_types[i].name;
+    return "?";
+}
+
+int exa_kv_type_from_name(const char *name, exa_kv_type *out) {
+    if (!name) return 0;
+    for (int i = 0; i < N_KV_TYPES; i++)
+        if (!strcasecmp(name, kv_types[i].name)) { *out = kv_types[i].t; return 1; }
+    return 0;
+}
+
+static int kv_dtype(exa_kv_type t, exa_dtype *out) {
+    for (int i = 0; i < N_KV_TYPES; i++)
+        if (kv_types[i].t == t) { *out = kv_types[i].dt; return 1; }
+    return 0;
+}
+
+size_t exa_kv_type_bytes(exa_kv_type t, int n_heads, int head_dim) {
+    exa_dtype dt;
+    return n_heads > 0 && kv_dtype(t, &dt) ? (size_t)n_heads * exa_attn_head_bytes(dt, head_dim) : 0;
+}
+
+size_t exa_context_kv_bytes(const exa_context *c) { return c ? c->kv_bytes : 0; }
+/* ---- end kv cache type ---- */
 
 const char *exa_context_errmsg(const exa_context *ctx) { return ctx ? ctx->errmsg : "NULL context"; }
 int exa_context_n_vocab(const exa_context *ctx) { return ctx->m->hp.n_vocab; }
@@ -83,29 +124,37 @@ exa_status exa_context_init(exa_model *m, const exa_context_params *params, exa_
     c->p.n_threads = exa_pool_size(c->pool);
     const int L = hp->n_layer, B = p.n_batch, D = hp->n_embd, d = hp->head_dim;
     const size_t KVd = (size_t)hp->n_head_kv * (size_t)d, Hd = (size_t)hp->n_head * (size_t)d;
+    if (!kv_dtype(p.kv_type, &c->kvt) || !exa_attn_type_ok(c->kvt, d)) {
+        exa_context_free(c);
+        return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "KV cache type %d (%s) is not supported for head dimension %d",
+                       (int)p.kv_type, exa_kv_type_name(p.kv_type), d);
+    }
+    c->kv_row = (size_t)hp->n_head_kv * exa_attn_head_bytes(c->kvt, d);
     c->cap = calloc((size_t)L, sizeof *c->cap);
     c->seq_len = calloc((size_t)p.n_seq, sizeof *c->seq_len);
     c->k = calloc((size_t)p.n_seq * (size_t)L, sizeof *c->k);
     c->v = calloc((size_t)p.n_seq * (size_t)L, sizeof *c->v);
-    size_t total = 0;
+    size_t total = 0; /* rows */
     if (c->cap && c->seq_len && c->k && c->v) {
         for (int l = 0; l < L; l++) {
             c->cap[l] = hp->layer_sliding[l] ? EXA_MIN(p.n_ctx, hp->sliding_window + B) : p.n_ctx;
-            total += (size_t)c->cap[l] * KVd * 2;
+            total += (size_t)c->cap[l] * 2;
         }
         size_t bytes;
-        if (exa_mul_ok(total, (size_t)p.n_seq, &total) && exa_mul_ok(total, sizeof(float), &bytes) && bytes <= EXA_MAX_ALLOC)
-            c->kv = calloc(total, sizeof(float));
+        if (exa_mul_ok(total, (size_t)p.n_seq, &total) && exa_mul_ok(total, c->kv_row, &bytes) && bytes <= EXA_MAX_ALLOC) {
+            c->kv = calloc(bytes, 1);
+            c->kv_bytes = bytes;
+        }
     }
     if (!c->kv) {
         exa_context_free(c);
         return exa_err(err, err_size, EXA_ERR_NOMEM, "cannot allocate the KV cache (%d sequences × %d positions)", p.n_seq, p.n_ctx);
     }
-    float *at = c->kv;
+    uint8_t *at = c->kv;
     for (int s = 0; s < p.n_seq; s++)
         for (int l = 0; l < L; l++) {
-            c->k[s * L + l] = at; at += (size_t)c->cap[l] * KVd;
-            c->v[s * L + l] = at; at += (size_t)c->cap[l] * KVd;
+            c->k[s * L + l] = at; at += (size_t)c->cap[l] * c->kv_row;
+            c->v[s * L + l] = at; at += (size_t)c->cap[l] * c->kv_row;
         }
     c->x = alloc_f((size_t)B, (size_t)D);
     c->xb = alloc_f((size_t)B, (size_t)D);
@@ -117,7 +166,7 @@ exa_status exa_context_init(exa_model *m, const exa_context_params *params, exa_
     c->u = alloc_f((size_t)B, (size_t)hp->n_ff);
     c->cos_ = alloc_f((size_t)B, (size_t)d / 2);
     c->sin_ = alloc_f((size_t)B, (size_t)d / 2);
-    c->scores = alloc_f((size_t)c->p.n_threads, (size_t)p.n_ctx);
+    c->scores = alloc_f((size_t)c->p.n_threads * (size_t)(hp->n_head / hp->n_head_kv), (size_t)p.n_ctx);
     c->inv_freq = alloc_f((size_t)d / 2, 1);
     c->seq_pos = calloc((size_t)B, sizeof *c->seq_pos);
     c->out_row = calloc((size_t)B, sizeof *c->out_row);
@@ -164,15 +213,14 @@ exa_status exa_context_seq_copy(exa_context *c, int src, int dst, int n) {
     if (dst < 0 || dst >= c->p.n_seq) return exa_err(c->errmsg, sizeof c->errmsg, EXA_ERR_INVALID_ARG, "sequence %d out of range", dst);
     exa_status st = check_prefix(c, src, n);
     if (st != EXA_OK || src == dst) return st;
-    const exa_hparams *hp = &c->m->hp;
-    const int L = hp->n_layer;
-    const size_t KVd = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
+    const int L = c->m->hp.n_layer;
+    const size_t R = c->kv_row;
     for (int l = 0; l < L; l++) {
         const int cap = c->cap[l];
         for (int p = EXA_MAX(0, n - cap); p < n; p++) { /* slot p % cap is the same in both rings */
-            size_t o = (size_t)(p % cap) * KVd;
-            memcpy(c->k[dst * L + l] + o, c->k[src * L + l] + o, KVd * sizeof(float));
-            memcpy(c->v[dst * L + l] + o, c->v[src * L + l] + o, KVd * sizeof(float));
+            size_t o = (size_t)(p % cap) * R;
+            memcpy(c->k[dst * L + l] + o, c->k[src * L + l] + o, R);
+            memcpy(c->v[dst * L + l] + o, c->v[src * L + l] + o, R);
         }
     }
     c->seq_len[dst] = n;
@@ -185,41 +233,38 @@ typedef struct {
     exa_context *c;
     int l, T;
     const exa_batch *b;
+    exa_attn_fn fn;
 } attn_job;
 
-/* One (token, head) pair per work item: scores over the visible keys of the token's sequence,
- * softmax in f32, weighted sum of values. REF: spec §2.4 (GQA: query head h uses KV head h/G;
- * sliding window: key j visible iff j <= i and i - j < W). */
+/* One (token, KV head) pair per work item: the G = H/Hkv query heads sharing that KV head are
+ * processed together, so each cached K and V row is read once for all of them (kernels/attn.h:
+ * scores, softmax and the weighted sum of values in f32). REF: spec §2.4 (GQA: query head h uses
+ * KV head h/G; sliding window: key j visible iff j <= i and i - j < W). */
 static void attn_worker(void *arg, int ith, int nth) {
     attn_job *j = arg;
     exa_context *c = j->c;
     const exa_hparams *hp = &c->m->hp;
-    const int H = hp->n_head, d = hp->head_dim, G = hp->n_head / hp->n_head_kv, L = hp->n_layer;
-    const size_t KVd = (size_t)hp->n_head_kv * (size_t)d, Hd = (size_t)H * (size_t)d;
-    const int cap = c->cap[j->l];
+    const int H = hp->n_head, Hkv = hp->n_head_kv, d = hp->head_dim, G = H / Hkv, L = hp->n_layer;
+    const size_t Hd = (size_t)H * (size_t)d;
     const int W = hp->layer_sliding[j->l] ? hp->sliding_window : 0;
-    const float scale = 1.0f / sqrtf((float)d);
-    exa_dot_fn dot = exa_dot_get(EXA_DTYPE_F32, exa_cpu_active());
-    float *sc = c->scores + (size_t)ith * (size_t)c->p.n_ctx;
+    exa_attn_args a = {
+        .type = c->kvt, .stride = c->kv_row, .cap = c->cap[j->l], .d = d, .G = G,
+        .q_stride = (size_t)d, .out_stride = (size_t)d, .scale = 1.0f / sqrtf((float)d),
+        .scratch = c->scores + (size_t)ith * (size_t)G * (size_t)c->p.n_ctx,
+    };
+    const size_t head_off = exa_attn_head_bytes(c->kvt, d); /* bytes of one head vector in a row */
     int b, e;
-    exa_split(j->T * H, ith, nth, &b, &e);
+    exa_split(j->T * Hkv, ith, nth, &b, &e);
     for (int it = b; it < e; it++) {
-        const int i = it / H, h = it % H, kvh = h / G;
+        const int i = it / Hkv, kvh = it % Hkv;
         const int s = j->b->seq[i], p = j->b->pos[i];
-        const float *Kc = c->k[s * L + j->l], *Vc = c->v[s * L + j->l];
-        const float *q = c->q + (size_t)i * Hd + (size_t)h * (size_t)d;
-        const int lo = W ? EXA_MAX(0, p - W + 1) : 0;
-        const int n = p - lo + 1;
-        for (int t = 0; t < n; t++)
-            sc[t] = dot(Kc + (size_t)((lo + t) % cap) * KVd + (size_t)kvh * (size_t)d, q, d) * scale;
-        exa_softmax(sc, n);
-        float *o = c->att + (size_t)i * Hd + (size_t)h * (size_t)d;
-        memset(o, 0, (size_t)d * sizeof *o);
-        for (int t = 0; t < n; t++) {
-            const float *vv = Vc + (size_t)((lo + t) % cap) * KVd + (size_t)kvh * (size_t)d;
-            const float w = sc[t];
-            for (int k = 0; k < d; k++) o[k] += w * vv[k];
-        }
+        a.k = c->k[s * L + j->l] + (size_t)kvh * head_off;
+        a.v = c->v[s * L + j->l] + (size_t)kvh * head_off;
+        a.lo = W ? EXA_MAX(0, p - W + 1) : 0;
+        a.hi = p;
+        a.q = c->q + (size_t)i * Hd + (size_t)kvh * (size_t)G * (size_t)d;
+        a.out = c->att + (size_t)i * Hd + (size_t)kvh * (size_t)G * (size_t)d;
+        j->fn(&a);
     }
 }
 
@@ -309,10 +354,10 @@ exa_status exa_context_decode(exa_context *c, const exa_batch *b) {
             }
             /* write K, V into the cache slot of this position */
             const int s = b->seq[i], slot = b->pos[i] % c->cap[l];
-            memcpy(c->k[s * L + l] + (size_t)slot * KVd, ki, KVd * sizeof(float));
-            memcpy(c->v[s * L + l] + (size_t)slot * KVd, c->vb + (size_t)i * KVd, KVd * sizeof(float));
+            exa_attn_store_row(c->kvt, ki, c->k[s * L + l] + (size_t)slot * c->kv_row, Hkv, d);
+            exa_attn_store_row(c->kvt, c->vb + (size_t)i * KVd, c->v[s * L + l] + (size_t)slot * c->kv_row, Hkv, d);
         }
-        attn_job aj = {c, l, T, b};
+        attn_job aj = {c, l, T, b, exa_attn_get(c->kvt, exa_cpu_active(), d)};
         exa_pool_run(c->pool, attn_worker, &aj);           /* att: (T, H·d) */
         exa_matmul(c->pool, &ly->wo, c->att, T, c->xb);    /* (T, D) */
         for (int i = 0; i < T; i++) {

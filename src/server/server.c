@@ -838,6 +838,7 @@ exa_status exa_server_start(const exa_server_params *pp, exa_server **out, char 
     cp.n_seq = s->p.n_parallel;
     cp.n_batch = s->p.n_batch;
     cp.n_threads = s->p.n_threads;
+    cp.kv_type = s->p.kv_type;
     if ((st = exa_context_init(s->model, &cp, &s->ctx, err, err_size)) != EXA_OK) { server_free(s); return st; }
     const char *name = pp->model_name;
     if (!name) {

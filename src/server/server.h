@@ -25,6 +25,7 @@ typedef struct exa_server_params {
     size_t max_body;          /* request body limit in bytes (default 8 MiB) */
     int max_connections;      /* open HTTP connections (default 512) */
     exa_quant_type quant;     /* convert weights at load (EXA_QUANT_NONE: as stored) */
+    exa_kv_type kv_type;      /* KV cache element type (default f16) */
     const char *lora_dir;     /* PEFT LoRA adapter merged at load (NULL: none) */
     const char *const *indexes; /* document indexes as "NAME=PATH" (requests name them); may be NULL */
     int n_indexes;

@@ -52,6 +52,7 @@ static int check(const char *cfgname) {
     exa_context_params cp = exa_context_default_params();
     cp.n_ctx = 64;
     cp.n_threads = 1;
+    cp.kv_type = EXA_KV_F32; /* exact cache: compared with the trainer's f32 forward */
     if (st || exa_model_load(dir, &mp, &model, err, sizeof err) || exa_context_init(model, &cp, &ctx, err, sizeof err) ||
         exa_context_eval(ctx, 0, m.tokens, T, 1)) {
         printf("FAIL %s: %s\n", cfgname, ctx ? exa_context_errmsg(ctx) : err);

@@ -1,0 +1,236 @@
+/* attn.c — attention over a KV cache of f32 / f16 / bf16 / Q8_0 rows for the G query heads that
+ * share one KV head (see attn.h). Owns the scalar reference (kept forever), the run-time choice
+ * between it and the AVX2 / AVX-512 versions (one template, attn_simd.h, included per ISA), and
+ * the f32 → cache-row conversion.
+ *
+ * Q8_0 rows are widened to f32 (int8 → f32 × block scale) in registers and multiplied with the
+ * f32 query, rather than quantizing the query to int8 for an integer dot: the widened row is
+ * reused for all G query heads, so the conversion costs little, and the query keeps full
+ * precision (the only rounding is the cache's own). */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/attn.h"
+#include "kernels/quant.h"
+
+int exa_attn_type_ok(exa_dtype t, int d) {
+    switch (t) {
+    case EXA_DTYPE_F32:
+    case EXA_DTYPE_F16:
+    case EXA_DTYPE_BF16:
+    case EXA_DTYPE_Q8_0: return d > 0 && d <= EXA_ATTN_MAX_D;
+    default: return 0;
+    }
+}
+
+size_t exa_attn_head_bytes(exa_dtype t, int d) {
+    if (!exa_attn_type_ok(t, d)) return 0;
+    if (t == EXA_DTYPE_Q8_0) return (size_t)((d + EXA_QK - 1) / EXA_QK) * sizeof(exa_block_q8_0);
+    return (size_t)d * exa_dtype_size(t);
+}
+
+void exa_attn_store_row(exa_dtype t, const float *x, void *dst, int n_heads, int d) {
+    const int n = n_heads * d;
+    switch (t) {
+    case EXA_DTYPE_F32: memcpy(dst, x, (size_t)n * sizeof(float)); break;
+    case EXA_DTYPE_F16: {
+        uint16_t *h = dst;
+        for (int i = 0; i < n; i++) h[i] = exa_f32_to_f16(x[i]);
+        break;
+    }
+    case EXA_DTYPE_BF16: {
+        uint16_t *h = dst;
+        for (int i = 0; i < n; i++) h[i] = exa_f32_to_bf16(x[i]);
+        break;
+    }
+    case EXA_DTYPE_Q8_0: {
+        const int nb = (d + EXA_QK - 1) / EXA_QK;
+        exa_block_q8_0 *y = dst;
+        if (d % EXA_QK == 0) { (void)exa_quantize_row(EXA_QTYPE_Q8_0, x, y, n); break; }
+        float pad[EXA_ATTN_MAX_D + EXA_QK] = {0};
+        for (int h = 0; h < n_heads; h++) {
+            memcpy(pad, x + (size_t)h * d, (size_t)d * sizeof(float));
+            (void)exa_quantize_row(EXA_QTYPE_Q8_0, pad, y + (size_t)h * nb, (int64_t)nb * EXA_QK);
+        }
+        break;
+    }
+    default: break;
+    }
+}
+
+/* element j of a cached row, widened to f32 */
+static inline float kv_elt(exa_dtype t, const uint8_t *row, int j) {
+    uint16_t h;
+    switch (t) {
+    case EXA_DTYPE_F32: {
+        float f;
+        memcpy(&f, row + (size_t)j * 4, 4);
+        return f;
+    }
+    case EXA_DTYPE_F16: memcpy(&h, row + (size_t)j * 2, 2); return exa_f16_to_f32(h);
+    case EXA_DTYPE_BF16: memcpy(&h, row + (size_t)j * 2, 2); return exa_bf16_to_f32(h);
+    default: {
+        const exa_block_q8_0 *b = (const exa_block_q8_0 *)row + j / EXA_QK;
+        return (float)b->qs[j % EXA_QK] * exa_f16_to_f32(b->d);
+    }
+    }
+}
+
+/* REF: softmax(scale · q Kᵀ) V per query head, f32, keys in position order. */
+void exa_attn_ref(const exa_attn_args *a) {
+    const int n = a->hi - a->lo + 1, d = a->d;
+    for (int g = 0; g < a->G; g++) {
+        const float *q = a->q + (size_t)g * a->q_stride;
+        float *sc = a->scratch + (size_t)g * (size_t)n;
+        int s = a->lo % a->cap;
+        for (int i = 0; i < n; i++) {
+            const uint8_t *kr = (const uint8_t *)a->k + (size_t)s * a->stride;
+            float acc = 0.0f;
+            for (int j = 0; j < d; j++) acc += q[j] * kv_elt(a->type, kr, j);
+            sc[i] = acc * a->scale;
+            if (++s == a->cap) s = 0;
+        }
+        float mx = -INFINITY, sum = 0.0f;
+        for (int i = 0; i < n; i++) mx = sc[i] > mx ? sc[i] : mx;
+        for (int i = 0; i < n; i++) { sc[i] = expf(sc[i] - mx); sum += sc[i]; }
+        const float inv = 1.0f / sum;
+        for (int i = 0; i < n; i++) sc[i] *= inv;
+        float *o = a->out + (size_t)g * a->out_stride;
+        memset(o, 0, (size_t)d * sizeof *o);
+        s = a->lo % a->cap;
+        for (int i = 0; i < n; i++) {
+            const uint8_t *vr = (const uint8_t *)a->v + (size_t)s * a->stride;
+            const float w = sc[i];
+            for (int j = 0; j < d; j++) o[j] += w * kv_elt(a->type, vr, j);
+            if (++s == a->cap) s = 0;
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* ---- AVX-512 ---- */
+#define ATT(name) name##_avx512
+#define ATT_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#define VEC __m512
+#define VL 16
+#define ATT_NG_MAX_V 8
+#define ATT_CW_BUDGET 16
+#define V_ZERO() _mm512_setzero_ps()
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_LOADU(p) _mm512_loadu_ps(p)
+#define V_STOREU(p, v) _mm512_storeu_ps(p, v)
+#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_FNMADD(a, b, c) _mm512_fnmadd_ps(a, b, c)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_SUB(a, b) _mm512_sub_ps(a, b)
+#define V_MAX(a, b) _mm512_max_ps(a, b)
+#define V_ROUND(a) _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define V_POW2I(fx) \
+    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23))
+#define V_RADD(v) _mm512_reduce_add_ps(v)
+#define V_RMAX(v) _mm512_reduce_max_ps(v)
+#define V_FOLD(v) \
+    _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+#define LD_F32(p) _mm512_loadu_ps(p)
+#define LD_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
+#define LD_BF16(p) \
+    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(p))), 16))
+#define LD_I8(p) _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p))))
+#include "kernels/attn_simd.h"
+#undef ATT
+#undef ATT_TARGET
+#undef VEC
+#undef VL
+#undef ATT_NG_MAX_V
+#undef ATT_CW_BUDGET
+#undef V_ZERO
+#undef V_SET1
+#undef V_LOADU
+#undef V_STOREU
+#undef V_FMA
+#undef V_FNMADD
+#undef V_MUL
+#undef V_ADD
+#undef V_SUB
+#undef V_MAX
+#undef V_ROUND
+#undef V_POW2I
+#undef V_RADD
+#undef V_RMAX
+#undef V_FOLD
+#undef LD_F32
+#undef LD_F16
+#undef LD_BF16
+#undef LD_I8
+
+/* ---- AVX2 ---- */
+static inline __attribute__((target("avx2,fma"))) float att_radd256(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+static inline __attribute__((target("avx2,fma"))) float att_rmax256(__m256 v) {
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+#define ATT(name) name##_avx2
+#define ATT_TARGET __attribute__((target("avx2,fma,f16c")))
+#define VEC __m256
+#define VL 8
+#define ATT_NG_MAX_V 4
+#define ATT_CW_BUDGET 8
+#define V_ZERO() _mm256_setzero_ps()
+#define V_SET1(x) _mm256_set1_ps(x)
+#define V_LOADU(p) _mm256_loadu_ps(p)
+#define V_STOREU(p, v) _mm256_storeu_ps(p, v)
+#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define V_FNMADD(a, b, c) _mm256_fnmadd_ps(a, b, c)
+#define V_MUL(a, b) _mm256_mul_ps(a, b)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_SUB(a, b) _mm256_sub_ps(a, b)
+#define V_MAX(a, b) _mm256_max_ps(a, b)
+#define V_ROUND(a) _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define V_POW2I(fx) \
+    _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23))
+#define V_RADD(v) att_radd256(v)
+#define V_RMAX(v) att_rmax256(v)
+#define V_FOLD(v) (v)
+#define LD_F32(p) _mm256_loadu_ps(p)
+#define LD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define LD_BF16(p) \
+    _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
+#define LD_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
+#include "kernels/attn_simd.h"
+#endif
+
+exa_attn_fn exa_attn_get(exa_dtype t, exa_cpu_level level, int d) {
+    if (!exa_attn_type_ok(t, d)) return NULL;
+#if defined(__x86_64__)
+    if (level > exa_cpu_detect()) level = exa_cpu_detect();
+    if (level >= EXA_CPU_AVX512 && d % 16 == 0) {
+        switch (t) {
+        case EXA_DTYPE_F32: return attn_f32_avx512;
+        case EXA_DTYPE_F16: return attn_f16_avx512;
+        case EXA_DTYPE_BF16: return attn_bf16_avx512;
+        default: return attn_q8_0_avx512;
+        }
+    }
+    if (level >= EXA_CPU_AVX2 && d % 8 == 0) {
+        switch (t) {
+        case EXA_DTYPE_F32: return attn_f32_avx2;
+        case EXA_DTYPE_F16: return attn_f16_avx2;
+        case EXA_DTYPE_BF16: return attn_bf16_avx2;
+        default: return attn_q8_0_avx2;
+        }
+    }
+#else
+    (void)level;
+#endif
+    return exa_attn_ref;
+}

@@ -1,0 +1,180 @@
+/* attn_simd.h — the SIMD attention kernel of attn.c, written once and included once per ISA
+ * (AVX2, AVX-512). Not a public header: attn.c defines before including it
+ *   ATT(name)      the ISA's function name (name##_avx2 ...), ATT_TARGET its target attribute
+ *   VEC, VL        vector type and f32 lanes; ATT_NG_MAX_V / ATT_CW_BUDGET register budgets
+ *   V_ZERO V_SET1 V_LOADU V_STOREU V_FMA V_FNMADD V_MUL V_ADD V_SUB V_MAX V_ROUND V_POW2I
+ *   V_RADD V_RMAX  horizontal add / max, V_FOLD(v) → __m256 (sum of halves for AVX-512)
+ *   LD_F32 LD_F16 LD_BF16 LD_I8  load VL elements and widen to f32 (LD_I8: int8, unscaled)
+ * Layout of the work for one KV head and its G query heads (see attn.h):
+ *   1. scores: per cached key row, widen each VL-chunk once and FMA it into up to 8 named
+ *      accumulators (one per query head), then reduce them together (hadd tree)
+ *   2. softmax per query head, max-subtracted, with a vector exp (Cephes polynomial, ~1 ulp)
+ *   3. values: per chunk group, NG × CW named accumulators; each value chunk is widened once and
+ *      used for NG query heads. */
+
+#define ATT_INL static inline ATT_TARGET __attribute__((always_inline))
+
+/* chunk c (VL values) of a cached row of type t, widened to f32 */
+ATT_INL VEC ATT(ldrow)(exa_dtype t, const uint8_t *r, int c) {
+    switch (t) {
+    case EXA_DTYPE_F32: return LD_F32((const float *)r + c * VL);
+    case EXA_DTYPE_F16: return LD_F16((const uint16_t *)r + c * VL);
+    case EXA_DTYPE_BF16: return LD_BF16((const uint16_t *)r + c * VL);
+    default: {
+        const exa_block_q8_0 *b = (const exa_block_q8_0 *)r + (c * VL) / EXA_QK;
+        return V_MUL(LD_I8(b->qs + (c * VL) % EXA_QK), V_SET1(_cvtsh_ss(b->d)));
+    }
+    }
+}
+
+/* e^x for x <= 0 (inputs below -87.3 give e^-87.3 ≈ 1.2e-38 instead of a denormal or 0) */
+ATT_INL VEC ATT(exp)(VEC x) {
+    x = V_MAX(x, V_SET1(-87.3f));
+    VEC fx = V_ROUND(V_MUL(x, V_SET1(1.44269504088896341f)));
+    VEC r = V_FNMADD(fx, V_SET1(0.693359375f), x);
+    r = V_FNMADD(fx, V_SET1(-2.12194440e-4f), r);
+    VEC y = V_SET1(1.9875691500e-4f);
+    y = V_FMA(y, r, V_SET1(1.3981999507e-3f));
+    y = V_FMA(y, r, V_SET1(8.3334519073e-3f));
+    y = V_FMA(y, r, V_SET1(4.1665795894e-2f));
+    y = V_FMA(y, r, V_SET1(1.6666665459e-1f));
+    y = V_FMA(y, r, V_SET1(5.0000001201e-1f));
+    y = V_FMA(y, V_MUL(r, r), V_ADD(r, V_SET1(1.0f)));
+    return V_MUL(y, V_POW2I(fx));
+}
+
+/* 4 (8) accumulators → their 4 (8) horizontal sums */
+ATT_INL __m128 ATT(hsum4)(VEC a0, VEC a1, VEC a2, VEC a3) {
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(V_FOLD(a0), V_FOLD(a1)), _mm256_hadd_ps(V_FOLD(a2), V_FOLD(a3)));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+ATT_INL __m256 ATT(hsum8)(VEC a0, VEC a1, VEC a2, VEC a3, VEC a4, VEC a5, VEC a6, VEC a7) {
+    __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(V_FOLD(a0), V_FOLD(a1)), _mm256_hadd_ps(V_FOLD(a2), V_FOLD(a3)));
+    __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(V_FOLD(a4), V_FOLD(a5)), _mm256_hadd_ps(V_FOLD(a6), V_FOLD(a7)));
+    return _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20), _mm256_permute2f128_ps(h0, h1, 0x31));
+}
+
+/* scores of query heads g0 .. g0+NG-1 (NG in 1, 2, 4, 8) into scratch rows, times scale */
+#define ATT_QFMA(g) if (NG > g) c##g = V_FMA(kc, V_LOADU(qc + (size_t)(g) * qs), c##g);
+ATT_INL void ATT(scores)(const exa_attn_args *a, exa_dtype t, int g0, const int NG, int n) {
+    const int NC = a->d / VL;
+    const size_t qs = a->q_stride;
+    const float *q0 = a->q + (size_t)g0 * qs;
+    float *sc = a->scratch + (size_t)g0 * (size_t)n;
+    const float scale = a->scale;
+    int s = a->lo % a->cap;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *kr = (const uint8_t *)a->k + (size_t)s * a->stride;
+        VEC c0 = V_ZERO(), c1 = V_ZERO(), c2 = V_ZERO(), c3 = V_ZERO();
+        VEC c4 = V_ZERO(), c5 = V_ZERO(), c6 = V_ZERO(), c7 = V_ZERO();
+        for (int c = 0; c < NC; c++) {
+            const VEC kc = ATT(ldrow)(t, kr, c);
+            const float *qc = q0 + c * VL;
+            ATT_QFMA(0) ATT_QFMA(1) ATT_QFMA(2) ATT_QFMA(3) ATT_QFMA(4) ATT_QFMA(5) ATT_QFMA(6) ATT_QFMA(7)
+        }
+        if (NG == 1) {
+            sc[i] = V_RADD(c0) * scale;
+        } else if (NG <= 4) {
+            float r[4];
+            _mm_storeu_ps(r, ATT(hsum4)(c0, c1, c2, c3));
+            for (int g = 0; g < NG; g++) sc[(size_t)g * n + i] = r[g] * scale;
+        } else {
+            float r[8];
+            _mm256_storeu_ps(r, ATT(hsum8)(c0, c1, c2, c3, c4, c5, c6, c7));
+            for (int g = 0; g < 8; g++) sc[(size_t)g * n + i] = r[g] * scale;
+        }
+        if (++s == a->cap) s = 0;
+    }
+}
+#undef ATT_QFMA
+
+/* in-place softmax over n scores (max-subtracted, f32) */
+ATT_INL void ATT(softmax)(float *x, int n) {
+    VEC m = V_SET1(-INFINITY);
+    int i = 0;
+    for (; i + VL <= n; i += VL) m = V_MAX(m, V_LOADU(x + i));
+    float mx = V_RMAX(m);
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    const VEC vm = V_SET1(mx);
+    VEC sum = V_ZERO();
+    for (i = 0; i + VL <= n; i += VL) {
+        VEC e = ATT(exp)(V_SUB(V_LOADU(x + i), vm));
+        V_STOREU(x + i, e);
+        sum = V_ADD(sum, e);
+    }
+    float s = V_RADD(sum);
+    for (; i < n; i++) { x[i] = expf(x[i] - mx); s += x[i]; }
+    const float inv = 1.0f / s;
+    const VEC vi = V_SET1(inv);
+    for (i = 0; i + VL <= n; i += VL) V_STOREU(x + i, V_MUL(V_LOADU(x + i), vi));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+/* out[g0 .. g0+NG-1][chunks c0 .. c0+CW-1] = Σ_i w[g][i] · V[i] (chunks) */
+#define ATT_VZ(w) VEC o0##w = V_ZERO(), o1##w = V_ZERO(), o2##w = V_ZERO(), o3##w = V_ZERO(), \
+                      o4##w = V_ZERO(), o5##w = V_ZERO(), o6##w = V_ZERO(), o7##w = V_ZERO();
+#define ATT_VACC(g, w) if (NG > g) o##g##w = V_FMA(vv, b##g, o##g##w);
+#define ATT_VCOL(w)                                                                                \
+    if (CW > w) {                                                                                  \
+        const VEC vv = ATT(ldrow)(t, vr, c0 + w);                                                  \
+        ATT_VACC(0, w) ATT_VACC(1, w) ATT_VACC(2, w) ATT_VACC(3, w)                                \
+        ATT_VACC(4, w) ATT_VACC(5, w) ATT_VACC(6, w) ATT_VACC(7, w)                                \
+    }
+#define ATT_VB(g) const VEC b##g = NG > g ? V_SET1(w0[(size_t)(g) * n + i]) : V_ZERO();
+#define ATT_VST(g, w) \
+    if (NG > g && CW > w) V_STOREU(a->out + (size_t)(g0 + g) * a->out_stride + (size_t)(c0 + w) * VL, o##g##w);
+ATT_INL void ATT(values)(const exa_attn_args *a, exa_dtype t, int g0, const int NG, int c0, const int CW, int n) {
+    const float *w0 = a->scratch + (size_t)g0 * (size_t)n;
+    ATT_VZ(0) ATT_VZ(1) ATT_VZ(2) ATT_VZ(3)
+    int s = a->lo % a->cap;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *vr = (const uint8_t *)a->v + (size_t)s * a->stride;
+        ATT_VB(0) ATT_VB(1) ATT_VB(2) ATT_VB(3) ATT_VB(4) ATT_VB(5) ATT_VB(6) ATT_VB(7)
+        ATT_VCOL(0) ATT_VCOL(1) ATT_VCOL(2) ATT_VCOL(3)
+        if (++s == a->cap) s = 0;
+    }
+    ATT_VST(0, 0) ATT_VST(1, 0) ATT_VST(2, 0) ATT_VST(3, 0) ATT_VST(4, 0) ATT_VST(5, 0) ATT_VST(6, 0) ATT_VST(7, 0)
+    ATT_VST(0, 1) ATT_VST(1, 1) ATT_VST(2, 1) ATT_VST(3, 1) ATT_VST(4, 1) ATT_VST(5, 1) ATT_VST(6, 1) ATT_VST(7, 1)
+    ATT_VST(0, 2) ATT_VST(1, 2) ATT_VST(2, 2) ATT_VST(3, 2) ATT_VST(4, 2) ATT_VST(5, 2) ATT_VST(6, 2) ATT_VST(7, 2)
+    ATT_VST(0, 3) ATT_VST(1, 3) ATT_VST(2, 3) ATT_VST(3, 3) ATT_VST(4, 3) ATT_VST(5, 3) ATT_VST(6, 3) ATT_VST(7, 3)
+}
+#undef ATT_VZ
+#undef ATT_VACC
+#undef ATT_VCOL
+#undef ATT_VB
+#undef ATT_VST
+
+/* all chunks of query heads g0 .. g0+NG-1: groups of CW chunks, then single chunks */
+#define ATT_VALUES_ALL(NGc, CWc)                                                                   \
+    {                                                                                              \
+        int c0 = 0;                                                                                \
+        for (; c0 + (CWc) <= NC; c0 += (CWc)) ATT(values)(a, t, g0, NGc, c0, CWc, n);               \
+        for (; c0 < NC; c0++) ATT(values)(a, t, g0, NGc, c0, 1, n);                                 \
+    }
+
+ATT_INL void ATT(attn)(const exa_attn_args *a, exa_dtype t) {
+    const int n = a->hi - a->lo + 1, G = a->G, NC = a->d / VL;
+    for (int g0 = 0; g0 < G;) {
+        const int r = G - g0;
+        if (r >= 8) { ATT(scores)(a, t, g0, 8, n); g0 += 8; }
+        else if (r >= 4) { ATT(scores)(a, t, g0, 4, n); g0 += 4; }
+        else if (r >= 2) { ATT(scores)(a, t, g0, 2, n); g0 += 2; }
+        else { ATT(scores)(a, t, g0, 1, n); g0 += 1; }
+    }
+    for (int g = 0; g < G; g++) ATT(softmax)(a->scratch + (size_t)g * (size_t)n, n);
+    for (int g0 = 0; g0 < G;) {
+        const int r = G - g0;
+        if (ATT_NG_MAX_V >= 8 && r >= 8) { ATT_VALUES_ALL(8, ATT_CW_BUDGET / 8) g0 += 8; }
+        else if (r >= 4) { ATT_VALUES_ALL(4, ATT_CW_BUDGET / 4) g0 += 4; }
+        else if (r >= 2) { ATT_VALUES_ALL(2, 4) g0 += 2; }
+        else { ATT_VALUES_ALL(1, 4) g0 += 1; }
+    }
+}
+#undef ATT_VALUES_ALL
+
+static ATT_TARGET void ATT(attn_f32)(const exa_attn_args *a) { ATT(attn)(a, EXA_DTYPE_F32); }
+static ATT_TARGET void ATT(attn_f16)(const exa_attn_args *a) { ATT(attn)(a, EXA_DTYPE_F16); }
+static ATT_TARGET void ATT(attn_bf16)(const exa_attn_args *a) { ATT(attn)(a, EXA_DTYPE_BF16); }
+static ATT_TARGET void ATT(attn_q8_0)(const exa_attn_args *a) { ATT(attn)(a, EXA_DTYPE_Q8_0); }
+
+#undef ATT_INL
