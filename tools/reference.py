@@ -38,6 +38,30 @@ class ModelError(Exception):
     pass
 
 
+def kv_round(torch, x, kind):
+    """x (..., d) float32 rounded the way the engine's KV cache stores it (kind: None/"f32" = exact,
+    "f16"/"bf16" = round to nearest even, "q8_0" = ggml block_q8_0 per 32 values of each head
+    vector, zero-padded when d % 32 != 0: d = amax/127, q = round-half-away(x/d), value = f16(d)*q)."""
+    if kind in (None, "f32"):
+        return x
+    if kind == "f16":
+        return x.half().float()
+    if kind == "bf16":
+        return x.bfloat16().float()
+    if kind != "q8_0":
+        raise ValueError("unknown KV cache type " + kind)
+    d = x.shape[-1]
+    nb = (d + 31) // 32
+    xp = torch.nn.functional.pad(x, (0, nb * 32 - d)).reshape(*x.shape[:-1], nb, 32)
+    amax = xp.abs().amax(dim=-1, keepdim=True)
+    s = amax / 127.0
+    inv = torch.where(s != 0, 1.0 / torch.where(s != 0, s, torch.ones_like(s)), torch.zeros_like(s))
+    v = xp * inv
+    q = (torch.sign(v) * torch.floor(v.abs() + 0.5)).clamp(-128, 127)
+    out = (s.half().float() * q).reshape(*x.shape[:-1], nb * 32)
+    return out[..., :d].contiguous()
+
+
 # ---- safetensors reader --------------------------------------------------------------------
 def read_safetensors(path):
     """Returns {name: (numpy float32 array, stored dtype string)}; validates the layout strictly."""
@@ -271,7 +295,7 @@ class Model:
             m = m | (i - j >= window)
         return m
 
-    def attention(self, x, l, cos, sin, cd):
+    def attention(self, x, l, cos, sin, cd, kv=None):
         torch = self.torch
         c = self.cfg
         T = x.shape[0]
@@ -296,6 +320,7 @@ class Model:
         if c["use_rope"][l]:
             q = q * cos + self.rotate_half(q) * sin
             k = k * cos + self.rotate_half(k) * sin
+        k, v = kv_round(torch, k, kv), kv_round(torch, v, kv)  # the engine's cache rounding (f32: none)
         G = H // Hkv                              # repeat_kv: KV head h // G serves query head h
         k = k[:, None].expand(Hkv, G, T, d).reshape(H, T, d)
         v = v[:, None].expand(Hkv, G, T, d).reshape(H, T, d)
@@ -312,8 +337,9 @@ class Model:
         F = self.torch.nn.functional
         return F.linear(F.silu(F.linear(x, self.W[gate])) * F.linear(x, self.W[up]), self.W[down])
 
-    def forward(self, tokens, compute="f32"):
-        """Logits (T, V) as float32 for the token list (one sequence, positions 0..T-1)."""
+    def forward(self, tokens, compute="f32", kv=None):
+        """Logits (T, V) as float32 for the token list (one sequence, positions 0..T-1); kv names
+        the rounding of cached keys/values to emulate (kv_round), None for exact."""
         torch = self.torch
         cd = torch.float32 if compute == "f32" else torch.bfloat16
         self.W = {n: t.to(cd) for n, t in self.w.items()} if compute != "f32" else self.w
@@ -329,12 +355,12 @@ class Model:
                 if c["family"] == "exaone":
                     p = "transformer.h.%d." % l
                     a = self.rms(h, self.W[p + "ln_1.weight"], cd)
-                    h = h + self.attention(a, l, cos, sin, cd)
+                    h = h + self.attention(a, l, cos, sin, cd, kv)
                     m = self.rms(h, self.W[p + "ln_2.weight"], cd)
                     h = h + self.mlp(m, p + "mlp.c_fc_0.weight", p + "mlp.c_fc_1.weight", p + "mlp.c_proj.weight")
                 else:
                     p = "model.layers.%d." % l
-                    o = self.attention(h, l, cos, sin, cd)
+                    o = self.attention(h, l, cos, sin, cd, kv)
                     h = h + self.rms(o, self.W[p + "post_attention_layernorm.weight"], cd)
                     u = self.mlp(h, p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight", p + "mlp.down_proj.weight")
                     h = h + self.rms(u, self.W[p + "post_feedforward_layernorm.weight"], cd)
@@ -343,14 +369,14 @@ class Model:
             logits = torch.nn.functional.linear(hn, self.W[self.lm_name])
         return logits.to(torch.float32)
 
-    def greedy(self, tokens, n, compute="f32", stop_at_eos=True):
+    def greedy(self, tokens, n, compute="f32", stop_at_eos=True, kv=None):
         """Greedy continuation of `tokens` (n new ids, full recomputation per step), HF-generate style:
         stops after emitting eos_token_id (which is included)."""
         seq, out, margins = list(tokens), [], []
         eos = self.cfg["eos"]
         eos = set(eos if isinstance(eos, list) else [eos])
         for _ in range(n):
-            last = self.forward(seq, compute)[-1]
+            last = self.forward(seq, compute, kv)[-1]
             top2 = self.torch.topk(last, 2).values
             margins.append(float(top2[0] - top2[1]))
             nxt = int(self.torch.argmax(last))

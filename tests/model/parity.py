@@ -13,6 +13,12 @@ spread over the cases) and the comparison rules (docs/testing-models.md):
                             `EXE generate -m D/C --tokens 1,2,3 -n 32 --temp 0` and compares:
                             logits max-abs <= 1e-4 at every position (all weight dtypes: both sides
                             compute in f32 from the same exactly-upcast weights), greedy ids identical.
+                            These run with the exact cache (--kv-type f32).
+                            kv-<type>_<variant> cases: the f32-weight model of the variant with the
+                            KV cache in f16 / bf16 / q8_0, against the reference with its keys and
+                            values rounded the same way (reference.kv_round): max-abs <= KV_TOL[type]
+                            and the engine-vs-emulation error at most KV_RATIO of the rounding's own
+                            effect (emulation vs exact reference, rms and max); greedy identical for f16.
   list                      prints the case names (used by CMake at configure time).
 """
 import argparse
@@ -30,6 +36,14 @@ sys.path.insert(0, TOOLS)
 import numpy as np  # noqa: E402
 
 LOGIT_TOL = 1e-4            # f32 compute on both sides
+# Rounded KV caches: both sides round the same keys/values, but a value computed in a different f32
+# summation order (~1e-7 relative) sometimes lands on the other side of a rounding boundary and then
+# differs by one step (an f16 or bf16 ulp, or amax/127 of a q8_0 block). Those rare flips leave a
+# residual of 0.1-15% of the rounding's whole effect on the logits (measured on the tiny models, see
+# docs/kv-cache.md): bounds ~2-3x above the worst measured, absolute and relative to that effect.
+KV_TOL = {"f16": 1e-3, "bf16": 1e-2, "q8_0": 1e-2}
+KV_RATIO = 0.3
+KV_TYPES = ("f16", "bf16", "q8_0")
 BF16_REL_RMS_TOL = 0.05     # f32 engine vs HF-bf16-compute reference: rms(diff)/rms(ref)
 GREEDY_PROMPT = [1, 2, 3]
 GREEDY_N = 32
@@ -58,6 +72,10 @@ def cases():
                     p["pattern_form"] = pf
                     name += "_pattern-" + pf
                 out.append((name, p))
+    for variant in ("exaone3.0", "exaone3.5", "exaone4-1.2b", "exaone4-hybrid"):
+        base = next(n for n, p in out if p["variant"] == variant and p["dtype"] == "f32" and p["shards"] == 1)
+        for kv in KV_TYPES:
+            out.append(("kv-%s_%s" % (kv, variant), dict(variant=variant, kv=kv, base=base)))
     return out
 
 
@@ -83,6 +101,18 @@ def setup(d):
     t0 = time.time()
     summary, done = {}, {}
     for name, p in cases():
+        if "kv" in p:  # reuses the base case's folder (generated earlier in this loop)
+            m = reference.Model(os.path.join(d, p["base"]))
+            reference.write_logits(os.path.join(d, name + ".ref.bin"), m.forward(PARITY_TOKENS, kv=p["kv"]))
+            margin = float("nan")
+            if p["kv"] == "f16":
+                ids = m.greedy(GREEDY_PROMPT, GREEDY_N, kv="f16")
+                margin = min(m.last_margins)
+                with open(os.path.join(d, name + ".ref.greedy"), "w") as f:
+                    f.write(" ".join(map(str, ids)) + "\n")
+            summary[name] = {"greedy_min_top2_margin": margin}
+            print("%-58s KV cache %s emulated%s" % (name, p["kv"], "" if margin != margin else ", greedy min top1-top2 margin %.4f" % margin))
+            continue
         out = os.path.join(d, name)
         mtm.make_model(out, **p)
         m = reference.Model(out)
@@ -122,18 +152,34 @@ def sanitizer_report(text):
     return "AddressSanitizer" in text or "runtime error:" in text or "LeakSanitizer" in text
 
 
+def kv_ratio_ok(case, got, emu, exact):
+    """engine vs emulated rounding, as a fraction of the rounding's own effect (emulated vs exact)"""
+    rms = lambda a: float(np.sqrt(np.mean(np.square(a))))
+    effect = emu.astype(np.float64) - exact
+    err = got.astype(np.float64) - emu
+    r_rms, r_max = rms(err) / rms(effect), float(np.abs(err).max() / np.abs(effect).max())
+    print("%s: vs the emulated cache, error / rounding effect: rms %.3f, max %.3f (bound %.2f; effect max-abs %.3g)"
+          % (case, r_rms, r_max, KV_RATIO, float(np.abs(effect).max())))
+    if r_rms <= KV_RATIO and r_max <= KV_RATIO:
+        return True
+    print("FAIL: the cache does not round like the emulation")
+    return False
+
+
 def check(d, case, cli):
     params = dict(cases()).get(case)
     if params is None:
         print("unknown case " + case)
         return 2
-    mdir = os.path.join(d, case)
+    kv = params.get("kv", "f32")
+    tol = KV_TOL.get(kv, LOGIT_TOL)
+    mdir = os.path.join(d, params.get("base", case))
     ok = True
     # ---- logits at every position
     out = os.path.join(d, case + ".cli.bin")
     if os.path.exists(out):
         os.remove(out)
-    argv = [cli, "logits", "-m", mdir, "--tokens", ",".join(map(str, PARITY_TOKENS)), "--out", out]
+    argv = [cli, "logits", "-m", mdir, "--kv-type", kv, "--tokens", ",".join(map(str, PARITY_TOKENS)), "--out", out]
     p, dt = run_cli(argv)
     err = p.stderr.decode("utf-8", "replace")
     if p.returncode != 0 or sanitizer_report(err):
@@ -152,12 +198,15 @@ def check(d, case, cli):
     diff = np.abs(got.astype(np.float64) - ref)
     pos, tok = np.unravel_index(int(np.argmax(diff)), diff.shape)
     maxerr = float(diff.max())
-    print("%s: logits max-abs err %.3g (tol %.0e; at position %d, token %d; |ref| max %.2f; %d x %d; %.2f s)"
-          % (case, maxerr, LOGIT_TOL, pos, tok, float(np.abs(ref).max()), T, ref.shape[1], dt))
-    if not maxerr <= LOGIT_TOL:
+    print("%s: logits max-abs err %.3g (tol %.0e; KV cache %s; at position %d, token %d; |ref| max %.2f; %d x %d; %.2f s)"
+          % (case, maxerr, tol, kv, pos, tok, float(np.abs(ref).max()), T, ref.shape[1], dt))
+    if not maxerr <= tol:
         ok = False
         worst = diff.max(axis=1)
         print("FAIL: per-position max-abs err: " + " ".join("%.2g" % e for e in worst))
+    if "base" in params:
+        exact = np.fromfile(os.path.join(d, params["base"] + ".ref.bin"), dtype="<f4").reshape(T, -1).astype(np.float64)
+        ok = kv_ratio_ok(case, got, ref, exact) and ok
     # ---- the same sequence fed in chunks of 7 through the KV cache (crosses the hybrid's 8-token
     #      sliding-window ring at every offset); same tolerance
     out7 = os.path.join(d, case + ".cli-batch7.bin")
@@ -172,10 +221,12 @@ def check(d, case, cli):
         print("FAIL: --batch 7 logits file has %d floats, expected %d" % (got7.size, ref.size))
         return 1
     err7v = float(np.abs(got7.reshape(T, -1).astype(np.float64) - ref).max())
-    print("%s: logits with --batch 7 (KV cache, chunked) max-abs err %.3g (tol %.0e; %.2f s)" % (case, err7v, LOGIT_TOL, dt7))
-    if not err7v <= LOGIT_TOL:
+    print("%s: logits with --batch 7 (KV cache, chunked) max-abs err %.3g (tol %.0e; %.2f s)" % (case, err7v, tol, dt7))
+    if not err7v <= tol:
         ok = False
         print("FAIL: chunked evaluation differs from the reference")
+    if "base" in params:
+        ok = kv_ratio_ok(case + " --batch 7", got7.reshape(T, -1), ref, exact) and ok
     # ---- looser comparison with the HF-bf16-compute reference (bf16 weights only)
     bf = os.path.join(d, case + ".ref-bf16.bin")
     if os.path.exists(bf):
@@ -187,8 +238,11 @@ def check(d, case, cli):
         if not rel <= BF16_REL_RMS_TOL:
             ok = False
             print("FAIL: too far from the bf16-compute reference")
-    # ---- greedy decoding
-    argv = [cli, "generate", "-m", mdir, "--tokens", ",".join(map(str, GREEDY_PROMPT)), "-n", str(GREEDY_N), "--temp", "0"]
+    # ---- greedy decoding (the rounded caches: f16 only)
+    if not os.path.exists(os.path.join(d, case + ".ref.greedy")):
+        print("PASS" if ok else "FAIL")
+        return 0 if ok else 1
+    argv = [cli, "generate", "-m", mdir, "--kv-type", kv, "--tokens", ",".join(map(str, GREEDY_PROMPT)), "-n", str(GREEDY_N), "--temp", "0"]
     p, dt = run_cli(argv)
     err = p.stderr.decode("utf-8", "replace")
     if p.returncode != 0 or sanitizer_report(err):
