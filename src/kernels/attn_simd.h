@@ -56,8 +56,13 @@ ATT_INL __m256 ATT(hsum8)(VEC a0, VEC a1, VEC a2, VEC a3, VEC a4, VEC a5, VEC a6
 
 /* scores of query heads g0 .. g0+NG-1 (NG in 1, 2, 4, 8) into scratch rows, times scale */
 #define ATT_QFMA(g) if (NG > g) c##g = V_FMA(kc, V_LOADU(qc + (size_t)(g) * qs), c##g);
-ATT_INL void ATT(scores)(const exa_attn_args *a, exa_dtype t, int g0, const int NG, int n) {
-    const int NC = a->d / VL;
+#define ATT_LANES4(r, g)                                                                           \
+    sc[(size_t)(g) * n + i] = _mm_cvtss_f32(r);                                                    \
+    if (NG > (g) + 1) sc[(size_t)((g) + 1) * n + i] = _mm_cvtss_f32(_mm_shuffle_ps(r, r, 1));      \
+    if (NG > (g) + 2) sc[(size_t)((g) + 2) * n + i] = _mm_cvtss_f32(_mm_shuffle_ps(r, r, 2));      \
+    if (NG > (g) + 3) sc[(size_t)((g) + 3) * n + i] = _mm_cvtss_f32(_mm_shuffle_ps(r, r, 3));
+ATT_INL void ATT(scores)(const exa_attn_args *a, exa_dtype t, int g0, const int NG, int n, const int DC) {
+    const int NC = (DC ? DC : a->d) / VL;
     const size_t qs = a->q_stride;
     const float *q0 = a->q + (size_t)g0 * qs;
     float *sc = a->scratch + (size_t)g0 * (size_t)n;
@@ -67,26 +72,29 @@ ATT_INL void ATT(scores)(const exa_attn_args *a, exa_dtype t, int g0, const int 
         const uint8_t *kr = (const uint8_t *)a->k + (size_t)s * a->stride;
         VEC c0 = V_ZERO(), c1 = V_ZERO(), c2 = V_ZERO(), c3 = V_ZERO();
         VEC c4 = V_ZERO(), c5 = V_ZERO(), c6 = V_ZERO(), c7 = V_ZERO();
+#pragma GCC unroll 16
         for (int c = 0; c < NC; c++) {
             const VEC kc = ATT(ldrow)(t, kr, c);
             const float *qc = q0 + c * VL;
             ATT_QFMA(0) ATT_QFMA(1) ATT_QFMA(2) ATT_QFMA(3) ATT_QFMA(4) ATT_QFMA(5) ATT_QFMA(6) ATT_QFMA(7)
         }
+        /* lanes of the sums straight to the rows (a store + scalar reloads would stall) */
         if (NG == 1) {
             sc[i] = V_RADD(c0) * scale;
         } else if (NG <= 4) {
-            float r[4];
-            _mm_storeu_ps(r, ATT(hsum4)(c0, c1, c2, c3));
-            for (int g = 0; g < NG; g++) sc[(size_t)g * n + i] = r[g] * scale;
+            const __m128 r = _mm_mul_ps(ATT(hsum4)(c0, c1, c2, c3), _mm_set1_ps(scale));
+            ATT_LANES4(r, 0)
         } else {
-            float r[8];
-            _mm256_storeu_ps(r, ATT(hsum8)(c0, c1, c2, c3, c4, c5, c6, c7));
-            for (int g = 0; g < 8; g++) sc[(size_t)g * n + i] = r[g] * scale;
+            const __m256 r8 = _mm256_mul_ps(ATT(hsum8)(c0, c1, c2, c3, c4, c5, c6, c7), _mm256_set1_ps(scale));
+            const __m128 r = _mm256_castps256_ps128(r8), rh = _mm256_extractf128_ps(r8, 1);
+            ATT_LANES4(r, 0)
+            ATT_LANES4(rh, 4)
         }
         if (++s == a->cap) s = 0;
     }
 }
 #undef ATT_QFMA
+#undef ATT_LANES4
 
 /* in-place softmax over n scores (max-subtracted, f32) */
 ATT_INL void ATT(softmax)(float *x, int n) {
@@ -152,14 +160,15 @@ ATT_INL void ATT(values)(const exa_attn_args *a, exa_dtype t, int g0, const int 
         for (; c0 < NC; c0++) ATT(values)(a, t, g0, NGc, c0, 1, n);                                 \
     }
 
-ATT_INL void ATT(attn)(const exa_attn_args *a, exa_dtype t) {
-    const int n = a->hi - a->lo + 1, G = a->G, NC = a->d / VL;
+/* DC: the head dimension as a compile-time constant (64, 80, 128: inner loops fully unrolled) or 0 */
+ATT_INL void ATT(attn)(const exa_attn_args *a, exa_dtype t, const int DC) {
+    const int n = a->hi - a->lo + 1, G = a->G, NC = (DC ? DC : a->d) / VL;
     for (int g0 = 0; g0 < G;) {
         const int r = G - g0;
-        if (r >= 8) { ATT(scores)(a, t, g0, 8, n); g0 += 8; }
-        else if (r >= 4) { ATT(scores)(a, t, g0, 4, n); g0 += 4; }
-        else if (r >= 2) { ATT(scores)(a, t, g0, 2, n); g0 += 2; }
-        else { ATT(scores)(a, t, g0, 1, n); g0 += 1; }
+        if (r >= 8) { ATT(scores)(a, t, g0, 8, n, DC); g0 += 8; }
+        else if (r >= 4) { ATT(scores)(a, t, g0, 4, n, DC); g0 += 4; }
+        else if (r >= 2) { ATT(scores)(a, t, g0, 2, n, DC); g0 += 2; }
+        else { ATT(scores)(a, t, g0, 1, n, DC); g0 += 1; }
     }
     for (int g = 0; g < G; g++) ATT(softmax)(a->scratch + (size_t)g * (size_t)n, n);
     for (int g0 = 0; g0 < G;) {
@@ -172,9 +181,17 @@ ATT_INL void ATT(attn)(const exa_attn_args *a, exa_dtype t) {
 }
 #undef ATT_VALUES_ALL
 
-static ATT_TARGET void ATT(attn_f32)(const exa_attn_args *a) { ATT(attn)(a, EXA_DTYPE_F32); }
-static ATT_TARGET void ATT(attn_f16)(const exa_attn_args *a) { ATT(attn)(a, EXA_DTYPE_F16); }
-static ATT_TARGET void ATT(attn_bf16)(const exa_attn_args *a) { ATT(attn)(a, EXA_DTYPE_BF16); }
-static ATT_TARGET void ATT(attn_q8_0)(const exa_attn_args *a) { ATT(attn)(a, EXA_DTYPE_Q8_0); }
+#define ATT_DISPATCH_D(T)                                                                          \
+    switch (a->d) {                                                                                \
+    case 64: ATT(attn)(a, T, 64); break;                                                           \
+    case 80: ATT(attn)(a, T, 80); break;                                                           \
+    case 128: ATT(attn)(a, T, 128); break;                                                         \
+    default: ATT(attn)(a, T, 0);                                                                   \
+    }
+static ATT_TARGET void ATT(attn_f32)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_F32) }
+static ATT_TARGET void ATT(attn_f16)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_F16) }
+static ATT_TARGET void ATT(attn_bf16)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_BF16) }
+static ATT_TARGET void ATT(attn_q8_0)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_Q8_0) }
+#undef ATT_DISPATCH_D
 
 #undef ATT_INL

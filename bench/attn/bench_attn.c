@@ -1,0 +1,122 @@
+/* bench_attn.c — attention time of one decoded token over a KV cache of n positions, single
+ * thread, for the model shapes of EXAONE 4.0 1.2B (32 heads, 8 KV heads, head_dim 64, 30 layers)
+ * and EXAONE 3.5 2.4B (32 / 8 / 80 / 30): the GQA kernel of kernels/attn.h with each cache type
+ * (f32, f16, bf16, q8_0) at the active CPU level, against "old", the loop the engine used before
+ * (one query head at a time over an f32 cache: an f32 dot product per key, scalar weighted sum of
+ * values). Each layer has its own cache (16 layers' worth are cycled, so rows come from DRAM as in
+ * real decoding — larger than the L3) and the time is scaled to all layers. Shared machines are
+ * noisy: medians of runs, and ratios to "old" measured in the same run.
+ * Usage: bench_attn [runs]   (default 7). Not a pass/fail test. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/attn.h"
+#include "kernels/kernels.h"
+
+#define POOL_LAYERS 16
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+static float frand(unsigned *s) {
+    *s = *s * 1664525u + 1013904223u;
+    return (float)(*s >> 8) / 8388608.0f - 1.0f;
+}
+
+/* the engine's attention before the GQA kernel: one query head at a time, f32 cache */
+static void old_attn(const float *K, const float *V, int n, int H, int Hkv, int d, const float *q, float *out, float *sc) {
+    const int G = H / Hkv;
+    const size_t KVd = (size_t)Hkv * (size_t)d;
+    const float scale = 1.0f / sqrtf((float)d);
+    exa_dot_fn dot = exa_dot_get(EXA_DTYPE_F32, exa_cpu_active());
+    for (int h = 0; h < H; h++) {
+        const int kvh = h / G;
+        for (int t = 0; t < n; t++) sc[t] = dot(K + (size_t)t * KVd + (size_t)kvh * d, q + (size_t)h * d, d) * scale;
+        exa_softmax(sc, n);
+        float *o = out + (size_t)h * d;
+        memset(o, 0, (size_t)d * sizeof *o);
+        for (int t = 0; t < n; t++) {
+            const float *vv = V + (size_t)t * KVd + (size_t)kvh * d;
+            const float w = sc[t];
+            for (int k = 0; k < d; k++) o[k] += w * vv[k];
+        }
+    }
+}
+
+typedef struct { const char *name; int H, Hkv, d, L; } shape;
+
+int main(int argc, char **argv) {
+    const int runs = argc > 1 ? atoi(argv[1]) : 7;
+    const shape shapes[] = {{"exaone4-1.2b", 32, 8, 64, 30}, {"exaone3.5-2.4b", 32, 8, 80, 30}};
+    const int ctxs[] = {512, 2048};
+    const exa_dtype types[] = {EXA_DTYPE_F32, EXA_DTYPE_F16, EXA_DTYPE_BF16, EXA_DTYPE_Q8_0};
+    const exa_cpu_level lv = exa_cpu_active();
+    printf("attention of one decoded token, all layers, 1 thread, level %s, median of %d runs\n\n", exa_cpu_level_name(lv), runs);
+    printf("| shape | context | kernel | ms / token | KV GB/s | vs old |\n| --- | ---: | --- | ---: | ---: | ---: |\n");
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const shape *S = &shapes[si];
+        const int G = S->H / S->Hkv, KVd = S->Hkv * S->d;
+        for (size_t ci = 0; ci < sizeof ctxs / sizeof ctxs[0]; ci++) {
+            const int n = ctxs[ci];
+            unsigned seed = 7;
+            float *q = malloc(sizeof(float) * (size_t)S->H * S->d), *out = malloc(sizeof(float) * (size_t)S->H * S->d);
+            float *sc = malloc(sizeof(float) * (size_t)G * n);
+            float *x = malloc(sizeof(float) * (size_t)KVd);
+            for (int i = 0; i < S->H * S->d; i++) q[i] = frand(&seed);
+            double old_ms = 0;
+            for (int ti = -1; ti < 4; ti++) { /* -1: old loop on an f32 cache */
+                const exa_dtype t = ti < 0 ? EXA_DTYPE_F32 : types[ti];
+                const size_t R = (size_t)S->Hkv * exa_attn_head_bytes(t, S->d), layer = R * (size_t)n;
+                uint8_t *kv = malloc(layer * 2 * POOL_LAYERS);
+                if (!kv) { fprintf(stderr, "out of memory\n"); return 1; }
+                for (size_t r = 0; r < (size_t)n * 2 * POOL_LAYERS; r++) {
+                    for (int i = 0; i < KVd; i++) x[i] = frand(&seed);
+                    exa_attn_store_row(t, x, kv + r * R, S->Hkv, S->d);
+                }
+                exa_attn_fn fn = exa_attn_get(t, lv, S->d);
+                double *ms = malloc(sizeof(double) * (size_t)runs);
+                for (int r = 0; r < runs; r++) {
+                    double t0 = now();
+                    for (int l = 0; l < S->L; l++) {
+                        const uint8_t *K = kv + (size_t)(l % POOL_LAYERS) * 2 * layer, *V = K + layer;
+                        if (ti < 0) {
+                            old_attn((const float *)K, (const float *)V, n, S->H, S->Hkv, S->d, q, out, sc);
+                            continue;
+                        }
+                        for (int h = 0; h < S->Hkv; h++) {
+                            const size_t ho = (size_t)h * exa_attn_head_bytes(t, S->d);
+                            exa_attn_args a = {.type = t, .k = K + ho, .v = V + ho, .stride = R, .cap = n, .lo = 0, .hi = n - 1,
+                                               .d = S->d, .G = G, .q = q + (size_t)h * G * S->d, .q_stride = (size_t)S->d,
+                                               .out = out + (size_t)h * G * S->d, .out_stride = (size_t)S->d,
+                                               .scale = 1.0f / sqrtf((float)S->d), .scratch = sc};
+                            fn(&a);
+                        }
+                    }
+                    ms[r] = (now() - t0) * 1e3;
+                }
+                const double m = median(ms, runs);
+                if (ti < 0) old_ms = m;
+                printf("| %s | %d | %s %s | %.2f | %.1f | %.2fx |\n", S->name, n, ti < 0 ? "old per-head" : "gqa", exa_dtype_name(t), m,
+                       (double)layer * 2 * S->L / (m * 1e-3) / 1e9, old_ms / m);
+                fflush(stdout);
+                free(ms);
+                free(kv);
+            }
+            free(q); free(out); free(sc); free(x);
+        }
+    }
+    return 0;
+}
