@@ -100,10 +100,10 @@ int exa_cmd_bench(int argc, char **argv) {
     double tg_roof = bw * 1e9 / bytes_tok;
 
     if (json) {
-        printf("{\"model\": \"%s\", \"arch\": \"%s\", \"dtype\": \"%s\", \"n_params\": %lld, \"cpu\": \"%s\", \"threads\": %ld, "
+        printf("{\"model\": \"%s\", \"arch\": \"%s\", \"dtype\": \"%s\", \"kv_type\": \"%s\", \"n_params\": %lld, \"cpu\": \"%s\", \"threads\": %ld, "
                "\"pp_tokens\": %ld, \"tg_tokens\": %ld, \"pp_tps\": %.3f, \"tg_tps\": %.3f, \"load_s\": %.4f, \"rss_mb\": %.1f, "
                "\"bw_gbs\": %.2f, \"peak_gflops\": %.1f, \"tg_roofline_tps\": %.3f, \"tg_roofline_fraction\": %.4f, \"pp_peak_fraction\": %.4f}\n",
-               dir, info.arch_name, info.weight_dtype, (long long)info.n_params, exa_cpu_level_name(exa_cpu_active()),
+               dir, info.arch_name, info.weight_dtype, exa_kv_type_name(exa_cli_kv_type()), (long long)info.n_params, exa_cpu_level_name(exa_cpu_active()),
                threads ? threads : (long)exa_cpu_count(), n_pp, n_tg, pp_tps, tg_tps, load_s, rss_mb, bw, peak, tg_roof, tg_frac, pp_frac);
     } else {
         printf("| model | dtype | params | pp%ld tok/s | tg%ld tok/s | load→first token s | RSS MiB | bandwidth GB/s | tg roofline tok/s | tg/roofline | peak GFLOP/s | pp/peak |\n", n_pp, n_tg);

@@ -253,10 +253,13 @@ static void attn_worker(void *arg, int ith, int nth) {
         .scratch = c->scores + (size_t)ith * (size_t)G * (size_t)c->p.n_ctx,
     };
     const size_t head_off = exa_attn_head_bytes(c->kvt, d); /* bytes of one head vector in a row */
+    /* KV-head-major order: a thread walks the tokens of one KV head (its rows stay in cache), and
+     * contiguous ranges give every thread whole heads, i.e. equal shares of a prompt's causal
+     * triangle (token-major ranges gave the first thread the short early rows) */
     int b, e;
     exa_split(j->T * Hkv, ith, nth, &b, &e);
     for (int it = b; it < e; it++) {
-        const int i = it / Hkv, kvh = it % Hkv;
+        const int kvh = it / j->T, i = it % j->T;
         const int s = j->b->seq[i], p = j->b->pos[i];
         a.k = c->k[s * L + j->l] + (size_t)kvh * head_off;
         a.v = c->v[s * L + j->l] + (size_t)kvh * head_off;
