@@ -140,6 +140,10 @@ const float *exa_context_logits(const exa_context *ctx, int i);
 exa_status exa_context_eval(exa_context *ctx, int seq, const int32_t *tokens, int n, int all_logits);
 
 int exa_context_seq_len(const exa_context *ctx, int seq);
+/* Bytes of keys and values the attention of one token reads from the cache (all layers) when
+ * its sequence holds n_pos positions (itself included): what decoding streams besides the
+ * weights (benchmarks count it in the bandwidth roofline). */
+size_t exa_context_kv_read_bytes(const exa_context *ctx, int n_pos);
 void exa_context_seq_reset(exa_context *ctx, int seq);
 /* Keeps the first n positions of a sequence (e.g. to re-generate from there). Fails with
  * EXA_ERR_INVALID_ARG if sliding-window layers no longer hold the keys position n would need

@@ -135,6 +135,14 @@ int exa_context_seq_len(const exa_context *c, int seq) {
     return (c && seq >= 0 && seq < c->p.n_seq) ? c->seq_len[seq] : -1;
 }
 
+size_t exa_context_kv_read_bytes(const exa_context *c, int n_pos) {
+    if (!c || n_pos <= 0) return 0;
+    const exa_hparams *hp = &c->m->hp;
+    size_t keys = 0; /* visible positions summed over layers (spec §2.4: window W on sliding layers) */
+    for (int l = 0; l < hp->n_layer; l++) keys += (size_t)(hp->layer_sliding[l] ? EXA_MIN(n_pos, hp->sliding_window) : n_pos);
+    return keys * 2 * (size_t)hp->n_head_kv * (size_t)hp->head_dim * sizeof(float);
+}
+
 void exa_context_seq_reset(exa_context *c, int seq) {
     if (c && seq >= 0 && seq < c->p.n_seq) c->seq_len[seq] = 0;
 }
