@@ -338,6 +338,20 @@ EXA_AVX2 float exa_qkx2_search_avx2(int nmax, const float *x, const float *weigh
     return scale;
 }
 
+/* ---------------------------------------------------------------- four activation rows */
+#define ACT_ROW(k) ((const void *)((const uint8_t *)act + (size_t)(k) * act_stride))
+
+/* formats without a fused kernel yet: the one-row kernel four times (same results) */
+#define QDOT4_BY_ROWS(fmt)                                                                                     \
+    EXA_AVX2 void exa_qdot4_##fmt##_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) { \
+        for (int k = 0; k < 4; k++) out[k] = exa_qdot_##fmt##_avx2(n, w, ACT_ROW(k));                          \
+    }
+QDOT4_BY_ROWS(q8_0)
+QDOT4_BY_ROWS(q4_0)
+QDOT4_BY_ROWS(q4_K)
+QDOT4_BY_ROWS(q5_K)
+QDOT4_BY_ROWS(q6_K)
+
 #else /* not x86-64: never selected by quant.c, defined so the library links */
 
 float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q8_0_scalar(n, w, a); }
@@ -345,5 +359,15 @@ float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) { return exa_q
 float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
 float exa_qdot_q5_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q5_K_scalar(n, w, a); }
 float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q6_K_scalar(n, w, a); }
+
+#define QDOT4_SCALAR(fmt)                                                                                      \
+    void exa_qdot4_##fmt##_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {   \
+        exa_qdot4_##fmt##_scalar(n, w, act, act_stride, out);                                                  \
+    }
+QDOT4_SCALAR(q8_0)
+QDOT4_SCALAR(q4_0)
+QDOT4_SCALAR(q4_K)
+QDOT4_SCALAR(q5_K)
+QDOT4_SCALAR(q6_K)
 
 #endif

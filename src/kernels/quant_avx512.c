@@ -196,46 +196,61 @@ EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
     return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(s);
 }
 
+/* Q6_K: 6-bit codes q in [0, 64) (value q - 32) rebuilt 64 at a time with 512-bit ops: ql's two
+ * 32-byte halves side by side, qh broadcast to both halves and shifted per half (64-bit lane
+ * shifts; bits that cross into a neighbouring byte are masked off). One int16 scale per 16
+ * weights = per 128-bit lane. maddubs (u6·s8 pair sums <= 2·63·128, no int16 saturation) then
+ * dpwssd with the scales; the -32 offset is -32·Σ sc·bsums, folded into the integer sum. The
+ * block's integer total is exact, so d·total is the scalar reference's float operation. */
+EXA_AVX512 static inline __m512i q6k_scale_ctl(int base) { /* lane L: int16 element base + L */
+    __m512i c = _mm512_setzero_si512();
+    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base) | ((2 * base + 1) << 8))), 0);
+    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 2) | ((2 * base + 3) << 8))), 1);
+    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 4) | ((2 * base + 5) << 8))), 2);
+    return _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 6) | ((2 * base + 7) << 8))), 3);
+}
+
+/* codes of weights 128c + [0, 64) (q12) and 128c + [64, 128) (q34) of a Q6_K block */
+#define Q6K_DECODE(ql, qh, q12, q34)                                                                          \
+    const __m512i L_ = _mm512_loadu_si512(ql);                                                                 \
+    const __m512i H_ = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qh)));                     \
+    const __m512i q12 = _mm512_or_si512(_mm512_and_si512(L_, m4), _mm512_and_si512(_mm512_sllv_epi64(H_, sh12), m30)); \
+    const __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(L_, 4), m4),                       \
+                                        _mm512_and_si512(_mm512_srlv_epi64(H_, sh34), m30))
+
+#define Q6K_CONSTS                                                                                            \
+    const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);                                   \
+    const __m512i sh12 = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4); /* q1: bits 0-1 << 4, q2: bits 2-3 << 2 */ \
+    const __m512i sh34 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0); /* q3: bits 4-5, q4: bits 6-7 >> 2 */      \
+    const __m512i ctl12 = q6k_scale_ctl(0), ctl34 = q6k_scale_ctl(4)
+
+/* -32·Σ_g sc[g]·bsums[g] as a 512-bit start value for the integer sum (upper half zero) */
+EXA_AVX512 static inline __m512i q6k_offset(__m256i sc16, const int16_t *bsums) {
+    const __m256i cm = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)bsums));
+    return _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(cm, 5)));
+}
+
+EXA_AVX512 static inline __m512i dot_u8s8_i16(__m512i sumi, __m512i codes, const int8_t *aq, __m512i sc) {
+    return _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq)), sc);
+}
+
 EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q6_K *x = w;
     const exa_block_q8_K *y = a;
-    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3);
-    const __m256i mC = _mm256_set1_epi8(0x0C), m30 = _mm256_set1_epi8(0x30);
-    /* spread 4 int8 scales over 16 int32 lanes, 4 lanes (16 weights) each */
-    const __m128i spread_lo = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    const __m128i spread_hi = _mm_setr_epi8(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+    Q6K_CONSTS;
     float sum = 0.f;
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
-        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
-        const __m256i cm = _mm256_madd_epi16(sc16, bs);
-        __m128i c4 = _mm_add_epi32(_mm256_castsi256_si128(cm), _mm256_extracti128_si256(cm, 1));
-        c4 = _mm_add_epi32(c4, _mm_shuffle_epi32(c4, _MM_SHUFFLE(1, 0, 3, 2)));
-        c4 = _mm_add_epi32(c4, _mm_shuffle_epi32(c4, _MM_SHUFFLE(2, 3, 0, 1)));
-        const int corr = _mm_cvtsi128_si32(c4) * 32;
-        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
-        const int8_t *aq = y[i].qs, *sc = x[i].scales;
-        __m512i sumi = _mm512_setzero_si512();
-        for (int c = 0; c < 2; c++, ql += 64, qh += 32, aq += 128, sc += 8) {
-            const __m256i la = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i lb = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
-            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(h, mC), 2));
-            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4), _mm256_and_si256(h, m30));
-            const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                                               _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
-            const __m128i s8 = _mm_loadl_epi64((const __m128i *)sc);
-            const __m512i s_lo = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(s8, spread_lo));
-            const __m512i s_hi = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(s8, spread_hi));
-            const __m512i q12 = _mm512_inserti64x4(_mm512_castsi256_si512(q1), q2, 1);
-            const __m512i q34 = _mm512_inserti64x4(_mm512_castsi256_si512(q3), q4, 1);
-            const __m512i p12 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q12, _mm512_loadu_si512(aq));
-            const __m512i p34 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q34, _mm512_loadu_si512(aq + 64));
-            sumi = _mm512_add_epi32(sumi, _mm512_add_epi32(_mm512_mullo_epi32(p12, s_lo), _mm512_mullo_epi32(p34, s_hi)));
+        __m512i sumi = q6k_offset(sc16, y[i].bsums);
+        for (int c = 0; c < 2; c++) {
+            Q6K_DECODE(x[i].ql + 64 * c, x[i].qh + 32 * c, q12, q34);
+            const __m512i sc = _mm512_broadcast_i32x4(c ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
+            const int8_t *aq = y[i].qs + 128 * c;
+            sumi = dot_u8s8_i16(sumi, q12, aq, _mm512_shuffle_epi8(sc, ctl12));
+            sumi = dot_u8s8_i16(sumi, q34, aq + 64, _mm512_shuffle_epi8(sc, ctl34));
         }
         const float d = f16(x[i].d) * y[i].d;
-        const int total = _mm512_reduce_add_epi32(sumi) - corr;
+        const int total = _mm512_reduce_add_epi32(sumi);
         /* same float operations as the scalar reference: product and sum kept as two statements
          * so that no compiler fuses them into an FMA (the scalar file has no FMA to fuse with) */
         const float contrib = d * (float)total;
@@ -244,6 +259,138 @@ EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
     return sum;
 }
 
+/* ---------------------------------------------------------------- four activation rows
+ * exa_qdot4_fn: one weight row against activation rows act + k*act_stride, k = 0..3. Each weight
+ * block is decoded once and applied to the four rows; per row the operations (integer and float,
+ * in order) are exactly those of the one-row kernel above, so out[k] is bit-identical to it.
+ * Accumulators are named variables (arrays of vectors get spilled). */
+
+#define ACT_ROW(k) ((const void *)((const uint8_t *)act + (size_t)(k) * act_stride))
+
+/* the horizontal sum the one-row Q4_K/Q5_K kernels use for their 8-lane min accumulator */
+EXA_AVX512 static inline float hsum8_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* integer totals of four 16-lane vectors (lanes 0..3 = a, b, c, d); exact, so any order */
+EXA_AVX512 static inline __m128i hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d) {
+    const __m256i ta = _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
+    const __m256i tb = _mm256_add_epi32(_mm512_castsi512_si256(b), _mm512_extracti64x4_epi64(b, 1));
+    const __m256i tc = _mm256_add_epi32(_mm512_castsi512_si256(c), _mm512_extracti64x4_epi64(c, 1));
+    const __m256i td = _mm256_add_epi32(_mm512_castsi512_si256(d), _mm512_extracti64x4_epi64(d, 1));
+    const __m256i v = _mm256_hadd_epi32(_mm256_hadd_epi32(ta, tb), _mm256_hadd_epi32(tc, td));
+    return _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
+
+EXA_AVX512 void exa_qdot4_q6_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q6_K *x = w;
+    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    Q6K_CONSTS;
+    __m128 sum = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        __m512i s0 = q6k_offset(sc16, y0[i].bsums), s1 = q6k_offset(sc16, y1[i].bsums);
+        __m512i s2 = q6k_offset(sc16, y2[i].bsums), s3 = q6k_offset(sc16, y3[i].bsums);
+        for (int c = 0; c < 2; c++) {
+            Q6K_DECODE(x[i].ql + 64 * c, x[i].qh + 32 * c, q12, q34);
+            const __m512i sc = _mm512_broadcast_i32x4(c ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
+            const __m512i sc12 = _mm512_shuffle_epi8(sc, ctl12), sc34 = _mm512_shuffle_epi8(sc, ctl34);
+            const int o = 128 * c;
+            s0 = dot_u8s8_i16(s0, q12, y0[i].qs + o, sc12);
+            s1 = dot_u8s8_i16(s1, q12, y1[i].qs + o, sc12);
+            s2 = dot_u8s8_i16(s2, q12, y2[i].qs + o, sc12);
+            s3 = dot_u8s8_i16(s3, q12, y3[i].qs + o, sc12);
+            s0 = dot_u8s8_i16(s0, q34, y0[i].qs + o + 64, sc34);
+            s1 = dot_u8s8_i16(s1, q34, y1[i].qs + o + 64, sc34);
+            s2 = dot_u8s8_i16(s2, q34, y2[i].qs + o + 64, sc34);
+            s3 = dot_u8s8_i16(s3, q34, y3[i].qs + o + 64, sc34);
+        }
+        /* per row: d = f16(x.d)·y.d, contrib = d·total, sum += contrib — lane-wise, unfused */
+        const __m128 d = _mm_mul_ps(_mm_set1_ps(f16(x[i].d)), _mm_setr_ps(y0[i].d, y1[i].d, y2[i].d, y3[i].d));
+        const __m128 contrib = _mm_mul_ps(d, _mm_cvtepi32_ps(hsum4_epi32(s0, s1, s2, s3)));
+        sum = _mm_add_ps(sum, contrib);
+    }
+    _mm_storeu_ps(out, sum);
+}
+
+/* Q4_K: the i16 scale shuffle of sub-block pair j (see exa_qdot_q4_K_avx512) */
+EXA_AVX512 static inline __m512i q4k_sel(int j) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
+                              _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
+}
+
+/* one Q4_K/Q5_K super-block's weight side: 16-bit scales broadcast per lane, mins against bsums */
+#define Q4K_SCALES(blk)                                                                                       \
+    uint8_t sm_[16];                                                                                          \
+    exa_q4k_unpack_scales((blk).scales, sm_);                                                                 \
+    const __m128i smv_ = _mm_loadu_si128((const __m128i *)sm_);                                               \
+    const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(smv_));                                     \
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv_, dup_m))
+
+#define Q4K_CONSTS                                                                                            \
+    const __m256i m4 = _mm256_set1_epi8(0xF);                                                                 \
+    const __m512i sel0 = q4k_sel(0), sel1 = q4k_sel(1), sel2 = q4k_sel(2), sel3 = q4k_sel(3);                  \
+    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)
+
+/* per row after a super-block: the float steps of the one-row kernel */
+#define Q4K_ROW_END(k)                                                                                        \
+    acc##k = _mm512_fmadd_ps(_mm512_set1_ps(y##k[i].d * xd), _mm512_cvtepi32_ps(s##k), acc##k);              \
+    am##k = _mm256_fmadd_ps(_mm256_set1_ps(y##k[i].d * xm),                                                   \
+                            _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y##k[i].bsums))), am##k)
+
+#define Q4K_STEP4(j, codes)                                                                                   \
+    do {                                                                                                      \
+        const __m512i scj = _mm512_shuffle_epi8(sc16, sel##j);                                                \
+        s0 = dot_u8s8_i16(s0, codes, y0[i].qs + 64 * (j), scj);                                               \
+        s1 = dot_u8s8_i16(s1, codes, y1[i].qs + 64 * (j), scj);                                               \
+        s2 = dot_u8s8_i16(s2, codes, y2[i].qs + 64 * (j), scj);                                               \
+        s3 = dot_u8s8_i16(s3, codes, y3[i].qs + 64 * (j), scj);                                               \
+    } while (0)
+
+/* 64 nibble codes of Q4_K chunk j: low nibbles of its 32 bytes, then the high nibbles */
+EXA_AVX512 static inline __m512i q4k_codes(const uint8_t *q, __m256i m4) {
+    const __m256i b = _mm256_loadu_si256((const __m256i *)q);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, m4)), _mm256_and_si256(_mm256_srli_epi16(b, 4), m4), 1);
+}
+
+EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q4_K *x = w;
+    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    Q4K_CONSTS;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m256 am0 = _mm256_setzero_ps(), am1 = am0, am2 = am0, am3 = am0;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        Q4K_SCALES(x[i]);
+        const uint8_t *q = x[i].qs;
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+        Q4K_STEP4(0, q4k_codes(q, m4));
+        Q4K_STEP4(1, q4k_codes(q + 32, m4));
+        Q4K_STEP4(2, q4k_codes(q + 64, m4));
+        Q4K_STEP4(3, q4k_codes(q + 96, m4));
+        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_ROW_END(0);
+        Q4K_ROW_END(1);
+        Q4K_ROW_END(2);
+        Q4K_ROW_END(3);
+    }
+    out[0] = _mm512_reduce_add_ps(acc0) - hsum8_ps(am0);
+    out[1] = _mm512_reduce_add_ps(acc1) - hsum8_ps(am1);
+    out[2] = _mm512_reduce_add_ps(acc2) - hsum8_ps(am2);
+    out[3] = _mm512_reduce_add_ps(acc3) - hsum8_ps(am3);
+}
+
+/* formats without a fused kernel yet: the one-row kernel four times (same results) */
+#define QDOT4_BY_ROWS(fmt)                                                                                     \
+    EXA_AVX512 void exa_qdot4_##fmt##_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) { \
+        for (int k = 0; k < 4; k++) out[k] = exa_qdot_##fmt##_avx512(n, w, ACT_ROW(k));                        \
+    }
+QDOT4_BY_ROWS(q8_0)
+QDOT4_BY_ROWS(q4_0)
+QDOT4_BY_ROWS(q5_K)
+
 #else /* not x86-64: never selected by quant.c, defined so the library links */
 
 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q8_0_scalar(n, w, a); }
@@ -251,5 +398,15 @@ float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) { return exa
 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q5_K_scalar(n, w, a); }
 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q6_K_scalar(n, w, a); }
+
+#define QDOT4_SCALAR(fmt)                                                                                      \
+    void exa_qdot4_##fmt##_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) { \
+        exa_qdot4_##fmt##_scalar(n, w, act, act_stride, out);                                                  \
+    }
+QDOT4_SCALAR(q8_0)
+QDOT4_SCALAR(q4_0)
+QDOT4_SCALAR(q4_K)
+QDOT4_SCALAR(q5_K)
+QDOT4_SCALAR(q6_K)
 
 #endif
