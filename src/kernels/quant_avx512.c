@@ -31,22 +31,36 @@ EXA_AVX512 static inline __m256i dot_i8_256(__m256i x, __m256i y) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy);
 }
 
+/* 4 f16 values at byte stride s, as floats */
+EXA_AVX512 static inline __m128 f16x4(const uint8_t *p, size_t s) {
+    uint16_t h[4];
+    for (int k = 0; k < 4; k++) __builtin_memcpy(&h[k], p + k * s, 2);
+    return _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)h));
+}
+
 /* scales of 4 consecutive blocks (f16 at byte stride sx in x, sy in y), multiplied: lanes 0..3 */
 EXA_AVX512 static inline __m128 scales4(const uint8_t *x, size_t sx, const uint8_t *y, size_t sy) {
-    uint16_t hx[4], hy[4];
-    for (int k = 0; k < 4; k++) {
-        __builtin_memcpy(&hx[k], x + k * sx, 2);
-        __builtin_memcpy(&hy[k], y + k * sy, 2);
-    }
-    const __m128 fx = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hx));
-    const __m128 fy = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hy));
-    return _mm_mul_ps(fx, fy);
+    return _mm_mul_ps(f16x4(x, sx), f16x4(y, sy));
 }
 
 /* spread lanes (k, k+1) of a 4-lane scale vector over 8 lanes each of a 16-lane vector */
 EXA_AVX512 static inline __m512 spread2(__m128 s4, int k) {
     const __m512i idx = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(k)), _mm256_set1_epi32(k + 1), 1);
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(s4));
+}
+
+/* dot_i8_512 with |x| and x's sign mask already taken (shared by several y) */
+EXA_AVX512 static inline __m512i dot_abs_512(__m512i ax, __mmask64 neg, __m512i y) {
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y));
+}
+
+/* one Q8_0 block's contribution (the leftover blocks after groups of 4) */
+EXA_AVX512 static inline float q8_0_block(const exa_block_q8_0 *x, const exa_block_q8_0 *y) {
+    const __m256i p = dot_i8_256(_mm256_loadu_si256((const __m256i *)x->qs), _mm256_loadu_si256((const __m256i *)y->qs));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return (float)_mm_cvtsi128_si32(s) * (f16(x->d) * f16(y->d));
 }
 
 EXA_AVX512 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) {
@@ -62,14 +76,7 @@ EXA_AVX512 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) {
         acc1 = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), acc1);
     }
     float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-    for (; i < nb; i++) {
-        const __m256i p = dot_i8_256(_mm256_loadu_si256((const __m256i *)x[i].qs),
-                                     _mm256_loadu_si256((const __m256i *)y[i].qs));
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-        sum += (float)_mm_cvtsi128_si32(s) * (f16(x[i].d) * f16(y[i].d));
-    }
+    for (; i < nb; i++) sum += q8_0_block(&x[i], &y[i]);
     return sum;
 }
 
@@ -77,6 +84,22 @@ EXA_AVX512 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) {
 EXA_AVX512 static inline __m256i q4_0_codes(const uint8_t *qs) {
     const __m128i b = _mm_loadu_si128((const __m128i *)qs);
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
+}
+
+/* Σ (q-8)·a = Σ q·a − Σ 8·a over two blocks (8 int32 lanes each) */
+EXA_AVX512 static inline __m512i q4_0_dot4(__m512i q, __m512i a, __m512i eight) {
+    return _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, a), _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, a));
+}
+
+/* one Q4_0 block's contribution (the leftover blocks after groups of 4) */
+EXA_AVX512 static inline float q4_0_block(const exa_block_q4_0 *x, const exa_block_q8_0 *y) {
+    const __m256i qy = _mm256_loadu_si256((const __m256i *)y->qs);
+    const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q4_0_codes(x->qs), qy),
+                                       _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qy));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return (float)_mm_cvtsi128_si32(s) * (f16(x->d) * f16(y->d));
 }
 
 EXA_AVX512 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) {
@@ -90,25 +113,13 @@ EXA_AVX512 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) {
         const __m128 s4 = scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y);
         const __m512i q01 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i].qs)), q4_0_codes(x[i + 1].qs), 1);
         const __m512i q23 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i + 2].qs)), q4_0_codes(x[i + 3].qs), 1);
-        const __m512i a01 = load2x256(y[i].qs, y[i + 1].qs), a23 = load2x256(y[i + 2].qs, y[i + 3].qs);
-        /* Σ (q-8)·a = Σ q·a − Σ 8·a */
-        const __m512i p01 = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q01, a01),
-                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, a01));
-        const __m512i p23 = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q23, a23),
-                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, a23));
+        const __m512i p01 = q4_0_dot4(q01, load2x256(y[i].qs, y[i + 1].qs), eight);
+        const __m512i p23 = q4_0_dot4(q23, load2x256(y[i + 2].qs, y[i + 3].qs), eight);
         acc0 = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), acc0);
         acc1 = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), acc1);
     }
     float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-    for (; i < nb; i++) {
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q4_0_codes(x[i].qs), qy),
-                                           _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qy));
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-        sum += (float)_mm_cvtsi128_si32(s) * (f16(x[i].d) * f16(y[i].d));
-    }
+    for (; i < nb; i++) sum += q4_0_block(&x[i], &y[i]);
     return sum;
 }
 
@@ -382,14 +393,113 @@ EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act,
     out[3] = _mm512_reduce_add_ps(acc3) - hsum8_ps(am3);
 }
 
-/* formats without a fused kernel yet: the one-row kernel four times (same results) */
-#define QDOT4_BY_ROWS(fmt)                                                                                     \
-    EXA_AVX512 void exa_qdot4_##fmt##_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) { \
-        for (int k = 0; k < 4; k++) out[k] = exa_qdot_##fmt##_avx512(n, w, ACT_ROW(k));                        \
+/* Q5_K: the Q4_K scheme with the 5th bits from qh (see exa_qdot_q5_K_avx512) */
+EXA_AVX512 static inline __m512i q5k_codes(const uint8_t *q, __m256i hb, int j, __m256i m4) {
+    const __m256i one = _mm256_set1_epi8(1);
+    const __m256i b = _mm256_loadu_si256((const __m256i *)q);
+    const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4);
+    const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_or_si256(_mm256_and_si256(b, m4), h0)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), h1), 1);
+}
+
+EXA_AVX512 void exa_qdot4_q5_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q5_K *x = w;
+    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    Q4K_CONSTS;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m256 am0 = _mm256_setzero_ps(), am1 = am0, am2 = am0, am3 = am0;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        Q4K_SCALES(x[i]);
+        const uint8_t *q = x[i].qs;
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+        Q4K_STEP4(0, q5k_codes(q, hb, 0, m4));
+        Q4K_STEP4(1, q5k_codes(q + 32, hb, 1, m4));
+        Q4K_STEP4(2, q5k_codes(q + 64, hb, 2, m4));
+        Q4K_STEP4(3, q5k_codes(q + 96, hb, 3, m4));
+        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_ROW_END(0);
+        Q4K_ROW_END(1);
+        Q4K_ROW_END(2);
+        Q4K_ROW_END(3);
     }
-QDOT4_BY_ROWS(q8_0)
-QDOT4_BY_ROWS(q4_0)
-QDOT4_BY_ROWS(q5_K)
+    out[0] = _mm512_reduce_add_ps(acc0) - hsum8_ps(am0);
+    out[1] = _mm512_reduce_add_ps(acc1) - hsum8_ps(am1);
+    out[2] = _mm512_reduce_add_ps(acc2) - hsum8_ps(am2);
+    out[3] = _mm512_reduce_add_ps(acc3) - hsum8_ps(am3);
+}
+
+/* Q8_0 / Q4_0: per row exactly the one-row kernels' steps — 4 blocks at a time with the
+ * products of the f16 scales spread over two accumulators, then the leftover blocks one by one */
+#define Q80_GROUP_END(k, p01, p23)                                                                            \
+    do {                                                                                                      \
+        const __m128 s4 = _mm_mul_ps(fx, f16x4((const uint8_t *)&y##k[i].d, sizeof *y##k));                  \
+        c##k##a = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), c##k##a);                          \
+        c##k##b = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), c##k##b);                          \
+    } while (0)
+
+EXA_AVX512 void exa_qdot4_q8_0_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q8_0 *x = w;
+    const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    const int64_t nb = n / EXA_QK;
+    __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
+    int64_t i = 0;
+    for (; i + 3 < nb; i += 4) {
+        const __m128 fx = f16x4((const uint8_t *)&x[i].d, sizeof *x);
+        const __m512i x01 = load2x256(x[i].qs, x[i + 1].qs), x23 = load2x256(x[i + 2].qs, x[i + 3].qs);
+        const __m512i ax01 = _mm512_abs_epi8(x01), ax23 = _mm512_abs_epi8(x23);
+        const __mmask64 n01 = _mm512_movepi8_mask(x01), n23 = _mm512_movepi8_mask(x23);
+#define Q80_TOK(k)                                                                                            \
+        Q80_GROUP_END(k, dot_abs_512(ax01, n01, load2x256(y##k[i].qs, y##k[i + 1].qs)),                        \
+                      dot_abs_512(ax23, n23, load2x256(y##k[i + 2].qs, y##k[i + 3].qs)))
+        Q80_TOK(0);
+        Q80_TOK(1);
+        Q80_TOK(2);
+        Q80_TOK(3);
+#undef Q80_TOK
+    }
+    float s0 = _mm512_reduce_add_ps(_mm512_add_ps(c0a, c0b)), s1 = _mm512_reduce_add_ps(_mm512_add_ps(c1a, c1b));
+    float s2 = _mm512_reduce_add_ps(_mm512_add_ps(c2a, c2b)), s3 = _mm512_reduce_add_ps(_mm512_add_ps(c3a, c3b));
+    for (; i < nb; i++) {
+        s0 += q8_0_block(&x[i], &y0[i]);
+        s1 += q8_0_block(&x[i], &y1[i]);
+        s2 += q8_0_block(&x[i], &y2[i]);
+        s3 += q8_0_block(&x[i], &y3[i]);
+    }
+    out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+}
+
+EXA_AVX512 void exa_qdot4_q4_0_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q4_0 *x = w;
+    const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    const int64_t nb = n / EXA_QK;
+    const __m512i eight = _mm512_set1_epi8(8);
+    __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
+    int64_t i = 0;
+    for (; i + 3 < nb; i += 4) {
+        const __m128 fx = f16x4((const uint8_t *)&x[i].d, sizeof *x);
+        const __m512i q01 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i].qs)), q4_0_codes(x[i + 1].qs), 1);
+        const __m512i q23 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i + 2].qs)), q4_0_codes(x[i + 3].qs), 1);
+#define Q40_TOK(k)                                                                                            \
+        Q80_GROUP_END(k, q4_0_dot4(q01, load2x256(y##k[i].qs, y##k[i + 1].qs), eight),                          \
+                      q4_0_dot4(q23, load2x256(y##k[i + 2].qs, y##k[i + 3].qs), eight))
+        Q40_TOK(0);
+        Q40_TOK(1);
+        Q40_TOK(2);
+        Q40_TOK(3);
+#undef Q40_TOK
+    }
+    float s0 = _mm512_reduce_add_ps(_mm512_add_ps(c0a, c0b)), s1 = _mm512_reduce_add_ps(_mm512_add_ps(c1a, c1b));
+    float s2 = _mm512_reduce_add_ps(_mm512_add_ps(c2a, c2b)), s3 = _mm512_reduce_add_ps(_mm512_add_ps(c3a, c3b));
+    for (; i < nb; i++) {
+        s0 += q4_0_block(&x[i], &y0[i]);
+        s1 += q4_0_block(&x[i], &y1[i]);
+        s2 += q4_0_block(&x[i], &y2[i]);
+        s3 += q4_0_block(&x[i], &y3[i]);
+    }
+    out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+}
 
 #else /* not x86-64: never selected by quant.c, defined so the library links */
 
