@@ -123,88 +123,109 @@ EXA_AVX512 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) {
     return sum;
 }
 
+/* ---- Q4_K / Q5_K: per 64 weights (sub-blocks 2j, 2j+1) one 512-bit code vector — low nibbles of
+ * the chunk's 32 bytes in the low half, high nibbles in the high half — against 64 activations:
+ * maddubs (codes <= 31, u8·s8 pair sums <= 2·31·128: no int16 saturation), then dpwssd with the
+ * sub-block's i16 scale. The mins go against the activation's bsums. */
+
+/* per 128-bit lane shuffle: i16 scale 2j into the low 256 bits, 2j+1 into the high 256 bits */
+EXA_AVX512 static inline __m512i q4k_sel(int j) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
+                              _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
+}
+
+/* the chunk's 32 bytes broadcast to both halves, shifted right by 0 / 4 per half (64-bit shifts:
+ * bits crossing into a neighbouring byte are masked off) */
+EXA_AVX512 static inline __m512i q4k_codes(const uint8_t *q) {
+    const __m512i b = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)q));
+    return _mm512_and_si512(_mm512_srlv_epi64(b, _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0)), _mm512_set1_epi8(0xF));
+}
+
+/* the same codes built with 256-bit ops and an insert (fewer 512-bit ops; the four-row kernel,
+ * which is bound by 512-bit throughput, is faster with it) */
+EXA_AVX512 static inline __m512i q4k_codes_ins(const uint8_t *q) {
+    const __m256i m4 = _mm256_set1_epi8(0xF), b = _mm256_loadu_si256((const __m256i *)q);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, m4)), _mm256_and_si256(_mm256_srli_epi16(b, 4), m4), 1);
+}
+
+/* Q5_K chunk j: as Q4_K, plus bit 2j (low half) / 2j+1 (high half) of qh rotated to bit 4 (rotating
+ * a 64-bit lane left by 4-2j resp. 3-2j mod 64 brings each byte's own bit there) */
+EXA_AVX512 static inline __m512i q5k_codes(const uint8_t *q, __m512i qh2, int j) {
+    const __m512i rot = _mm512_set_epi64((3 - 2 * j) & 63, (3 - 2 * j) & 63, (3 - 2 * j) & 63, (3 - 2 * j) & 63,
+                                         (4 - 2 * j) & 63, (4 - 2 * j) & 63, (4 - 2 * j) & 63, (4 - 2 * j) & 63);
+    /* q4 | (rotated & 0x10): ternary-logic function A | (B & C) */
+    return _mm512_ternarylogic_epi32(q4k_codes(q), _mm512_rolv_epi64(qh2, rot), _mm512_set1_epi8(0x10), 0xF8);
+}
+
+EXA_AVX512 static inline __m512i dot_u8s8_i16(__m512i sumi, __m512i codes, const int8_t *aq, __m512i sc) {
+    return _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq)), sc);
+}
+
+/* the horizontal sum of the 8-lane min accumulator */
+EXA_AVX512 static inline float hsum8_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* one Q4_K/Q5_K super-block's weight side: 16-bit scales broadcast per lane, mins against bsums */
+#define Q4K_SCALES(blk)                                                                                       \
+    uint8_t sm_[16];                                                                                          \
+    exa_q4k_unpack_scales((blk).scales, sm_);                                                                 \
+    const __m128i smv_ = _mm_loadu_si128((const __m128i *)sm_);                                               \
+    const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(smv_));                                     \
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv_, dup_m))
+
+#define Q4K_CONSTS                                                                                            \
+    const __m512i sel0 = q4k_sel(0), sel1 = q4k_sel(1), sel2 = q4k_sel(2), sel3 = q4k_sel(3);                  \
+    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)
+
+#define Q4K_STEP1(j, codes) sumi = dot_u8s8_i16(sumi, codes, y[i].qs + 64 * (j), _mm512_shuffle_epi8(sc16, sel##j))
+
+/* per row after a super-block (also the four-row kernels' per-row step) */
+#define Q4K_END(acc, am, yb, sumi)                                                                            \
+    acc = _mm512_fmadd_ps(_mm512_set1_ps((yb).d * xd), _mm512_cvtepi32_ps(sumi), acc);                         \
+    am = _mm256_fmadd_ps(_mm256_set1_ps((yb).d * xm),                                                          \
+                         _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(yb).bsums))), am)
+
 EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q4_K *x = w;
     const exa_block_q8_K *y = a;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    /* per 128-bit lane shuffles: i16 scale 2j into the low 256 bits, 2j+1 into the high 256 bits */
-    __m512i sel[4];
-    for (int j = 0; j < 4; j++)
-        sel[j] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
-                                    _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
-    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    Q4K_CONSTS;
     __m512 acc = _mm512_setzero_ps();
     __m256 acc_m = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        uint8_t sm[16];
-        exa_q4k_unpack_scales(x[i].scales, sm);
-        const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
-        const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(smv));
-        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
-        const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
-        const uint8_t *q = x[i].qs;
-        const int8_t *aq = y[i].qs;
+        Q4K_SCALES(x[i]);
         __m512i sumi = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++, q += 32, aq += 64) {
-            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
-            const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, m4)),
-                                                     _mm256_and_si256(_mm256_srli_epi16(b, 4), m4), 1);
-            /* codes <= 15: the u8·s8 pair sums cannot saturate int16 */
-            const __m512i p = _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq));
-            sumi = _mm512_dpwssd_epi32(sumi, p, _mm512_shuffle_epi8(sc16, sel[j]));
-        }
-        const float d = y[i].d * f16(x[i].d), dm = y[i].d * f16(x[i].dmin);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
-        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(summ), acc_m);
+        Q4K_STEP1(0, q4k_codes(x[i].qs));
+        Q4K_STEP1(1, q4k_codes(x[i].qs + 32));
+        Q4K_STEP1(2, q4k_codes(x[i].qs + 64));
+        Q4K_STEP1(3, q4k_codes(x[i].qs + 96));
+        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_END(acc, acc_m, y[i], sumi);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc_m), _mm256_extractf128_ps(acc_m, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(s);
+    return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
 }
 
 EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q5_K *x = w;
     const exa_block_q8_K *y = a;
-    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
-    /* per 128-bit lane shuffles: i16 scale 2j into the low 256 bits, 2j+1 into the high 256 bits */
-    __m512i sel[4];
-    for (int j = 0; j < 4; j++)
-        sel[j] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
-                                    _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
-    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    Q4K_CONSTS;
     __m512 acc = _mm512_setzero_ps();
     __m256 acc_m = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        uint8_t sm[16];
-        exa_q4k_unpack_scales(x[i].scales, sm);
-        const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
-        const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(smv));
-        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
-        const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
-        const uint8_t *q = x[i].qs;
-        const int8_t *aq = y[i].qs;
-        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        Q4K_SCALES(x[i]);
+        const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
         __m512i sumi = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++, q += 32, aq += 64) {
-            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
-            /* 5th bits: bit 2j of qh for the low nibbles, bit 2j+1 for the high ones */
-            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4);
-            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4);
-            const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_or_si256(_mm256_and_si256(b, m4), h0)),
-                                                     _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), h1), 1);
-            /* codes <= 31: the u8·s8 pair sums (<= 2·31·128) cannot saturate int16 */
-            const __m512i p = _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq));
-            sumi = _mm512_dpwssd_epi32(sumi, p, _mm512_shuffle_epi8(sc16, sel[j]));
-        }
-        const float d = y[i].d * f16(x[i].d), dm = y[i].d * f16(x[i].dmin);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
-        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(summ), acc_m);
+        Q4K_STEP1(0, q5k_codes(x[i].qs, qh2, 0));
+        Q4K_STEP1(1, q5k_codes(x[i].qs + 32, qh2, 1));
+        Q4K_STEP1(2, q5k_codes(x[i].qs + 64, qh2, 2));
+        Q4K_STEP1(3, q5k_codes(x[i].qs + 96, qh2, 3));
+        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_END(acc, acc_m, y[i], sumi);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc_m), _mm256_extractf128_ps(acc_m, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(s);
+    return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
 }
 
 /* Q6_K: 6-bit codes q in [0, 64) (value q - 32) rebuilt 64 at a time with 512-bit ops: ql's two
@@ -241,10 +262,6 @@ EXA_AVX512 static inline __m512i q6k_offset(__m256i sc16, const int16_t *bsums) 
     return _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(cm, 5)));
 }
 
-EXA_AVX512 static inline __m512i dot_u8s8_i16(__m512i sumi, __m512i codes, const int8_t *aq, __m512i sc) {
-    return _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq)), sc);
-}
-
 EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q6_K *x = w;
     const exa_block_q8_K *y = a;
@@ -277,14 +294,6 @@ EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
  * Accumulators are named variables (arrays of vectors get spilled). */
 
 #define ACT_ROW(k) ((const void *)((const uint8_t *)act + (size_t)(k) * act_stride))
-
-/* the horizontal sum the one-row Q4_K/Q5_K kernels use for their 8-lane min accumulator */
-EXA_AVX512 static inline float hsum8_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 /* integer totals of four 16-lane vectors (lanes 0..3 = a, b, c, d); exact, so any order */
 EXA_AVX512 static inline __m128i hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d) {
@@ -327,31 +336,6 @@ EXA_AVX512 void exa_qdot4_q6_K_avx512(int64_t n, const void *w, const void *act,
     _mm_storeu_ps(out, sum);
 }
 
-/* Q4_K: the i16 scale shuffle of sub-block pair j (see exa_qdot_q4_K_avx512) */
-EXA_AVX512 static inline __m512i q4k_sel(int j) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
-                              _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
-}
-
-/* one Q4_K/Q5_K super-block's weight side: 16-bit scales broadcast per lane, mins against bsums */
-#define Q4K_SCALES(blk)                                                                                       \
-    uint8_t sm_[16];                                                                                          \
-    exa_q4k_unpack_scales((blk).scales, sm_);                                                                 \
-    const __m128i smv_ = _mm_loadu_si128((const __m128i *)sm_);                                               \
-    const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(smv_));                                     \
-    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv_, dup_m))
-
-#define Q4K_CONSTS                                                                                            \
-    const __m256i m4 = _mm256_set1_epi8(0xF);                                                                 \
-    const __m512i sel0 = q4k_sel(0), sel1 = q4k_sel(1), sel2 = q4k_sel(2), sel3 = q4k_sel(3);                  \
-    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)
-
-/* per row after a super-block: the float steps of the one-row kernel */
-#define Q4K_ROW_END(k)                                                                                        \
-    acc##k = _mm512_fmadd_ps(_mm512_set1_ps(y##k[i].d * xd), _mm512_cvtepi32_ps(s##k), acc##k);              \
-    am##k = _mm256_fmadd_ps(_mm256_set1_ps(y##k[i].d * xm),                                                   \
-                            _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y##k[i].bsums))), am##k)
-
 #define Q4K_STEP4(j, codes)                                                                                   \
     do {                                                                                                      \
         const __m512i scj = _mm512_shuffle_epi8(sc16, sel##j);                                                \
@@ -361,12 +345,6 @@ EXA_AVX512 static inline __m512i q4k_sel(int j) {
         s3 = dot_u8s8_i16(s3, codes, y3[i].qs + 64 * (j), scj);                                               \
     } while (0)
 
-/* 64 nibble codes of Q4_K chunk j: low nibbles of its 32 bytes, then the high nibbles */
-EXA_AVX512 static inline __m512i q4k_codes(const uint8_t *q, __m256i m4) {
-    const __m256i b = _mm256_loadu_si256((const __m256i *)q);
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, m4)), _mm256_and_si256(_mm256_srli_epi16(b, 4), m4), 1);
-}
-
 EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
     const exa_block_q4_K *x = w;
     const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
@@ -375,32 +353,21 @@ EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act,
     __m256 am0 = _mm256_setzero_ps(), am1 = am0, am2 = am0, am3 = am0;
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
         Q4K_SCALES(x[i]);
-        const uint8_t *q = x[i].qs;
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-        Q4K_STEP4(0, q4k_codes(q, m4));
-        Q4K_STEP4(1, q4k_codes(q + 32, m4));
-        Q4K_STEP4(2, q4k_codes(q + 64, m4));
-        Q4K_STEP4(3, q4k_codes(q + 96, m4));
+        Q4K_STEP4(0, q4k_codes_ins(x[i].qs + 0));
+        Q4K_STEP4(1, q4k_codes_ins(x[i].qs + 32));
+        Q4K_STEP4(2, q4k_codes_ins(x[i].qs + 64));
+        Q4K_STEP4(3, q4k_codes_ins(x[i].qs + 96));
         const float xd = f16(x[i].d), xm = f16(x[i].dmin);
-        Q4K_ROW_END(0);
-        Q4K_ROW_END(1);
-        Q4K_ROW_END(2);
-        Q4K_ROW_END(3);
+        Q4K_END(acc0, am0, y0[i], s0);
+        Q4K_END(acc1, am1, y1[i], s1);
+        Q4K_END(acc2, am2, y2[i], s2);
+        Q4K_END(acc3, am3, y3[i], s3);
     }
     out[0] = _mm512_reduce_add_ps(acc0) - hsum8_ps(am0);
     out[1] = _mm512_reduce_add_ps(acc1) - hsum8_ps(am1);
     out[2] = _mm512_reduce_add_ps(acc2) - hsum8_ps(am2);
     out[3] = _mm512_reduce_add_ps(acc3) - hsum8_ps(am3);
-}
-
-/* Q5_K: the Q4_K scheme with the 5th bits from qh (see exa_qdot_q5_K_avx512) */
-EXA_AVX512 static inline __m512i q5k_codes(const uint8_t *q, __m256i hb, int j, __m256i m4) {
-    const __m256i one = _mm256_set1_epi8(1);
-    const __m256i b = _mm256_loadu_si256((const __m256i *)q);
-    const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4);
-    const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4);
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_or_si256(_mm256_and_si256(b, m4), h0)),
-                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), h1), 1);
 }
 
 EXA_AVX512 void exa_qdot4_q5_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
@@ -411,18 +378,17 @@ EXA_AVX512 void exa_qdot4_q5_K_avx512(int64_t n, const void *w, const void *act,
     __m256 am0 = _mm256_setzero_ps(), am1 = am0, am2 = am0, am3 = am0;
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
         Q4K_SCALES(x[i]);
-        const uint8_t *q = x[i].qs;
-        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-        Q4K_STEP4(0, q5k_codes(q, hb, 0, m4));
-        Q4K_STEP4(1, q5k_codes(q + 32, hb, 1, m4));
-        Q4K_STEP4(2, q5k_codes(q + 64, hb, 2, m4));
-        Q4K_STEP4(3, q5k_codes(q + 96, hb, 3, m4));
+        Q4K_STEP4(0, q5k_codes(x[i].qs + 0, qh2, 0));
+        Q4K_STEP4(1, q5k_codes(x[i].qs + 32, qh2, 1));
+        Q4K_STEP4(2, q5k_codes(x[i].qs + 64, qh2, 2));
+        Q4K_STEP4(3, q5k_codes(x[i].qs + 96, qh2, 3));
         const float xd = f16(x[i].d), xm = f16(x[i].dmin);
-        Q4K_ROW_END(0);
-        Q4K_ROW_END(1);
-        Q4K_ROW_END(2);
-        Q4K_ROW_END(3);
+        Q4K_END(acc0, am0, y0[i], s0);
+        Q4K_END(acc1, am1, y1[i], s1);
+        Q4K_END(acc2, am2, y2[i], s2);
+        Q4K_END(acc3, am3, y3[i], s3);
     }
     out[0] = _mm512_reduce_add_ps(acc0) - hsum8_ps(am0);
     out[1] = _mm512_reduce_add_ps(acc1) - hsum8_ps(am1);
