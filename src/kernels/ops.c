@@ -5,7 +5,8 @@
  * exa_matmul handles plain weights (f32/bf16/f16: f32 dot products, 4×4 register-blocked gemm4
  * for prompts) and block-quantized weights (Q8_0 ... Q6_K: the activations are quantized once
  * per call to the format the integer dot product wants, then every weight row block is reused
- * for all T tokens, kernels/quant.h). */
+ * for all T tokens, 4 at a time through the 4-token kernel that decodes each block once,
+ * kernels/quant.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ typedef struct {
     exa_dot_fn dot;        /* plain weights */
     exa_gemm4_fn gemm4;    /* NULL: dot products only */
     exa_qdot_fn qdot;      /* block-quantized weights (else NULL) */
+    exa_qdot4_fn qdot4;    /* 4 tokens per weight row, each block decoded once (T > 1) */
     const uint8_t *act;    /* (Tp) activation rows quantized for this format, act_bytes each */
     size_t act_bytes;
     size_t cost0;          /* bytes of all earlier matrices' rows */
@@ -63,12 +65,19 @@ static void mm_rows(const mm_job *j, const mm_part *p, int64_t rb, int64_t re) {
             for (; r < re; r++)
                 for (int c = 0; c < nt; c++) p->y[(size_t)(t + c) * R + (size_t)r] = p->dot(ROW(r), xt + (size_t)c * cols, (int)cols);
         }
-    else if (p->qdot)
+    else if (p->qdot4) /* act has Tp rows, as x */
         for (; t < j->T; t += 4) {
-            const int te = EXA_MIN(t + 4, j->T);
-            for (int64_t r = rb; r < re; r++)
-                for (int c = t; c < te; c++) p->y[(size_t)c * R + (size_t)r] = p->qdot(p->w->cols, ROW(r), p->act + (size_t)c * p->act_bytes);
+            const int nt = EXA_MIN(4, j->T - t);
+            const uint8_t *at = p->act + (size_t)t * p->act_bytes;
+            for (int64_t r = rb; r < re; r++) {
+                float o[4];
+                p->qdot4(p->w->cols, ROW(r), at, p->act_bytes, o);
+                for (int c = 0; c < nt; c++) p->y[(size_t)(t + c) * R + (size_t)r] = o[c];
+            }
         }
+    else if (p->qdot)
+        for (; t < j->T; t++)
+            for (int64_t r = rb; r < re; r++) p->y[(size_t)t * R + (size_t)r] = p->qdot(p->w->cols, ROW(r), p->act + (size_t)t * p->act_bytes);
     else
         for (; t < j->T; t++)
             for (int64_t r = rb; r < re; r++) p->y[(size_t)t * R + (size_t)r] = p->dot(ROW(r), j->x + (size_t)t * cols, (int)cols);
@@ -130,14 +139,17 @@ static void matmul_n(exa_pool *pool, exa_cpu_level lv, int n, const exa_mat *con
         const exa_qtype qt = exa_qtype_from_dtype(w[i]->dtype), at = exa_qtype_act(qt);
         const int slot = at == EXA_QTYPE_Q8_K;
         p->qdot = exa_qdot_get(qt, lv);
+        p->qdot4 = T > 1 ? exa_qdot4_get(qt, lv) : NULL;
         p->act_bytes = exa_qtype_row_bytes(at, w[i]->cols);
         if (!p->qdot || !p->act_bytes) { fail = 1; break; } /* cols not a multiple of the block: the loader never does that */
         if (!act[slot]) {
-            act[slot] = malloc(p->act_bytes * (size_t)T);
+            const int Tq = (T + 3) / 4 * 4; /* the 4-token kernel reads whole groups: last row repeated */
+            act[slot] = malloc(p->act_bytes * (size_t)Tq);
             if (!act[slot]) { fail = 1; break; }
             qact_job q = {x, w[i]->cols, T, qt, act[slot], p->act_bytes};
             if (pool && T > 1) exa_pool_run(pool, qact_worker, &q);
             else qact_worker(&q, 0, 1);
+            for (int t = T; t < Tq; t++) memcpy(act[slot] + (size_t)t * p->act_bytes, act[slot] + (size_t)(T - 1) * p->act_bytes, p->act_bytes);
         }
         p->act = act[slot];
     }
