@@ -206,6 +206,7 @@ void exa_gguf_llama3_rope_factors(int head_dim, float rope_theta, float factor, 
 #define EXA_GGUF_KEY_TOK_PAD "tokenizer.ggml.padding_token_id"
 #define EXA_GGUF_KEY_TOK_ADD_BOS "tokenizer.ggml.add_bos_token"
 #define EXA_GGUF_KEY_TOK_ADD_EOS "tokenizer.ggml.add_eos_token"
+#define EXA_GGUF_KEY_TOK_ADD_PREFIX "tokenizer.ggml.add_space_prefix" /* ByteLevel add_prefix_space */
 #define EXA_GGUF_KEY_CHAT_TEMPLATE "tokenizer.chat_template"
 #define EXA_GGUF_TENSOR_ROPE_FREQS "rope_freqs.weight"
 

@@ -275,6 +275,7 @@ static exa_status add_tokenizer(exporter *e, const char *dir, const exa_tokenize
     /* what encode(add_special) adds: llama.cpp knows only "bos first" and "eos last" */
     if (!st) st = exa_gguf_writer_add_bool(e->w, EXA_GGUF_KEY_TOK_ADD_BOS, tok->n_post_prefix == 1 && tok->post_prefix[0] == bos);
     if (!st && tok->n_post_suffix == 1 && tok->post_suffix[0] == eos) st = exa_gguf_writer_add_bool(e->w, EXA_GGUF_KEY_TOK_ADD_EOS, 1);
+    if (!st && tok->bl_prefix_space) st = exa_gguf_writer_add_bool(e->w, EXA_GGUF_KEY_TOK_ADD_PREFIX, 1);
     char *tmpl = read_chat_template(dir);
     if (!st && tmpl) st = exa_gguf_writer_add_str(e->w, EXA_GGUF_KEY_CHAT_TEMPLATE, tmpl);
     free(tmpl);

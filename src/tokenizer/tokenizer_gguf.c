@@ -4,7 +4,8 @@
  * "gpt-2" = the GPT-2 regex only), tokenizer.ggml.tokens (id order), tokenizer.ggml.token_type
  * (llama.cpp's enum: 1 NORMAL, 3 CONTROL -> special added token, 4 USER_DEFINED -> non-special
  * added token, 5 UNUSED -> the converter's "[PAD<id>]" padding past the tokenizer, left out),
- * tokenizer.ggml.merges ("a b" in rank order), the bos/eos/pad ids and add_bos/add_eos_token.
+ * tokenizer.ggml.merges ("a b" in rank order), the bos/eos/pad ids, add_bos/add_eos_token and
+ * add_space_prefix (ByteLevel add_prefix_space; false for EXAONE).
  * The result is the same exa_tokenizer the tokenizer.json path builds (exa_tokenizer_build), so
  * encoding is identical. The metadata comes from untrusted files: counts, lengths, types, ids,
  * duplicate tokens and malformed merges are checked, errors are one line naming the file. */
@@ -238,7 +239,16 @@ exa_status exa_tokenizer_from_gguf(const exa_gguf *g, exa_pretok pretok, exa_tok
     sp.pretok_kind = pre;
     sp.digits = pre == EXA_PRETOK_DIGITS_GPT2 ? 1 : 0;
     sp.bl_regex = 1;
-    sp.bl_prefix_space = 0;
+    if (exa_gguf_find_kv(g, EXA_GGUF_KEY_TOK_ADD_PREFIX)) { /* ByteLevel add_prefix_space (false for EXAONE) */
+        if (exa_gguf_get_bool(g, EXA_GGUF_KEY_TOK_ADD_PREFIX, &sp.bl_prefix_space) != EXA_OK) {
+            st = exa_err(err, err_size, EXA_ERR_FORMAT, "%s: %s is not a bool", what, EXA_GGUF_KEY_TOK_ADD_PREFIX);
+            goto done;
+        }
+        if (sp.bl_prefix_space && sp.digits) {
+            st = exa_err(err, err_size, EXA_ERR_UNSUPPORTED, "%s: tokenizer.ggml.pre 'exaone' with add_space_prefix is not supported", what);
+            goto done;
+        }
+    }
     st = exa_tokenizer_build(&sp, what, out, err, err_size);
     one_line(err, err_size);
 done:
