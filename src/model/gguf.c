@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---------------------------------------------------------------- ggml types */
 
@@ -944,6 +945,8 @@ int exa_gguf_locate(const char *path, char *out, size_t out_size) {
         closedir(d);
         return n_gguf == 1 && !n_st;
     }
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return 0; /* never block on a FIFO or device */
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     uint8_t magic[4];
