@@ -27,7 +27,7 @@ static void on_sigint(int sig) {
 
 static void usage(void) {
     printf("usage: exaone chat -m DIR [options]\n"
-           "  -m DIR             model folder (weights, tokenizer, chat template)\n"
+           "  -m DIR             model folder (weights, tokenizer, chat template) or .gguf (all three inside)\n"
            "  --quant TYPE       convert weights at load: q8, q4 (= q4_K_M), q4_0, q4_K, q5_K, q6_K, f16, bf16\n"
            "  --kv-type T        KV cache type: f16 (default), f32 (exact), bf16, q8_0\n"
            "  --lora DIR         merge this PEFT LoRA adapter (exaone finetune output) at load\n"

@@ -8,7 +8,11 @@
  * median read GB/s of those windows. Medians of runs.
  * Then all threads through exa_qmatmul (the lead's pool), and the compute-bound rate of each
  * kernel on cache-resident rows (best of 20).
- * Usage: bench_quant [runs]   (default 15). Not a pass/fail test. */
+ * Then the four-token kernels (exa_qdot4_get) on the same cache-resident rows against four
+ * one-row calls: weight GB/s of each (a weight byte serves 4 token-dots in one pass) and the
+ * ratio of their times, medians over interleaved repetitions.
+ * Usage: bench_quant [runs]   (default 15). EXA_BENCH_RESIDENT=1 runs only the cache-resident
+ * sections (seconds). Not a pass/fail test. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,14 +74,29 @@ int main(int argc, char **argv) {
     const char *pool_env = getenv("EXA_BENCH_POOL_MB");
     const size_t pool = (size_t)(pool_env ? atoi(pool_env) : 160) << 20;
     const int64_t rows = 4096, cols = 4096;
+    const int resident_only = getenv("EXA_BENCH_RESIDENT") && atoi(getenv("EXA_BENCH_RESIDENT"));
 
-    /* ---- machine bandwidth: read (AVX2 xor-reduce) and memcpy, single thread, over `pool` bytes */
-    uint8_t *src = aligned_alloc(64, pool), *dst = aligned_alloc(64, pool);
-    if (!src || !dst) { fprintf(stderr, "bench_quant: cannot allocate %zu MiB\n", pool >> 20); return 1; }
-    memset(src, 1, pool);
-    memset(dst, 2, pool);
     double *t = calloc((size_t)runs, sizeof *t);
     volatile uint64_t sink = 0;
+    float *W = malloc(sizeof(float) * (size_t)(rows * cols)), *x = malloc(sizeof(float) * (size_t)cols);
+    float *y = malloc(sizeof(float) * (size_t)rows);
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    for (int64_t i = 0; i < rows * cols; i++) {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        W[i] = (float)((int64_t)(s >> 40) - (1 << 23)) / (float)(1 << 23) * 0.05f;
+    }
+    for (int64_t i = 0; i < cols; i++) x[i] = sinf((float)i);
+    const exa_qtype types[] = {EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q5_K, EXA_QTYPE_Q6_K};
+    /* 4 activation rows of either kind */
+    void *act = malloc(4 * (exa_qtype_row_bytes(EXA_QTYPE_Q8_K, cols) + exa_qtype_row_bytes(EXA_QTYPE_Q8_0, cols)));
+    uint8_t *src = aligned_alloc(64, pool);
+    if (!src || !W || !x || !y || !act || !t) { fprintf(stderr, "bench_quant: cannot allocate %zu MiB\n", pool >> 20); return 1; }
+    if (!resident_only) {
+    /* ---- machine bandwidth: read (AVX2 xor-reduce) and memcpy, single thread, over `pool` bytes */
+    uint8_t *dst = aligned_alloc(64, pool);
+    if (!dst) { fprintf(stderr, "bench_quant: cannot allocate %zu MiB\n", pool >> 20); return 1; }
+    memset(src, 1, pool);
+    memset(dst, 2, pool);
     for (int r = 0; r < runs; r++) {
         double t0 = now();
 #if defined(__x86_64__)
@@ -102,16 +121,6 @@ int main(int argc, char **argv) {
            (long long)cols, pool >> 20, runs, exa_cpu_level_name(exa_cpu_detect()));
     printf("%-6s %-7s %10s %9s %9s %9s %9s\n", "format", "level", "MB/matrix", "ms", "GB/s", "read GB/s", "fraction");
 
-    float *W = malloc(sizeof(float) * (size_t)(rows * cols)), *x = malloc(sizeof(float) * (size_t)cols);
-    float *y = malloc(sizeof(float) * (size_t)rows);
-    uint64_t s = 0x9E3779B97F4A7C15ull;
-    for (int64_t i = 0; i < rows * cols; i++) {
-        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-        W[i] = (float)((int64_t)(s >> 40) - (1 << 23)) / (float)(1 << 23) * 0.05f;
-    }
-    for (int64_t i = 0; i < cols; i++) x[i] = sinf((float)i);
-    const exa_qtype types[] = {EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q5_K, EXA_QTYPE_Q6_K};
-    void *act = malloc(exa_qtype_row_bytes(EXA_QTYPE_Q8_K, cols) + exa_qtype_row_bytes(EXA_QTYPE_Q8_0, cols));
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         const exa_qtype q = types[k];
         const size_t rb = exa_qtype_row_bytes(q, cols), mb = rb * (size_t)rows;
@@ -170,6 +179,7 @@ int main(int argc, char **argv) {
         free(tm);
     }
     exa_pool_free(tp);
+    } /* !resident_only */
 
     /* compute-bound rate: 64 rows of 4096 (≤ 1.2 MB, cache-resident) dotted repeatedly; best of
      * 20 repetitions of 20 passes, since interference only ever slows a pass down */
@@ -190,6 +200,47 @@ int main(int argc, char **argv) {
                 if (dt < best) best = dt;
             }
             printf("%-6s %-7s %9.2f\n", exa_qtype_name(q), exa_cpu_level_name((exa_cpu_level)lv), 64.0 * (double)rb / best / 1e9);
+        }
+    }
+
+    /* four-token kernels vs four one-row calls, same 64 cache-resident rows; each repetition
+     * times both (interleaved, so a noisy moment hits both); medians of times and of ratios */
+    printf("\nfour activation rows per weight row (64 rows x 4096 cache-resident, median of 31):\n"
+           "%-6s %-7s %12s %12s %10s\n", "format", "level", "1-row GB/s", "4-row GB/s", "speedup");
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        const exa_qtype q = types[k];
+        const size_t rb = exa_qtype_row_bytes(q, cols), ab = exa_qtype_row_bytes(exa_qtype_act(q), cols);
+        for (int64_t r = 0; r < 64; r++) exa_quantize_row(q, W + r * cols, src + (size_t)r * rb, cols);
+        for (int tk = 0; tk < 4; tk++) {
+            for (int64_t i = 0; i < cols; i++) y[i] = sinf((float)(i * (tk + 1)));
+            exa_quantize_act(q, y, (uint8_t *)act + (size_t)tk * ab, cols);
+        }
+        for (int lv = 0; lv <= (int)exa_cpu_detect(); lv++) {
+            exa_qdot_fn f = exa_qdot_get(q, (exa_cpu_level)lv);
+            exa_qdot4_fn f4 = exa_qdot4_get(q, (exa_cpu_level)lv);
+            enum { REPS = 31 };
+            double t1[REPS], t4[REPS], ratio[REPS];
+            const int passes = lv ? 5 : 1;
+            float o4[4];
+            for (int rep = 0; rep < REPS; rep++) {
+                double t0 = now();
+                for (int it = 0; it < passes; it++)
+                    for (int r = 0; r < 64; r++)
+                        for (int tk = 0; tk < 4; tk++) bench_sink += f(cols, src + (size_t)r * rb, (uint8_t *)act + (size_t)tk * ab);
+                double tm = now();
+                for (int it = 0; it < passes; it++)
+                    for (int r = 0; r < 64; r++) {
+                        f4(cols, src + (size_t)r * rb, act, ab, o4);
+                        bench_sink += o4[0] + o4[3];
+                    }
+                double te = now();
+                t1[rep] = (tm - t0) / passes;
+                t4[rep] = (te - tm) / passes;
+                ratio[rep] = t1[rep] / t4[rep];
+            }
+            const double gb = 64.0 * (double)rb / 1e9;
+            printf("%-6s %-7s %12.2f %12.2f %9.2fx\n", exa_qtype_name(q), exa_cpu_level_name((exa_cpu_level)lv),
+                   4 * gb / median(t1, REPS), gb / median(t4, REPS), median(ratio, REPS));
         }
     }
     (void)sink;

@@ -636,6 +636,18 @@ float exa_qdot_q6_K_scalar(int64_t n, const void *w, const void *a) {
     return sum;
 }
 
+/* the 4-token reference: the one-row reference once per activation row */
+#define EXA_QDOT4_SCALAR(fmt)                                                                              \
+    void exa_qdot4_##fmt##_scalar(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) { \
+        for (int k = 0; k < 4; k++) out[k] = exa_qdot_##fmt##_scalar(n, w, (const uint8_t *)act + (size_t)k * act_stride); \
+    }
+EXA_QDOT4_SCALAR(q8_0)
+EXA_QDOT4_SCALAR(q4_0)
+EXA_QDOT4_SCALAR(q4_K)
+EXA_QDOT4_SCALAR(q5_K)
+EXA_QDOT4_SCALAR(q6_K)
+#undef EXA_QDOT4_SCALAR
+
 /* ---------------------------------------------------------------- CPU level + dispatch */
 
 #if !defined(__x86_64__)
@@ -684,12 +696,39 @@ int exa_quant_has_vnni(void) {
 #endif
 }
 
-exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level) {
+/* the level whose kernels actually run when `level` is asked for on this CPU */
+static exa_cpu_level kernel_level(exa_cpu_level level) {
     exa_cpu_level max = exa_cpu_detect();
     if (level > max) level = max;
 #if defined(__x86_64__)
     if (level == EXA_CPU_AVX512 && !exa_quant_has_vnni()) level = EXA_CPU_AVX2;
     if (level == EXA_CPU_AVX2 && !cpu_has_f16c()) level = EXA_CPU_SCALAR;
+#else
+    level = EXA_CPU_SCALAR;
+#endif
+    return level;
+}
+
+exa_qdot4_fn exa_qdot4_get(exa_qtype t, exa_cpu_level level) {
+    level = kernel_level(level);
+#define EXA_QDOT4_PICK(lvl)                                           \
+    switch (t) {                                                      \
+    case EXA_QTYPE_Q8_0: return exa_qdot4_q8_0_##lvl;                 \
+    case EXA_QTYPE_Q4_0: return exa_qdot4_q4_0_##lvl;                 \
+    case EXA_QTYPE_Q4_K: return exa_qdot4_q4_K_##lvl;                 \
+    case EXA_QTYPE_Q5_K: return exa_qdot4_q5_K_##lvl;                 \
+    case EXA_QTYPE_Q6_K: return exa_qdot4_q6_K_##lvl;                 \
+    default: return NULL;                                             \
+    }
+    if (level == EXA_CPU_AVX512) EXA_QDOT4_PICK(avx512)
+    if (level == EXA_CPU_AVX2) EXA_QDOT4_PICK(avx2)
+    EXA_QDOT4_PICK(scalar)
+#undef EXA_QDOT4_PICK
+}
+
+exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level) {
+    level = kernel_level(level);
+#if defined(__x86_64__)
     if (level == EXA_CPU_AVX512) {
         switch (t) {
         case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_avx512;

@@ -118,6 +118,14 @@ typedef float (*exa_qdot_fn)(int64_t n, const void *w, const void *a);
  * a weight type. exa_qdot_get(t, exa_cpu_active()) is what callers normally want. */
 exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level);
 
+/* Four activation rows against one weight row, each weight block decoded once:
+ * out[k] = w · (activation row at act + k*act_stride), k = 0..3 (exactly four; remainders go
+ * through exa_qdot_fn). act_stride is in bytes (normally exa_qtype_row_bytes(exa_qtype_act(t), n)).
+ * out[k] equals, bit for bit, exa_qdot_get(t, level)(n, w, act + k*act_stride) at the same level,
+ * so results never depend on how tokens are grouped. NULL if t is not a weight type. */
+typedef void (*exa_qdot4_fn)(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]);
+exa_qdot4_fn exa_qdot4_get(exa_qtype t, exa_cpu_level level);
+
 /* Quantize an activation row for the dot product with t-rows: writes exa_qtype_row_bytes(
  * exa_qtype_act(t), n) bytes into a. */
 exa_status exa_quantize_act(exa_qtype t, const float *x, void *a, int64_t n);

@@ -338,6 +338,266 @@ EXA_AVX2 float exa_qkx2_search_avx2(int nmax, const float *x, const float *weigh
     return scale;
 }
 
+/* ---------------------------------------------------------------- four activation rows
+ * exa_qdot4_fn: one weight row against activation rows act + k*act_stride, k = 0..3. Each weight
+ * block is decoded once (nibbles, high bits, scale shuffles) and applied to the four rows; per
+ * row the integer and float operations are exactly those of the one-row kernel above, in the
+ * same order, so out[k] is bit-identical to it. Accumulators are named variables. */
+#define ACT_ROW(k) ((const void *)((const uint8_t *)act + (size_t)(k) * act_stride))
+
+/* one block of the one-row Q8_0 kernel with |x| and x shared: madd(maddubs(|x|, sign(y, x)), 1) */
+EXA_AVX2 static inline __m256 q8_0_prod(__m256i ax, __m256i x, const int8_t *y) {
+    const __m256i sy = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y), x);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1)));
+}
+
+/* 4 block scales of row k: lanes of fx·fy broadcast as scales4 does, block b */
+#define SCALE_B(s, b) _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(b))
+
+EXA_AVX2 static inline __m256 scales4_row(__m128 fx, const uint8_t *y, size_t sy) {
+    uint16_t hy[4];
+    for (int k = 0; k < 4; k++) __builtin_memcpy(&hy[k], y + k * sy, 2);
+    return _mm256_castps128_ps256(_mm_mul_ps(fx, _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hy))));
+}
+
+EXA_AVX2 static inline __m128 f16x4_avx2(const uint8_t *x, size_t sx) {
+    uint16_t hx[4];
+    for (int k = 0; k < 4; k++) __builtin_memcpy(&hx[k], x + k * sx, 2);
+    return _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hx));
+}
+
+EXA_AVX2 void exa_qdot4_q8_0_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q8_0 *x = w;
+    const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    const int64_t nb = n / EXA_QK;
+    __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
+    int64_t i = 0;
+    for (; i + 3 < nb; i += 4) {
+        const __m128 fx = f16x4_avx2((const uint8_t *)&x[i].d, sizeof *x);
+        const __m256 d0 = scales4_row(fx, (const uint8_t *)&y0[i].d, sizeof *y0);
+        const __m256 d1 = scales4_row(fx, (const uint8_t *)&y1[i].d, sizeof *y1);
+        const __m256 d2 = scales4_row(fx, (const uint8_t *)&y2[i].d, sizeof *y2);
+        const __m256 d3 = scales4_row(fx, (const uint8_t *)&y3[i].d, sizeof *y3);
+        for (int b = 0; b < 4; b += 2) { /* the one-row order: block b into acc a, b+1 into acc b */
+            const __m256i xa = _mm256_loadu_si256((const __m256i *)x[i + b].qs), axa = _mm256_sign_epi8(xa, xa);
+            c0a = _mm256_fmadd_ps(SCALE_B(d0, b), q8_0_prod(axa, xa, y0[i + b].qs), c0a);
+            c1a = _mm256_fmadd_ps(SCALE_B(d1, b), q8_0_prod(axa, xa, y1[i + b].qs), c1a);
+            c2a = _mm256_fmadd_ps(SCALE_B(d2, b), q8_0_prod(axa, xa, y2[i + b].qs), c2a);
+            c3a = _mm256_fmadd_ps(SCALE_B(d3, b), q8_0_prod(axa, xa, y3[i + b].qs), c3a);
+            const __m256i xb = _mm256_loadu_si256((const __m256i *)x[i + b + 1].qs), axb = _mm256_sign_epi8(xb, xb);
+            c0b = _mm256_fmadd_ps(SCALE_B(d0, b + 1), q8_0_prod(axb, xb, y0[i + b + 1].qs), c0b);
+            c1b = _mm256_fmadd_ps(SCALE_B(d1, b + 1), q8_0_prod(axb, xb, y1[i + b + 1].qs), c1b);
+            c2b = _mm256_fmadd_ps(SCALE_B(d2, b + 1), q8_0_prod(axb, xb, y2[i + b + 1].qs), c2b);
+            c3b = _mm256_fmadd_ps(SCALE_B(d3, b + 1), q8_0_prod(axb, xb, y3[i + b + 1].qs), c3b);
+        }
+    }
+    for (; i < nb; i++) {
+        const __m256i xa = _mm256_loadu_si256((const __m256i *)x[i].qs), axa = _mm256_sign_epi8(xa, xa);
+        const float xd = f16(x[i].d);
+        c0a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y0[i].d)), q8_0_prod(axa, xa, y0[i].qs), c0a);
+        c1a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y1[i].d)), q8_0_prod(axa, xa, y1[i].qs), c1a);
+        c2a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y2[i].d)), q8_0_prod(axa, xa, y2[i].qs), c2a);
+        c3a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y3[i].d)), q8_0_prod(axa, xa, y3[i].qs), c3a);
+    }
+    out[0] = hsum_ps(_mm256_add_ps(c0a, c0b));
+    out[1] = hsum_ps(_mm256_add_ps(c1a, c1b));
+    out[2] = hsum_ps(_mm256_add_ps(c2a, c2b));
+    out[3] = hsum_ps(_mm256_add_ps(c3a, c3b));
+}
+
+/* the one-row Q4_0 block product with the codes shared */
+EXA_AVX2 static inline __m256 q4_0_prod(__m256i q, const int8_t *ay) {
+    const __m256i av = _mm256_loadu_si256((const __m256i *)ay);
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, av), _mm256_maddubs_epi16(_mm256_set1_epi8(8), av));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+EXA_AVX2 static inline __m256i q4_0_codes_avx2(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
+}
+
+EXA_AVX2 void exa_qdot4_q4_0_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q4_0 *x = w;
+    const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    const int64_t nb = n / EXA_QK;
+    __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
+    int64_t i = 0;
+    for (; i + 3 < nb; i += 4) {
+        const __m128 fx = f16x4_avx2((const uint8_t *)&x[i].d, sizeof *x);
+        const __m256 d0 = scales4_row(fx, (const uint8_t *)&y0[i].d, sizeof *y0);
+        const __m256 d1 = scales4_row(fx, (const uint8_t *)&y1[i].d, sizeof *y1);
+        const __m256 d2 = scales4_row(fx, (const uint8_t *)&y2[i].d, sizeof *y2);
+        const __m256 d3 = scales4_row(fx, (const uint8_t *)&y3[i].d, sizeof *y3);
+        for (int b = 0; b < 4; b += 2) {
+            const __m256i qa = q4_0_codes_avx2(x[i + b].qs);
+            c0a = _mm256_fmadd_ps(SCALE_B(d0, b), q4_0_prod(qa, y0[i + b].qs), c0a);
+            c1a = _mm256_fmadd_ps(SCALE_B(d1, b), q4_0_prod(qa, y1[i + b].qs), c1a);
+            c2a = _mm256_fmadd_ps(SCALE_B(d2, b), q4_0_prod(qa, y2[i + b].qs), c2a);
+            c3a = _mm256_fmadd_ps(SCALE_B(d3, b), q4_0_prod(qa, y3[i + b].qs), c3a);
+            const __m256i qb = q4_0_codes_avx2(x[i + b + 1].qs);
+            c0b = _mm256_fmadd_ps(SCALE_B(d0, b + 1), q4_0_prod(qb, y0[i + b + 1].qs), c0b);
+            c1b = _mm256_fmadd_ps(SCALE_B(d1, b + 1), q4_0_prod(qb, y1[i + b + 1].qs), c1b);
+            c2b = _mm256_fmadd_ps(SCALE_B(d2, b + 1), q4_0_prod(qb, y2[i + b + 1].qs), c2b);
+            c3b = _mm256_fmadd_ps(SCALE_B(d3, b + 1), q4_0_prod(qb, y3[i + b + 1].qs), c3b);
+        }
+    }
+    for (; i < nb; i++) {
+        const __m256i qa = q4_0_codes_avx2(x[i].qs);
+        const float xd = f16(x[i].d);
+        c0a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y0[i].d)), q4_0_prod(qa, y0[i].qs), c0a);
+        c1a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y1[i].d)), q4_0_prod(qa, y1[i].qs), c1a);
+        c2a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y2[i].d)), q4_0_prod(qa, y2[i].qs), c2a);
+        c3a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y3[i].d)), q4_0_prod(qa, y3[i].qs), c3a);
+    }
+    out[0] = hsum_ps(_mm256_add_ps(c0a, c0b));
+    out[1] = hsum_ps(_mm256_add_ps(c1a, c1b));
+    out[2] = hsum_ps(_mm256_add_ps(c2a, c2b));
+    out[3] = hsum_ps(_mm256_add_ps(c3a, c3b));
+}
+
+/* Q4_K / Q5_K: per 64 weights, codes lo (sub-block 2j) and hi (2j+1) with their i16 scales */
+EXA_AVX2 static inline __m256i q4k_pair(__m256i lo, __m256i hi, __m256i slo, __m256i shi, const int8_t *aq) {
+    const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)aq)), slo);
+    const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(aq + 32))), shi);
+    return _mm256_add_epi32(p0, p1);
+}
+
+EXA_AVX2 static inline __m256i q4k_sel_avx2(int j) {
+    return _mm256_set_m128i(_mm_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))),
+                            _mm_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8))));
+}
+
+#define Q4K2_STEP(j, lo, hi)                                                                                  \
+    do {                                                                                                      \
+        const __m256i s_ = _mm256_shuffle_epi8(sc16, q4k_sel_avx2(j));                                        \
+        const __m256i slo = _mm256_permute2x128_si256(s_, s_, 0x00), shi = _mm256_permute2x128_si256(s_, s_, 0x11); \
+        s0 = _mm256_add_epi32(s0, q4k_pair(lo, hi, slo, shi, y0[i].qs + 64 * (j)));                           \
+        s1 = _mm256_add_epi32(s1, q4k_pair(lo, hi, slo, shi, y1[i].qs + 64 * (j)));                           \
+        s2 = _mm256_add_epi32(s2, q4k_pair(lo, hi, slo, shi, y2[i].qs + 64 * (j)));                           \
+        s3 = _mm256_add_epi32(s3, q4k_pair(lo, hi, slo, shi, y3[i].qs + 64 * (j)));                           \
+    } while (0)
+
+#define Q4K2_ROW_END(k)                                                                                       \
+    acc##k = _mm256_fmadd_ps(_mm256_set1_ps(y##k[i].d * xd), _mm256_cvtepi32_ps(s##k), acc##k);              \
+    am##k = _mm256_fmadd_ps(_mm256_set1_ps(y##k[i].d * xm),                                                   \
+                            _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y##k[i].bsums))), am##k)
+
+#define Q4K2_BLOCK_START(blk)                                                                                 \
+    uint8_t sm_[16];                                                                                          \
+    exa_q4k_unpack_scales((blk).scales, sm_);                                                                 \
+    const __m128i smv_ = _mm_loadu_si128((const __m128i *)sm_);                                               \
+    const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(smv_));                               \
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv_, dup_m));                               \
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0
+
+EXA_AVX2 void exa_qdot4_q4_K_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q4_K *x = w;
+    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m256 am0 = acc0, am1 = acc0, am2 = acc0, am3 = acc0;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        Q4K2_BLOCK_START(x[i]);
+        for (int j = 0; j < 4; j++) {
+            const __m256i b = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+            Q4K2_STEP(j, _mm256_and_si256(b, m4), _mm256_and_si256(_mm256_srli_epi16(b, 4), m4));
+        }
+        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K2_ROW_END(0);
+        Q4K2_ROW_END(1);
+        Q4K2_ROW_END(2);
+        Q4K2_ROW_END(3);
+    }
+    out[0] = hsum_ps(acc0) - hsum_ps(am0);
+    out[1] = hsum_ps(acc1) - hsum_ps(am1);
+    out[2] = hsum_ps(acc2) - hsum_ps(am2);
+    out[3] = hsum_ps(acc3) - hsum_ps(am3);
+}
+
+EXA_AVX2 void exa_qdot4_q5_K_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q5_K *x = w;
+    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m256 am0 = acc0, am1 = acc0, am2 = acc0, am3 = acc0;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        Q4K2_BLOCK_START(x[i]);
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        for (int j = 0; j < 4; j++) {
+            const __m256i b = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4);
+            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4);
+            Q4K2_STEP(j, _mm256_or_si256(_mm256_and_si256(b, m4), h0),
+                      _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), h1));
+        }
+        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K2_ROW_END(0);
+        Q4K2_ROW_END(1);
+        Q4K2_ROW_END(2);
+        Q4K2_ROW_END(3);
+    }
+    out[0] = hsum_ps(acc0) - hsum_ps(am0);
+    out[1] = hsum_ps(acc1) - hsum_ps(am1);
+    out[2] = hsum_ps(acc2) - hsum_ps(am2);
+    out[3] = hsum_ps(acc3) - hsum_ps(am3);
+}
+
+/* Q6_K: one 32-weight code vector (two scale groups) against row k's activations */
+EXA_AVX2 static inline __m256i q6k_prod(__m256i q, __m256i s, const int8_t *aq) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)aq)), s);
+}
+
+#define Q6K2_STEP(q, k)                                                                                       \
+    do {                                                                                                      \
+        const __m256i s_ = _mm256_set_m128i(_mm_set1_epi16(sc[2 * (k) + 1]), _mm_set1_epi16(sc[2 * (k)]));    \
+        s0 = _mm256_add_epi32(s0, q6k_prod(q, s_, y0[i].qs + 128 * c + 32 * (k)));                            \
+        s1 = _mm256_add_epi32(s1, q6k_prod(q, s_, y1[i].qs + 128 * c + 32 * (k)));                            \
+        s2 = _mm256_add_epi32(s2, q6k_prod(q, s_, y2[i].qs + 128 * c + 32 * (k)));                            \
+        s3 = _mm256_add_epi32(s3, q6k_prod(q, s_, y3[i].qs + 128 * c + 32 * (k)));                            \
+    } while (0)
+
+#define Q6K2_ROW_END(k)                                                                                       \
+    do {                                                                                                      \
+        const int corr = hsum_epi32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y##k[i].bsums))) * 32; \
+        const __m256i t_ = _mm256_sub_epi32(s##k, _mm256_setr_epi32(corr, 0, 0, 0, 0, 0, 0, 0));             \
+        acc##k = _mm256_fmadd_ps(_mm256_set1_ps(xd * y##k[i].d), _mm256_cvtepi32_ps(t_), acc##k);            \
+    } while (0)
+
+EXA_AVX2 void exa_qdot4_q6_K_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q6_K *x = w;
+    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3);
+    const __m256i mC = _mm256_set1_epi8(0x0C), m30 = _mm256_set1_epi8(0x30);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+        for (int c = 0; c < 2; c++) {
+            const uint8_t *ql = x[i].ql + 64 * c, *qh = x[i].qh + 32 * c;
+            const int8_t *sc = x[i].scales + 8 * c;
+            const __m256i la = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i lb = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+            Q6K2_STEP(_mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(h, m3), 4)), 0);
+            Q6K2_STEP(_mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(h, mC), 2)), 1);
+            Q6K2_STEP(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4), _mm256_and_si256(h, m30)), 2);
+            Q6K2_STEP(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4), _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)), 3);
+        }
+        const float xd = f16(x[i].d);
+        Q6K2_ROW_END(0);
+        Q6K2_ROW_END(1);
+        Q6K2_ROW_END(2);
+        Q6K2_ROW_END(3);
+    }
+    out[0] = hsum_ps(acc0);
+    out[1] = hsum_ps(acc1);
+    out[2] = hsum_ps(acc2);
+    out[3] = hsum_ps(acc3);
+}
+
 #else /* not x86-64: never selected by quant.c, defined so the library links */
 
 float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q8_0_scalar(n, w, a); }
@@ -345,5 +605,15 @@ float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) { return exa_q
 float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
 float exa_qdot_q5_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q5_K_scalar(n, w, a); }
 float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q6_K_scalar(n, w, a); }
+
+#define QDOT4_SCALAR(fmt)                                                                                      \
+    void exa_qdot4_##fmt##_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {   \
+        exa_qdot4_##fmt##_scalar(n, w, act, act_stride, out);                                                  \
+    }
+QDOT4_SCALAR(q8_0)
+QDOT4_SCALAR(q4_0)
+QDOT4_SCALAR(q4_K)
+QDOT4_SCALAR(q5_K)
+QDOT4_SCALAR(q6_K)
 
 #endif

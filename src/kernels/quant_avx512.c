@@ -31,22 +31,36 @@ EXA_AVX512 static inline __m256i dot_i8_256(__m256i x, __m256i y) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy);
 }
 
+/* 4 f16 values at byte stride s, as floats */
+EXA_AVX512 static inline __m128 f16x4(const uint8_t *p, size_t s) {
+    uint16_t h[4];
+    for (int k = 0; k < 4; k++) __builtin_memcpy(&h[k], p + k * s, 2);
+    return _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)h));
+}
+
 /* scales of 4 consecutive blocks (f16 at byte stride sx in x, sy in y), multiplied: lanes 0..3 */
 EXA_AVX512 static inline __m128 scales4(const uint8_t *x, size_t sx, const uint8_t *y, size_t sy) {
-    uint16_t hx[4], hy[4];
-    for (int k = 0; k < 4; k++) {
-        __builtin_memcpy(&hx[k], x + k * sx, 2);
-        __builtin_memcpy(&hy[k], y + k * sy, 2);
-    }
-    const __m128 fx = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hx));
-    const __m128 fy = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hy));
-    return _mm_mul_ps(fx, fy);
+    return _mm_mul_ps(f16x4(x, sx), f16x4(y, sy));
 }
 
 /* spread lanes (k, k+1) of a 4-lane scale vector over 8 lanes each of a 16-lane vector */
 EXA_AVX512 static inline __m512 spread2(__m128 s4, int k) {
     const __m512i idx = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(k)), _mm256_set1_epi32(k + 1), 1);
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(s4));
+}
+
+/* dot_i8_512 with |x| and x's sign mask already taken (shared by several y) */
+EXA_AVX512 static inline __m512i dot_abs_512(__m512i ax, __mmask64 neg, __m512i y) {
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y));
+}
+
+/* one Q8_0 block's contribution (the leftover blocks after groups of 4) */
+EXA_AVX512 static inline float q8_0_block(const exa_block_q8_0 *x, const exa_block_q8_0 *y) {
+    const __m256i p = dot_i8_256(_mm256_loadu_si256((const __m256i *)x->qs), _mm256_loadu_si256((const __m256i *)y->qs));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return (float)_mm_cvtsi128_si32(s) * (f16(x->d) * f16(y->d));
 }
 
 EXA_AVX512 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) {
@@ -62,14 +76,7 @@ EXA_AVX512 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) {
         acc1 = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), acc1);
     }
     float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-    for (; i < nb; i++) {
-        const __m256i p = dot_i8_256(_mm256_loadu_si256((const __m256i *)x[i].qs),
-                                     _mm256_loadu_si256((const __m256i *)y[i].qs));
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-        sum += (float)_mm_cvtsi128_si32(s) * (f16(x[i].d) * f16(y[i].d));
-    }
+    for (; i < nb; i++) sum += q8_0_block(&x[i], &y[i]);
     return sum;
 }
 
@@ -77,6 +84,22 @@ EXA_AVX512 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) {
 EXA_AVX512 static inline __m256i q4_0_codes(const uint8_t *qs) {
     const __m128i b = _mm_loadu_si128((const __m128i *)qs);
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
+}
+
+/* Σ (q-8)·a = Σ q·a − Σ 8·a over two blocks (8 int32 lanes each) */
+EXA_AVX512 static inline __m512i q4_0_dot4(__m512i q, __m512i a, __m512i eight) {
+    return _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, a), _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, a));
+}
+
+/* one Q4_0 block's contribution (the leftover blocks after groups of 4) */
+EXA_AVX512 static inline float q4_0_block(const exa_block_q4_0 *x, const exa_block_q8_0 *y) {
+    const __m256i qy = _mm256_loadu_si256((const __m256i *)y->qs);
+    const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q4_0_codes(x->qs), qy),
+                                       _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qy));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return (float)_mm_cvtsi128_si32(s) * (f16(x->d) * f16(y->d));
 }
 
 EXA_AVX512 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) {
@@ -90,158 +113,358 @@ EXA_AVX512 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) {
         const __m128 s4 = scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y);
         const __m512i q01 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i].qs)), q4_0_codes(x[i + 1].qs), 1);
         const __m512i q23 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i + 2].qs)), q4_0_codes(x[i + 3].qs), 1);
-        const __m512i a01 = load2x256(y[i].qs, y[i + 1].qs), a23 = load2x256(y[i + 2].qs, y[i + 3].qs);
-        /* Σ (q-8)·a = Σ q·a − Σ 8·a */
-        const __m512i p01 = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q01, a01),
-                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, a01));
-        const __m512i p23 = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q23, a23),
-                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, a23));
+        const __m512i p01 = q4_0_dot4(q01, load2x256(y[i].qs, y[i + 1].qs), eight);
+        const __m512i p23 = q4_0_dot4(q23, load2x256(y[i + 2].qs, y[i + 3].qs), eight);
         acc0 = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), acc0);
         acc1 = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), acc1);
     }
     float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-    for (; i < nb; i++) {
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q4_0_codes(x[i].qs), qy),
-                                           _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qy));
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-        sum += (float)_mm_cvtsi128_si32(s) * (f16(x[i].d) * f16(y[i].d));
-    }
+    for (; i < nb; i++) sum += q4_0_block(&x[i], &y[i]);
     return sum;
 }
+
+/* ---- Q4_K / Q5_K: per 64 weights (sub-blocks 2j, 2j+1) one 512-bit code vector — low nibbles of
+ * the chunk's 32 bytes in the low half, high nibbles in the high half — against 64 activations:
+ * maddubs (codes <= 31, u8·s8 pair sums <= 2·31·128: no int16 saturation), then dpwssd with the
+ * sub-block's i16 scale. The mins go against the activation's bsums. */
+
+/* per 128-bit lane shuffle: i16 scale 2j into the low 256 bits, 2j+1 into the high 256 bits */
+EXA_AVX512 static inline __m512i q4k_sel(int j) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
+                              _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
+}
+
+/* the chunk's 32 bytes broadcast to both halves, shifted right by 0 / 4 per half (64-bit shifts:
+ * bits crossing into a neighbouring byte are masked off) */
+EXA_AVX512 static inline __m512i q4k_codes(const uint8_t *q) {
+    const __m512i b = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)q));
+    return _mm512_and_si512(_mm512_srlv_epi64(b, _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0)), _mm512_set1_epi8(0xF));
+}
+
+/* the same codes built with 256-bit ops and an insert (fewer 512-bit ops; the four-row kernel,
+ * which is bound by 512-bit throughput, is faster with it) */
+EXA_AVX512 static inline __m512i q4k_codes_ins(const uint8_t *q) {
+    const __m256i m4 = _mm256_set1_epi8(0xF), b = _mm256_loadu_si256((const __m256i *)q);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, m4)), _mm256_and_si256(_mm256_srli_epi16(b, 4), m4), 1);
+}
+
+/* Q5_K chunk j: as Q4_K, plus bit 2j (low half) / 2j+1 (high half) of qh rotated to bit 4 (rotating
+ * a 64-bit lane left by 4-2j resp. 3-2j mod 64 brings each byte's own bit there) */
+EXA_AVX512 static inline __m512i q5k_codes(const uint8_t *q, __m512i qh2, int j) {
+    const __m512i rot = _mm512_set_epi64((3 - 2 * j) & 63, (3 - 2 * j) & 63, (3 - 2 * j) & 63, (3 - 2 * j) & 63,
+                                         (4 - 2 * j) & 63, (4 - 2 * j) & 63, (4 - 2 * j) & 63, (4 - 2 * j) & 63);
+    /* q4 | (rotated & 0x10): ternary-logic function A | (B & C) */
+    return _mm512_ternarylogic_epi32(q4k_codes(q), _mm512_rolv_epi64(qh2, rot), _mm512_set1_epi8(0x10), 0xF8);
+}
+
+EXA_AVX512 static inline __m512i dot_u8s8_i16(__m512i sumi, __m512i codes, const int8_t *aq, __m512i sc) {
+    return _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq)), sc);
+}
+
+/* the horizontal sum of the 8-lane min accumulator */
+EXA_AVX512 static inline float hsum8_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* one Q4_K/Q5_K super-block's weight side: 16-bit scales broadcast per lane, mins against bsums */
+#define Q4K_SCALES(blk)                                                                                       \
+    uint8_t sm_[16];                                                                                          \
+    exa_q4k_unpack_scales((blk).scales, sm_);                                                                 \
+    const __m128i smv_ = _mm_loadu_si128((const __m128i *)sm_);                                               \
+    const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(smv_));                                     \
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv_, dup_m))
+
+#define Q4K_CONSTS                                                                                            \
+    const __m512i sel0 = q4k_sel(0), sel1 = q4k_sel(1), sel2 = q4k_sel(2), sel3 = q4k_sel(3);                  \
+    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)
+
+#define Q4K_STEP1(j, codes) sumi = dot_u8s8_i16(sumi, codes, y[i].qs + 64 * (j), _mm512_shuffle_epi8(sc16, sel##j))
+
+/* per row after a super-block (also the four-row kernels' per-row step) */
+#define Q4K_END(acc, am, yb, sumi)                                                                            \
+    acc = _mm512_fmadd_ps(_mm512_set1_ps((yb).d * xd), _mm512_cvtepi32_ps(sumi), acc);                         \
+    am = _mm256_fmadd_ps(_mm256_set1_ps((yb).d * xm),                                                          \
+                         _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(yb).bsums))), am)
 
 EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q4_K *x = w;
     const exa_block_q8_K *y = a;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    /* per 128-bit lane shuffles: i16 scale 2j into the low 256 bits, 2j+1 into the high 256 bits */
-    __m512i sel[4];
-    for (int j = 0; j < 4; j++)
-        sel[j] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
-                                    _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
-    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    Q4K_CONSTS;
     __m512 acc = _mm512_setzero_ps();
     __m256 acc_m = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        uint8_t sm[16];
-        exa_q4k_unpack_scales(x[i].scales, sm);
-        const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
-        const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(smv));
-        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
-        const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
-        const uint8_t *q = x[i].qs;
-        const int8_t *aq = y[i].qs;
+        Q4K_SCALES(x[i]);
         __m512i sumi = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++, q += 32, aq += 64) {
-            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
-            const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, m4)),
-                                                     _mm256_and_si256(_mm256_srli_epi16(b, 4), m4), 1);
-            /* codes <= 15: the u8·s8 pair sums cannot saturate int16 */
-            const __m512i p = _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq));
-            sumi = _mm512_dpwssd_epi32(sumi, p, _mm512_shuffle_epi8(sc16, sel[j]));
-        }
-        const float d = y[i].d * f16(x[i].d), dm = y[i].d * f16(x[i].dmin);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
-        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(summ), acc_m);
+        Q4K_STEP1(0, q4k_codes(x[i].qs));
+        Q4K_STEP1(1, q4k_codes(x[i].qs + 32));
+        Q4K_STEP1(2, q4k_codes(x[i].qs + 64));
+        Q4K_STEP1(3, q4k_codes(x[i].qs + 96));
+        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_END(acc, acc_m, y[i], sumi);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc_m), _mm256_extractf128_ps(acc_m, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(s);
+    return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
 }
 
 EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q5_K *x = w;
     const exa_block_q8_K *y = a;
-    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
-    /* per 128-bit lane shuffles: i16 scale 2j into the low 256 bits, 2j+1 into the high 256 bits */
-    __m512i sel[4];
-    for (int j = 0; j < 4; j++)
-        sel[j] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
-                                    _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
-    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    Q4K_CONSTS;
     __m512 acc = _mm512_setzero_ps();
     __m256 acc_m = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        uint8_t sm[16];
-        exa_q4k_unpack_scales(x[i].scales, sm);
-        const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
-        const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(smv));
-        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
-        const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
-        const uint8_t *q = x[i].qs;
-        const int8_t *aq = y[i].qs;
-        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        Q4K_SCALES(x[i]);
+        const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
         __m512i sumi = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++, q += 32, aq += 64) {
-            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
-            /* 5th bits: bit 2j of qh for the low nibbles, bit 2j+1 for the high ones */
-            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4);
-            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4);
-            const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_or_si256(_mm256_and_si256(b, m4), h0)),
-                                                     _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), h1), 1);
-            /* codes <= 31: the u8·s8 pair sums (<= 2·31·128) cannot saturate int16 */
-            const __m512i p = _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq));
-            sumi = _mm512_dpwssd_epi32(sumi, p, _mm512_shuffle_epi8(sc16, sel[j]));
-        }
-        const float d = y[i].d * f16(x[i].d), dm = y[i].d * f16(x[i].dmin);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
-        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(summ), acc_m);
+        Q4K_STEP1(0, q5k_codes(x[i].qs, qh2, 0));
+        Q4K_STEP1(1, q5k_codes(x[i].qs + 32, qh2, 1));
+        Q4K_STEP1(2, q5k_codes(x[i].qs + 64, qh2, 2));
+        Q4K_STEP1(3, q5k_codes(x[i].qs + 96, qh2, 3));
+        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_END(acc, acc_m, y[i], sumi);
     }
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc_m), _mm256_extractf128_ps(acc_m, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(s);
+    return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
+}
+
+/* Q6_K: 6-bit codes q in [0, 64) (value q - 32) rebuilt 64 at a time with 512-bit ops: ql's two
+ * 32-byte halves side by side, qh broadcast to both halves and shifted per half (64-bit lane
+ * shifts; bits that cross into a neighbouring byte are masked off). One int16 scale per 16
+ * weights = per 128-bit lane. maddubs (u6·s8 pair sums <= 2·63·128, no int16 saturation) then
+ * dpwssd with the scales; the -32 offset is -32·Σ sc·bsums, folded into the integer sum. The
+ * block's integer total is exact, so d·total is the scalar reference's float operation. */
+EXA_AVX512 static inline __m512i q6k_scale_ctl(int base) { /* lane L: int16 element base + L */
+    __m512i c = _mm512_setzero_si512();
+    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base) | ((2 * base + 1) << 8))), 0);
+    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 2) | ((2 * base + 3) << 8))), 1);
+    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 4) | ((2 * base + 5) << 8))), 2);
+    return _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 6) | ((2 * base + 7) << 8))), 3);
+}
+
+/* codes of weights 128c + [0, 64) (q12) and 128c + [64, 128) (q34) of a Q6_K block */
+#define Q6K_DECODE(ql, qh, q12, q34)                                                                          \
+    const __m512i L_ = _mm512_loadu_si512(ql);                                                                 \
+    const __m512i H_ = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qh)));                     \
+    const __m512i q12 = _mm512_or_si512(_mm512_and_si512(L_, m4), _mm512_and_si512(_mm512_sllv_epi64(H_, sh12), m30)); \
+    const __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(L_, 4), m4),                       \
+                                        _mm512_and_si512(_mm512_srlv_epi64(H_, sh34), m30))
+
+#define Q6K_CONSTS                                                                                            \
+    const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);                                   \
+    const __m512i sh12 = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4); /* q1: bits 0-1 << 4, q2: bits 2-3 << 2 */ \
+    const __m512i sh34 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0); /* q3: bits 4-5, q4: bits 6-7 >> 2 */      \
+    const __m512i ctl12 = q6k_scale_ctl(0), ctl34 = q6k_scale_ctl(4)
+
+/* -32·Σ_g sc[g]·bsums[g] as a 512-bit start value for the integer sum (upper half zero) */
+EXA_AVX512 static inline __m512i q6k_offset(__m256i sc16, const int16_t *bsums) {
+    const __m256i cm = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)bsums));
+    return _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(cm, 5)));
 }
 
 EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q6_K *x = w;
     const exa_block_q8_K *y = a;
-    const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3);
-    const __m256i mC = _mm256_set1_epi8(0x0C), m30 = _mm256_set1_epi8(0x30);
-    /* spread 4 int8 scales over 16 int32 lanes, 4 lanes (16 weights) each */
-    const __m128i spread_lo = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    const __m128i spread_hi = _mm_setr_epi8(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
+    Q6K_CONSTS;
     float sum = 0.f;
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
-        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[i].bsums);
-        const __m256i cm = _mm256_madd_epi16(sc16, bs);
-        __m128i c4 = _mm_add_epi32(_mm256_castsi256_si128(cm), _mm256_extracti128_si256(cm, 1));
-        c4 = _mm_add_epi32(c4, _mm_shuffle_epi32(c4, _MM_SHUFFLE(1, 0, 3, 2)));
-        c4 = _mm_add_epi32(c4, _mm_shuffle_epi32(c4, _MM_SHUFFLE(2, 3, 0, 1)));
-        const int corr = _mm_cvtsi128_si32(c4) * 32;
-        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
-        const int8_t *aq = y[i].qs, *sc = x[i].scales;
-        __m512i sumi = _mm512_setzero_si512();
-        for (int c = 0; c < 2; c++, ql += 64, qh += 32, aq += 128, sc += 8) {
-            const __m256i la = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i lb = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
-            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(h, mC), 2));
-            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4), _mm256_and_si256(h, m30));
-            const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                                               _mm256_and_si256(_mm256_srli_epi16(h, 2), m30));
-            const __m128i s8 = _mm_loadl_epi64((const __m128i *)sc);
-            const __m512i s_lo = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(s8, spread_lo));
-            const __m512i s_hi = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(s8, spread_hi));
-            const __m512i q12 = _mm512_inserti64x4(_mm512_castsi256_si512(q1), q2, 1);
-            const __m512i q34 = _mm512_inserti64x4(_mm512_castsi256_si512(q3), q4, 1);
-            const __m512i p12 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q12, _mm512_loadu_si512(aq));
-            const __m512i p34 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q34, _mm512_loadu_si512(aq + 64));
-            sumi = _mm512_add_epi32(sumi, _mm512_add_epi32(_mm512_mullo_epi32(p12, s_lo), _mm512_mullo_epi32(p34, s_hi)));
+        __m512i sumi = q6k_offset(sc16, y[i].bsums);
+        for (int c = 0; c < 2; c++) {
+            Q6K_DECODE(x[i].ql + 64 * c, x[i].qh + 32 * c, q12, q34);
+            const __m512i sc = _mm512_broadcast_i32x4(c ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
+            const int8_t *aq = y[i].qs + 128 * c;
+            sumi = dot_u8s8_i16(sumi, q12, aq, _mm512_shuffle_epi8(sc, ctl12));
+            sumi = dot_u8s8_i16(sumi, q34, aq + 64, _mm512_shuffle_epi8(sc, ctl34));
         }
         const float d = f16(x[i].d) * y[i].d;
-        const int total = _mm512_reduce_add_epi32(sumi) - corr;
+        const int total = _mm512_reduce_add_epi32(sumi);
         /* same float operations as the scalar reference: product and sum kept as two statements
          * so that no compiler fuses them into an FMA (the scalar file has no FMA to fuse with) */
         const float contrib = d * (float)total;
         sum += contrib;
     }
     return sum;
+}
+
+/* ---------------------------------------------------------------- four activation rows
+ * exa_qdot4_fn: one weight row against activation rows act + k*act_stride, k = 0..3. Each weight
+ * block is decoded once and applied to the four rows; per row the operations (integer and float,
+ * in order) are exactly those of the one-row kernel above, so out[k] is bit-identical to it.
+ * Accumulators are named variables (arrays of vectors get spilled). */
+
+#define ACT_ROW(k) ((const void *)((const uint8_t *)act + (size_t)(k) * act_stride))
+
+/* integer totals of four 16-lane vectors (lanes 0..3 = a, b, c, d); exact, so any order */
+EXA_AVX512 static inline __m128i hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d) {
+    const __m256i ta = _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
+    const __m256i tb = _mm256_add_epi32(_mm512_castsi512_si256(b), _mm512_extracti64x4_epi64(b, 1));
+    const __m256i tc = _mm256_add_epi32(_mm512_castsi512_si256(c), _mm512_extracti64x4_epi64(c, 1));
+    const __m256i td = _mm256_add_epi32(_mm512_castsi512_si256(d), _mm512_extracti64x4_epi64(d, 1));
+    const __m256i v = _mm256_hadd_epi32(_mm256_hadd_epi32(ta, tb), _mm256_hadd_epi32(tc, td));
+    return _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
+
+EXA_AVX512 void exa_qdot4_q6_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q6_K *x = w;
+    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    Q6K_CONSTS;
+    __m128 sum = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        __m512i s0 = q6k_offset(sc16, y0[i].bsums), s1 = q6k_offset(sc16, y1[i].bsums);
+        __m512i s2 = q6k_offset(sc16, y2[i].bsums), s3 = q6k_offset(sc16, y3[i].bsums);
+        for (int c = 0; c < 2; c++) {
+            Q6K_DECODE(x[i].ql + 64 * c, x[i].qh + 32 * c, q12, q34);
+            const __m512i sc = _mm512_broadcast_i32x4(c ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
+            const __m512i sc12 = _mm512_shuffle_epi8(sc, ctl12), sc34 = _mm512_shuffle_epi8(sc, ctl34);
+            const int o = 128 * c;
+            s0 = dot_u8s8_i16(s0, q12, y0[i].qs + o, sc12);
+            s1 = dot_u8s8_i16(s1, q12, y1[i].qs + o, sc12);
+            s2 = dot_u8s8_i16(s2, q12, y2[i].qs + o, sc12);
+            s3 = dot_u8s8_i16(s3, q12, y3[i].qs + o, sc12);
+            s0 = dot_u8s8_i16(s0, q34, y0[i].qs + o + 64, sc34);
+            s1 = dot_u8s8_i16(s1, q34, y1[i].qs + o + 64, sc34);
+            s2 = dot_u8s8_i16(s2, q34, y2[i].qs + o + 64, sc34);
+            s3 = dot_u8s8_i16(s3, q34, y3[i].qs + o + 64, sc34);
+        }
+        /* per row: d = f16(x.d)·y.d, contrib = d·total, sum += contrib — lane-wise, unfused */
+        const __m128 d = _mm_mul_ps(_mm_set1_ps(f16(x[i].d)), _mm_setr_ps(y0[i].d, y1[i].d, y2[i].d, y3[i].d));
+        const __m128 contrib = _mm_mul_ps(d, _mm_cvtepi32_ps(hsum4_epi32(s0, s1, s2, s3)));
+        sum = _mm_add_ps(sum, contrib);
+    }
+    _mm_storeu_ps(out, sum);
+}
+
+#define Q4K_STEP4(j, codes)                                                                                   \
+    do {                                                                                                      \
+        const __m512i scj = _mm512_shuffle_epi8(sc16, sel##j);                                                \
+        s0 = dot_u8s8_i16(s0, codes, y0[i].qs + 64 * (j), scj);                                               \
+        s1 = dot_u8s8_i16(s1, codes, y1[i].qs + 64 * (j), scj);                                               \
+        s2 = dot_u8s8_i16(s2, codes, y2[i].qs + 64 * (j), scj);                                               \
+        s3 = dot_u8s8_i16(s3, codes, y3[i].qs + 64 * (j), scj);                                               \
+    } while (0)
+
+EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q4_K *x = w;
+    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    Q4K_CONSTS;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m256 am0 = _mm256_setzero_ps(), am1 = am0, am2 = am0, am3 = am0;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        Q4K_SCALES(x[i]);
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+        Q4K_STEP4(0, q4k_codes_ins(x[i].qs + 0));
+        Q4K_STEP4(1, q4k_codes_ins(x[i].qs + 32));
+        Q4K_STEP4(2, q4k_codes_ins(x[i].qs + 64));
+        Q4K_STEP4(3, q4k_codes_ins(x[i].qs + 96));
+        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_END(acc0, am0, y0[i], s0);
+        Q4K_END(acc1, am1, y1[i], s1);
+        Q4K_END(acc2, am2, y2[i], s2);
+        Q4K_END(acc3, am3, y3[i], s3);
+    }
+    out[0] = _mm512_reduce_add_ps(acc0) - hsum8_ps(am0);
+    out[1] = _mm512_reduce_add_ps(acc1) - hsum8_ps(am1);
+    out[2] = _mm512_reduce_add_ps(acc2) - hsum8_ps(am2);
+    out[3] = _mm512_reduce_add_ps(acc3) - hsum8_ps(am3);
+}
+
+EXA_AVX512 void exa_qdot4_q5_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q5_K *x = w;
+    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    Q4K_CONSTS;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m256 am0 = _mm256_setzero_ps(), am1 = am0, am2 = am0, am3 = am0;
+    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        Q4K_SCALES(x[i]);
+        const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+        Q4K_STEP4(0, q5k_codes(x[i].qs + 0, qh2, 0));
+        Q4K_STEP4(1, q5k_codes(x[i].qs + 32, qh2, 1));
+        Q4K_STEP4(2, q5k_codes(x[i].qs + 64, qh2, 2));
+        Q4K_STEP4(3, q5k_codes(x[i].qs + 96, qh2, 3));
+        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_END(acc0, am0, y0[i], s0);
+        Q4K_END(acc1, am1, y1[i], s1);
+        Q4K_END(acc2, am2, y2[i], s2);
+        Q4K_END(acc3, am3, y3[i], s3);
+    }
+    out[0] = _mm512_reduce_add_ps(acc0) - hsum8_ps(am0);
+    out[1] = _mm512_reduce_add_ps(acc1) - hsum8_ps(am1);
+    out[2] = _mm512_reduce_add_ps(acc2) - hsum8_ps(am2);
+    out[3] = _mm512_reduce_add_ps(acc3) - hsum8_ps(am3);
+}
+
+/* Q8_0 / Q4_0: per row exactly the one-row kernels' steps — 4 blocks at a time with the
+ * products of the f16 scales spread over two accumulators, then the leftover blocks one by one */
+#define Q80_GROUP_END(k, p01, p23)                                                                            \
+    do {                                                                                                      \
+        const __m128 s4 = _mm_mul_ps(fx, f16x4((const uint8_t *)&y##k[i].d, sizeof *y##k));                  \
+        c##k##a = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), c##k##a);                          \
+        c##k##b = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), c##k##b);                          \
+    } while (0)
+
+EXA_AVX512 void exa_qdot4_q8_0_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q8_0 *x = w;
+    const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    const int64_t nb = n / EXA_QK;
+    __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
+    int64_t i = 0;
+    for (; i + 3 < nb; i += 4) {
+        const __m128 fx = f16x4((const uint8_t *)&x[i].d, sizeof *x);
+        const __m512i x01 = load2x256(x[i].qs, x[i + 1].qs), x23 = load2x256(x[i + 2].qs, x[i + 3].qs);
+        const __m512i ax01 = _mm512_abs_epi8(x01), ax23 = _mm512_abs_epi8(x23);
+        const __mmask64 n01 = _mm512_movepi8_mask(x01), n23 = _mm512_movepi8_mask(x23);
+#define Q80_TOK(k)                                                                                            \
+        Q80_GROUP_END(k, dot_abs_512(ax01, n01, load2x256(y##k[i].qs, y##k[i + 1].qs)),                        \
+                      dot_abs_512(ax23, n23, load2x256(y##k[i + 2].qs, y##k[i + 3].qs)))
+        Q80_TOK(0);
+        Q80_TOK(1);
+        Q80_TOK(2);
+        Q80_TOK(3);
+#undef Q80_TOK
+    }
+    float s0 = _mm512_reduce_add_ps(_mm512_add_ps(c0a, c0b)), s1 = _mm512_reduce_add_ps(_mm512_add_ps(c1a, c1b));
+    float s2 = _mm512_reduce_add_ps(_mm512_add_ps(c2a, c2b)), s3 = _mm512_reduce_add_ps(_mm512_add_ps(c3a, c3b));
+    for (; i < nb; i++) {
+        s0 += q8_0_block(&x[i], &y0[i]);
+        s1 += q8_0_block(&x[i], &y1[i]);
+        s2 += q8_0_block(&x[i], &y2[i]);
+        s3 += q8_0_block(&x[i], &y3[i]);
+    }
+    out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+}
+
+EXA_AVX512 void exa_qdot4_q4_0_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    const exa_block_q4_0 *x = w;
+    const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
+    const int64_t nb = n / EXA_QK;
+    const __m512i eight = _mm512_set1_epi8(8);
+    __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
+    int64_t i = 0;
+    for (; i + 3 < nb; i += 4) {
+        const __m128 fx = f16x4((const uint8_t *)&x[i].d, sizeof *x);
+        const __m512i q01 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i].qs)), q4_0_codes(x[i + 1].qs), 1);
+        const __m512i q23 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i + 2].qs)), q4_0_codes(x[i + 3].qs), 1);
+#define Q40_TOK(k)                                                                                            \
+        Q80_GROUP_END(k, q4_0_dot4(q01, load2x256(y##k[i].qs, y##k[i + 1].qs), eight),                          \
+                      q4_0_dot4(q23, load2x256(y##k[i + 2].qs, y##k[i + 3].qs), eight))
+        Q40_TOK(0);
+        Q40_TOK(1);
+        Q40_TOK(2);
+        Q40_TOK(3);
+#undef Q40_TOK
+    }
+    float s0 = _mm512_reduce_add_ps(_mm512_add_ps(c0a, c0b)), s1 = _mm512_reduce_add_ps(_mm512_add_ps(c1a, c1b));
+    float s2 = _mm512_reduce_add_ps(_mm512_add_ps(c2a, c2b)), s3 = _mm512_reduce_add_ps(_mm512_add_ps(c3a, c3b));
+    for (; i < nb; i++) {
+        s0 += q4_0_block(&x[i], &y0[i]);
+        s1 += q4_0_block(&x[i], &y1[i]);
+        s2 += q4_0_block(&x[i], &y2[i]);
+        s3 += q4_0_block(&x[i], &y3[i]);
+    }
+    out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
 }
 
 #else /* not x86-64: never selected by quant.c, defined so the library links */
@@ -251,5 +474,15 @@ float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) { return exa
 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q5_K_scalar(n, w, a); }
 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q6_K_scalar(n, w, a); }
+
+#define QDOT4_SCALAR(fmt)                                                                                      \
+    void exa_qdot4_##fmt##_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) { \
+        exa_qdot4_##fmt##_scalar(n, w, act, act_stride, out);                                                  \
+    }
+QDOT4_SCALAR(q8_0)
+QDOT4_SCALAR(q4_0)
+QDOT4_SCALAR(q4_K)
+QDOT4_SCALAR(q5_K)
+QDOT4_SCALAR(q6_K)
 
 #endif

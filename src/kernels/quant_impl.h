@@ -26,6 +26,18 @@ float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a);
 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a);
 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a);
 
+/* four activation rows per weight row (exa_qdot4_fn); each equals its level's one-row kernel bit
+ * for bit. Scalar: the one-row reference four times. */
+#define EXA_QDOT4_DECL(fmt, lvl) \
+    void exa_qdot4_##fmt##_##lvl(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]);
+EXA_QDOT4_DECL(q8_0, scalar) EXA_QDOT4_DECL(q4_0, scalar) EXA_QDOT4_DECL(q4_K, scalar)
+EXA_QDOT4_DECL(q5_K, scalar) EXA_QDOT4_DECL(q6_K, scalar)
+EXA_QDOT4_DECL(q8_0, avx2) EXA_QDOT4_DECL(q4_0, avx2) EXA_QDOT4_DECL(q4_K, avx2)
+EXA_QDOT4_DECL(q5_K, avx2) EXA_QDOT4_DECL(q6_K, avx2)
+EXA_QDOT4_DECL(q8_0, avx512) EXA_QDOT4_DECL(q4_0, avx512) EXA_QDOT4_DECL(q4_K, avx512)
+EXA_QDOT4_DECL(q5_K, avx512) EXA_QDOT4_DECL(q6_K, avx512)
+#undef EXA_QDOT4_DECL
+
 /* The k-quant scale search (ggml make_qkx2_quants for 32 weights): the scalar reference lives in
  * quant.c; the AVX2 version evaluates 8 candidate scales at once, each lane doing exactly the
  * reference's float operations in the same order, so both give identical bytes. */

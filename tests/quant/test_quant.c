@@ -286,6 +286,94 @@ static void test_dots(void) {
     }
 }
 
+/* ---- four-activation-row kernels (exa_qdot4_get): at every level, out[k] is bit-identical to
+ * that level's one-row kernel on row k (the fused kernels do each row's integer and float
+ * operations in the one-row kernel's order), and within the one-row tolerance of the scalar
+ * reference (2e-6 of Σ|w·a|: the SIMD float accumulation order differs from the reference's,
+ * the block integer sums are exact). Rows sit at a stride larger than a row, so a kernel that
+ * mixed up rows or strides fails. Activations: quantized gaussians (several magnitudes) and raw
+ * random codes in [-127, 127] (the activation quantizers never emit -128) with consistent bsums. */
+static void check_dots4(exa_qtype t, const uint8_t *w, const uint8_t *a, size_t stride, int64_t n, const char *what) {
+    for (int lv = 0; lv <= (int)exa_cpu_detect(); lv++) {
+        exa_qdot4_fn f4 = exa_qdot4_get(t, (exa_cpu_level)lv);
+        exa_qdot_fn f1 = exa_qdot_get(t, (exa_cpu_level)lv), f0 = exa_qdot_get(t, EXA_CPU_SCALAR);
+        CHECK(f4 != NULL, "qdot4 %s missing", exa_qtype_name(t));
+        if (!f4) return;
+        float out[4] = {NAN, NAN, NAN, NAN};
+        f4(n, w, a, stride, out);
+        for (int k = 0; k < 4; k++) {
+            const float one = f1(n, w, a + (size_t)k * stride), ref = f0(n, w, a + (size_t)k * stride);
+            double mag;
+            ref_dot(t, w, a + (size_t)k * stride, n, &mag);
+            CHECK(out[k] == one || (out[k] != out[k] && one != one), "%s qdot4 %s n=%lld %s row %d: %.9g vs one-row %.9g", what,
+                  exa_qtype_name(t), (long long)n, exa_cpu_level_name((exa_cpu_level)lv), k, out[k], one);
+            CHECK(fabs(out[k] - ref) <= 2e-6 * mag + 1e-30, "%s qdot4 %s n=%lld %s row %d: %.9g vs scalar %.9g", what,
+                  exa_qtype_name(t), (long long)n, exa_cpu_level_name((exa_cpu_level)lv), k, out[k], ref);
+        }
+    }
+}
+
+static void test_dots4(void) {
+    for (size_t k = 0; k < EXA_ARRAY_LEN_(weight_types); k++) {
+        const exa_qtype t = weight_types[k], at = exa_qtype_act(t);
+        const int64_t be = (int64_t)exa_qtype_block_elems(t);
+        const int64_t sizes[] = {be, 2 * be, 3 * be, 5 * be, 4096 + (be == 32 ? 96 : 0)};
+        for (size_t s = 0; s < EXA_ARRAY_LEN_(sizes); s++) {
+            const int64_t n = sizes[s];
+            const size_t wb = exa_qtype_row_bytes(t, n), ab = exa_qtype_row_bytes(at, n), stride = ab + 40;
+            float *x = malloc(sizeof(float) * (size_t)n);
+            uint8_t *w = malloc(wb), *a = malloc(4 * stride);
+            for (int rep = 0; rep < 4; rep++) {
+                for (int64_t i = 0; i < n; i++) x[i] = gauss() * (rep == 3 ? 1e-3f : 1.f);
+                exa_quantize_row(t, x, w, n);
+                for (int r = 0; r < 4; r++) {
+                    for (int64_t i = 0; i < n; i++) x[i] = gauss() * (rep == 2 ? 50.f : 1.f) * (float)(r + 1) + (rep == 1 ? 0.5f : 0.f);
+                    exa_quantize_act(t, x, a + (size_t)r * stride, n);
+                    memset(a + (size_t)r * stride + ab, 0xA5, stride - ab); /* gap between rows */
+                }
+                check_dots4(t, w, a, stride, n, "gaussian");
+            }
+            /* raw random weight bytes with sane f16 scales, raw activation codes */
+            for (size_t i = 0; i < wb; i++) w[i] = (uint8_t)rng();
+            const size_t bb = exa_qtype_block_bytes(t);
+            for (size_t off = 0; off < wb; off += bb) {
+                uint16_t h1 = exa_f32_to_f16(urand() * 2.f - 1.f), h2 = exa_f32_to_f16(urand());
+                if (t == EXA_QTYPE_Q6_K) memcpy(w + off + 208, &h1, 2);
+                else if (t == EXA_QTYPE_Q4_K || t == EXA_QTYPE_Q5_K) { memcpy(w + off, &h1, 2); memcpy(w + off + 2, &h2, 2); }
+                else memcpy(w + off, &h1, 2);
+            }
+            for (int r = 0; r < 4; r++) {
+                uint8_t *ar = a + (size_t)r * stride;
+                if (at == EXA_QTYPE_Q8_K) {
+                    exa_block_q8_K *yb = (exa_block_q8_K *)ar; /* ab is a multiple of 4; stride too */
+                    for (int64_t b = 0; b < n / EXA_QK_K; b++) {
+                        exa_block_q8_K blk;
+                        blk.d = urand() * 0.1f;
+                        for (int i = 0; i < EXA_QK_K; i++) blk.qs[i] = (int8_t)((int)(rng() % 255) - 127);
+                        for (int g = 0; g < EXA_QK_K / 16; g++) {
+                            int sum = 0;
+                            for (int i = 0; i < 16; i++) sum += blk.qs[16 * g + i];
+                            blk.bsums[g] = (int16_t)sum;
+                        }
+                        memcpy(&yb[b], &blk, sizeof blk);
+                    }
+                } else {
+                    for (int64_t b = 0; b < n / EXA_QK; b++) {
+                        exa_block_q8_0 blk;
+                        blk.d = exa_f32_to_f16(urand() * 0.1f);
+                        for (int i = 0; i < EXA_QK; i++) blk.qs[i] = (int8_t)((int)(rng() % 255) - 127);
+                        memcpy(ar + (size_t)b * sizeof blk, &blk, sizeof blk);
+                    }
+                }
+            }
+            check_dots4(t, w, a, stride, n, "random-bytes");
+            free(x); free(w); free(a);
+        }
+    }
+    CHECK(exa_qdot4_get(EXA_QTYPE_Q8_K, EXA_CPU_SCALAR) == NULL, "qdot4 for an activation-only type");
+    CHECK(exa_qdot4_get(EXA_QTYPE_Q4_K, exa_cpu_active()) != NULL, "qdot4 at the active level");
+}
+
 /* ---- EXA_CPU and matvec */
 static void test_levels(void) {
     exa_cpu_level max = exa_cpu_detect(), act = exa_cpu_active();
@@ -433,6 +521,7 @@ int main(void) {
     test_rmse();
     test_ggml_thresholds();
     test_dots();
+    test_dots4();
     test_levels();
     test_threaded();
     test_quantizer_levels();
