@@ -1,11 +1,12 @@
 /* bench_attn.c — attention time of one decoded token over a KV cache of n positions, single
  * thread, for the model shapes of EXAONE 4.0 1.2B (32 heads, 8 KV heads, head_dim 64, 30 layers)
  * and EXAONE 3.5 2.4B (32 / 8 / 80 / 30): the GQA kernel of kernels/attn.h with each cache type
- * (f32, f16, bf16, q8_0) at the active CPU level, against "old", the loop the engine used before
- * (one query head at a time over an f32 cache: an f32 dot product per key, scalar weighted sum of
- * values). Each layer has its own cache (16 layers' worth are cycled, so rows come from DRAM as in
+ * (f32, f16, bf16, q8_0) on the engine's head-major cache (Hkv, n, d) at the active CPU level,
+ * against "old", the loop the engine used before (one query head at a time over an f32 cache of
+ * (n, Hkv·d) rows: an f32 dot product per key, scalar weighted sum of values). Each layer has its own cache (16 layers' worth are cycled, so rows come from DRAM as in
  * real decoding — larger than the L3) and the time is scaled to all layers. Shared machines are
- * noisy: medians of runs, and ratios to "old" measured in the same run.
+ * noisy: each run times every kernel in turn, and "vs old" is the median over runs of the ratio
+ * old / kernel within the run (ms / token: median over runs).
  * Usage: bench_attn [runs]   (default 7). Not a pass/fail test. */
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +18,12 @@
 #include "kernels/kernels.h"
 
 #define POOL_LAYERS 16
+/* kernels timed: the old loop, the GQA kernel per type on the engine's head-major cache, and the
+ * GQA kernel on f16 rows laid out as the cache first was, (n, Hkv·d) per layer (heads strided) */
+#define NK 6
+static const int kern_type[NK] = {0, 0, 1, 2, 3, 1}; /* index into types[] */
+static const char *const kern_name[NK] = {"old per-head, f32 (n, Hkv·d)", "gqa f32", "gqa f16", "gqa bf16", "gqa q8_0",
+                                          "gqa f16 on (n, Hkv·d) rows"};
 
 static double now(void) {
     struct timespec ts;
@@ -76,45 +83,54 @@ int main(int argc, char **argv) {
             float *sc = malloc(sizeof(float) * (size_t)G * n);
             float *x = malloc(sizeof(float) * (size_t)KVd);
             for (int i = 0; i < S->H * S->d; i++) q[i] = frand(&seed);
-            double old_ms = 0;
-            for (int ti = -1; ti < 4; ti++) { /* -1: old loop on an f32 cache */
-                const exa_dtype t = ti < 0 ? EXA_DTYPE_F32 : types[ti];
-                const size_t R = (size_t)S->Hkv * exa_attn_head_bytes(t, S->d), layer = R * (size_t)n;
-                uint8_t *kv = malloc(layer * 2 * POOL_LAYERS);
-                if (!kv) { fprintf(stderr, "out of memory\n"); return 1; }
+            /* one cache pool per type; "old" (k = 0) reads the f32 one */
+            uint8_t *kv[4];
+            size_t R[4], layer[4];
+            for (int ti = 0; ti < 4; ti++) {
+                R[ti] = (size_t)S->Hkv * exa_attn_head_bytes(types[ti], S->d);
+                layer[ti] = R[ti] * (size_t)n;
+                kv[ti] = malloc(layer[ti] * 2 * POOL_LAYERS);
+                if (!kv[ti]) { fprintf(stderr, "out of memory\n"); return 1; }
                 for (size_t r = 0; r < (size_t)n * 2 * POOL_LAYERS; r++) {
                     for (int i = 0; i < KVd; i++) x[i] = frand(&seed);
-                    exa_attn_store_row(t, x, kv + r * R, S->Hkv, S->d);
+                    exa_attn_store_row(types[ti], x, kv[ti] + r * R[ti], S->Hkv, S->d);
                 }
-                exa_attn_fn fn = exa_attn_get(t, lv, S->d);
-                double *ms = malloc(sizeof(double) * (size_t)runs);
-                for (int r = 0; r < runs; r++) {
+            }
+            double *ms = malloc(sizeof(double) * (size_t)runs * NK), *ratio = malloc(sizeof(double) * (size_t)runs);
+            /* runs interleave the kernels, so each run's ratios to "old" compare equal moments */
+            for (int r = 0; r < runs; r++)
+                for (int k = 0; k < NK; k++) {
+                    const int ti = kern_type[k], rows = k == 0 || k == NK - 1; /* (n, Hkv·d) rows, else (Hkv, n, d) */
+                    const exa_dtype t = types[ti];
+                    exa_attn_fn fn = exa_attn_get(t, lv, S->d);
                     double t0 = now();
                     for (int l = 0; l < S->L; l++) {
-                        const uint8_t *K = kv + (size_t)(l % POOL_LAYERS) * 2 * layer, *V = K + layer;
-                        if (ti < 0) {
+                        const uint8_t *K = kv[ti] + (size_t)(l % POOL_LAYERS) * 2 * layer[ti], *V = K + layer[ti];
+                        if (k == 0) {
                             old_attn((const float *)K, (const float *)V, n, S->H, S->Hkv, S->d, q, out, sc);
                             continue;
                         }
                         for (int h = 0; h < S->Hkv; h++) {
-                            const size_t ho = (size_t)h * exa_attn_head_bytes(t, S->d);
-                            exa_attn_args a = {.type = t, .k = K + ho, .v = V + ho, .stride = R, .cap = n, .lo = 0, .hi = n - 1,
+                            const size_t hb = exa_attn_head_bytes(t, S->d), ho = rows ? (size_t)h * hb : (size_t)h * hb * (size_t)n;
+                            exa_attn_args a = {.type = t, .k = K + ho, .v = V + ho, .stride = rows ? R[ti] : hb, .cap = n, .lo = 0, .hi = n - 1,
                                                .d = S->d, .G = G, .q = q + (size_t)h * G * S->d, .q_stride = (size_t)S->d,
                                                .out = out + (size_t)h * G * S->d, .out_stride = (size_t)S->d,
                                                .scale = 1.0f / sqrtf((float)S->d), .scratch = sc};
                             fn(&a);
                         }
                     }
-                    ms[r] = (now() - t0) * 1e3;
+                    ms[k * runs + r] = (now() - t0) * 1e3;
                 }
-                const double m = median(ms, runs);
-                if (ti < 0) old_ms = m;
-                printf("| %s | %d | %s %s | %.2f | %.1f | %.2fx |\n", S->name, n, ti < 0 ? "old per-head" : "gqa", exa_dtype_name(t), m,
-                       (double)layer * 2 * S->L / (m * 1e-3) / 1e9, old_ms / m);
-                fflush(stdout);
-                free(ms);
-                free(kv);
+            for (int k = 0; k < NK; k++) {
+                const int ti = kern_type[k];
+                for (int r = 0; r < runs; r++) ratio[r] = ms[r] / ms[k * runs + r];
+                const double rt = median(ratio, runs), m = median(ms + (size_t)k * runs, runs);
+                printf("| %s | %d | %s | %.2f | %.1f | %.2fx |\n", S->name, n, kern_name[k], m,
+                       (double)layer[ti] * 2 * S->L / (m * 1e-3) / 1e9, rt);
             }
+            fflush(stdout);
+            free(ms); free(ratio);
+            for (int ti = 0; ti < 4; ti++) free(kv[ti]);
             free(q); free(out); free(sc); free(x);
         }
     }
