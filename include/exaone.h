@@ -112,8 +112,9 @@ typedef struct exa_context exa_context;
 /* Element type of the KV cache. F16 is the default (as llama.cpp's): half of F32's memory and
  * bandwidth, keys/values rounded to nearest-even binary16. BF16: same size, 8-bit mantissa.
  * Q8_0: ggml's block_q8_0 (32 int8 + an f16 scale per 32 values, 8.5 bits a value), blocks
- * within one head vector (head_dim 80: 32 + 32 + a zero-padded 16). F32 is exact (the parity tests against the torch reference use
- * it). Attention always computes in f32; cached rows are widened on the fly. */
+ * within one head vector (head_dim 80: 32 + 32 + a zero-padded 16). F32 is exact (the parity
+ * tests against the torch reference use it). Attention always computes in f32; cached rows are
+ * widened on the fly. See docs/kv-cache.md. */
 typedef enum exa_kv_type { EXA_KV_F16 = 0, EXA_KV_F32 = 1, EXA_KV_BF16 = 2, EXA_KV_Q8_0 = 3 } exa_kv_type;
 const char *exa_kv_type_name(exa_kv_type t);                 /* "f16", "f32", "bf16", "q8_0"; "?" */
 int exa_kv_type_from_name(const char *name, exa_kv_type *out); /* case-insensitive; 1 on success */
