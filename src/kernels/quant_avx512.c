@@ -128,10 +128,26 @@ EXA_AVX512 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) {
  * maddubs (codes <= 31, u8·s8 pair sums <= 2·31·128: no int16 saturation), then dpwssd with the
  * sub-block's i16 scale. The mins go against the activation's bsums. */
 
-/* per 128-bit lane shuffle: i16 scale 2j into the low 256 bits, 2j+1 into the high 256 bits */
-EXA_AVX512 static inline __m512i q4k_sel(int j) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
-                              _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
+/* Two chunks j, j+1 (j even) go through one dpwssd: dpbusd gives each chunk's 16 int32 sums of 4
+ * code·activation products (lanes 0-7 sub-block 2j, 8-15 sub-block 2j+1; |sum| <= 4·31·128, so
+ * int16 holds it exactly), packs_epi32 interleaves the two chunks per 128-bit lane (4 sums of j,
+ * then 4 of j+1), and dpwssd multiplies by the sub-block scales and adds pairs into int32. Three
+ * multiply-pipe ops per 128 weights instead of four for maddubs+dpwssd per chunk. This is the
+ * i16 scale shuffle for that layout: in 128-bit lanes 0,1 scales 2j (words 0-3) and 2j+2 (4-7),
+ * in lanes 2,3 scales 2j+1 and 2j+3. */
+EXA_AVX512 static inline __m512i q4k_sel2(int j) {
+    const short w0 = (short)((4 * j) | ((4 * j + 1) << 8)), w1 = (short)((4 * j + 4) | ((4 * j + 5) << 8));
+    const short w2 = (short)((4 * j + 2) | ((4 * j + 3) << 8)), w3 = (short)((4 * j + 6) | ((4 * j + 7) << 8));
+    const __m128i lo = _mm_set_epi16(w1, w1, w1, w1, w0, w0, w0, w0), hi = _mm_set_epi16(w3, w3, w3, w3, w2, w2, w2, w2);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(lo, lo)), _mm256_set_m128i(hi, hi), 1);
+}
+
+/* sumi += scales · (codes_j · a_j, codes_j+1 · a_j+1) as described above */
+EXA_AVX512 static inline __m512i dot2_u8s8(__m512i sumi, __m512i cj, __m512i cj1, const int8_t *aq, __m512i sc) {
+    const __m512i z = _mm512_setzero_si512();
+    const __m512i p0 = _mm512_dpbusd_epi32(z, cj, _mm512_loadu_si512(aq));
+    const __m512i p1 = _mm512_dpbusd_epi32(z, cj1, _mm512_loadu_si512(aq + 64));
+    return _mm512_dpwssd_epi32(sumi, _mm512_packs_epi32(p0, p1), sc);
 }
 
 /* the chunk's 32 bytes broadcast to both halves, shifted right by 0 / 4 per half (64-bit shifts:
@@ -178,10 +194,10 @@ EXA_AVX512 static inline float hsum8_ps(__m256 v) {
     const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv_, dup_m))
 
 #define Q4K_CONSTS                                                                                            \
-    const __m512i sel0 = q4k_sel(0), sel1 = q4k_sel(1), sel2 = q4k_sel(2), sel3 = q4k_sel(3);                  \
+    const __m512i sel0 = q4k_sel2(0), sel2 = q4k_sel2(2);                                                    \
     const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)
 
-#define Q4K_STEP1(j, codes) sumi = dot_u8s8_i16(sumi, codes, y[i].qs + 64 * (j), _mm512_shuffle_epi8(sc16, sel##j))
+#define Q4K_STEP1(j, cj, cj1) sumi = dot2_u8s8(sumi, cj, cj1, y[i].qs + 64 * (j), _mm512_shuffle_epi8(sc16, sel##j))
 
 /* per row after a super-block (also the four-row kernels' per-row step) */
 #define Q4K_END(acc, am, yb, sumi)                                                                            \
@@ -198,10 +214,8 @@ EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
         Q4K_SCALES(x[i]);
         __m512i sumi = _mm512_setzero_si512();
-        Q4K_STEP1(0, q4k_codes(x[i].qs));
-        Q4K_STEP1(1, q4k_codes(x[i].qs + 32));
-        Q4K_STEP1(2, q4k_codes(x[i].qs + 64));
-        Q4K_STEP1(3, q4k_codes(x[i].qs + 96));
+        Q4K_STEP1(0, q4k_codes(x[i].qs), q4k_codes(x[i].qs + 32));
+        Q4K_STEP1(2, q4k_codes(x[i].qs + 64), q4k_codes(x[i].qs + 96));
         const float xd = f16(x[i].d), xm = f16(x[i].dmin);
         Q4K_END(acc, acc_m, y[i], sumi);
     }
@@ -218,10 +232,8 @@ EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
         Q4K_SCALES(x[i]);
         const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
         __m512i sumi = _mm512_setzero_si512();
-        Q4K_STEP1(0, q5k_codes(x[i].qs, qh2, 0));
-        Q4K_STEP1(1, q5k_codes(x[i].qs + 32, qh2, 1));
-        Q4K_STEP1(2, q5k_codes(x[i].qs + 64, qh2, 2));
-        Q4K_STEP1(3, q5k_codes(x[i].qs + 96, qh2, 3));
+        Q4K_STEP1(0, q5k_codes(x[i].qs, qh2, 0), q5k_codes(x[i].qs + 32, qh2, 1));
+        Q4K_STEP1(2, q5k_codes(x[i].qs + 64, qh2, 2), q5k_codes(x[i].qs + 96, qh2, 3));
         const float xd = f16(x[i].d), xm = f16(x[i].dmin);
         Q4K_END(acc, acc_m, y[i], sumi);
     }
@@ -336,13 +348,13 @@ EXA_AVX512 void exa_qdot4_q6_K_avx512(int64_t n, const void *w, const void *act,
     _mm_storeu_ps(out, sum);
 }
 
-#define Q4K_STEP4(j, codes)                                                                                   \
+#define Q4K_STEP4(j, cj, cj1)                                                                                 \
     do {                                                                                                      \
-        const __m512i scj = _mm512_shuffle_epi8(sc16, sel##j);                                                \
-        s0 = dot_u8s8_i16(s0, codes, y0[i].qs + 64 * (j), scj);                                               \
-        s1 = dot_u8s8_i16(s1, codes, y1[i].qs + 64 * (j), scj);                                               \
-        s2 = dot_u8s8_i16(s2, codes, y2[i].qs + 64 * (j), scj);                                               \
-        s3 = dot_u8s8_i16(s3, codes, y3[i].qs + 64 * (j), scj);                                               \
+        const __m512i c0_ = (cj), c1_ = (cj1), scj = _mm512_shuffle_epi8(sc16, sel##j);                         \
+        s0 = dot2_u8s8(s0, c0_, c1_, y0[i].qs + 64 * (j), scj);                                               \
+        s1 = dot2_u8s8(s1, c0_, c1_, y1[i].qs + 64 * (j), scj);                                               \
+        s2 = dot2_u8s8(s2, c0_, c1_, y2[i].qs + 64 * (j), scj);                                               \
+        s3 = dot2_u8s8(s3, c0_, c1_, y3[i].qs + 64 * (j), scj);                                               \
     } while (0)
 
 EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
@@ -354,10 +366,8 @@ EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act,
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
         Q4K_SCALES(x[i]);
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-        Q4K_STEP4(0, q4k_codes_ins(x[i].qs + 0));
-        Q4K_STEP4(1, q4k_codes_ins(x[i].qs + 32));
-        Q4K_STEP4(2, q4k_codes_ins(x[i].qs + 64));
-        Q4K_STEP4(3, q4k_codes_ins(x[i].qs + 96));
+        Q4K_STEP4(0, q4k_codes_ins(x[i].qs), q4k_codes_ins(x[i].qs + 32));
+        Q4K_STEP4(2, q4k_codes_ins(x[i].qs + 64), q4k_codes_ins(x[i].qs + 96));
         const float xd = f16(x[i].d), xm = f16(x[i].dmin);
         Q4K_END(acc0, am0, y0[i], s0);
         Q4K_END(acc1, am1, y1[i], s1);
@@ -380,10 +390,8 @@ EXA_AVX512 void exa_qdot4_q5_K_avx512(int64_t n, const void *w, const void *act,
         Q4K_SCALES(x[i]);
         const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-        Q4K_STEP4(0, q5k_codes(x[i].qs + 0, qh2, 0));
-        Q4K_STEP4(1, q5k_codes(x[i].qs + 32, qh2, 1));
-        Q4K_STEP4(2, q5k_codes(x[i].qs + 64, qh2, 2));
-        Q4K_STEP4(3, q5k_codes(x[i].qs + 96, qh2, 3));
+        Q4K_STEP4(0, q5k_codes(x[i].qs, qh2, 0), q5k_codes(x[i].qs + 32, qh2, 1));
+        Q4K_STEP4(2, q5k_codes(x[i].qs + 64, qh2, 2), q5k_codes(x[i].qs + 96, qh2, 3));
         const float xd = f16(x[i].d), xm = f16(x[i].dmin);
         Q4K_END(acc0, am0, y0[i], s0);
         Q4K_END(acc1, am1, y1[i], s1);
