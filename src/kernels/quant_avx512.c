@@ -199,11 +199,13 @@ EXA_AVX512 static inline float hsum8_ps(__m256 v) {
 
 #define Q4K_STEP1(j, cj, cj1) sumi = dot2_u8s8(sumi, cj, cj1, y[i].qs + 64 * (j), _mm512_shuffle_epi8(sc16, sel##j))
 
-/* per row after a super-block (also the four-row kernels' per-row step) */
+/* per row after a super-block (also the four-row kernels' per-row step):
+ * acc += y.d · (d · sumi), accm += y.d · (dmin · summ) — xdv/xmv are d and dmin broadcast once per
+ * block and shared by the rows; y.d comes in as a broadcast memory operand */
 #define Q4K_END(acc, am, yb, sumi)                                                                            \
-    acc = _mm512_fmadd_ps(_mm512_set1_ps((yb).d * xd), _mm512_cvtepi32_ps(sumi), acc);                         \
-    am = _mm256_fmadd_ps(_mm256_set1_ps((yb).d * xm),                                                          \
-                         _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(yb).bsums))), am)
+    acc = _mm512_fmadd_ps(_mm512_set1_ps((yb).d), _mm512_mul_ps(xdv, _mm512_cvtepi32_ps(sumi)), acc);         \
+    am = _mm256_fmadd_ps(_mm256_set1_ps((yb).d),                                                               \
+                         _mm256_mul_ps(xmv, _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(yb).bsums)))), am)
 
 EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q4_K *x = w;
@@ -216,7 +218,8 @@ EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
         __m512i sumi = _mm512_setzero_si512();
         Q4K_STEP1(0, q4k_codes(x[i].qs), q4k_codes(x[i].qs + 32));
         Q4K_STEP1(2, q4k_codes(x[i].qs + 64), q4k_codes(x[i].qs + 96));
-        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        const __m512 xdv = _mm512_set1_ps(f16(x[i].d));
+        const __m256 xmv = _mm256_set1_ps(f16(x[i].dmin));
         Q4K_END(acc, acc_m, y[i], sumi);
     }
     return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
@@ -234,7 +237,8 @@ EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
         __m512i sumi = _mm512_setzero_si512();
         Q4K_STEP1(0, q5k_codes(x[i].qs, qh2, 0), q5k_codes(x[i].qs + 32, qh2, 1));
         Q4K_STEP1(2, q5k_codes(x[i].qs + 64, qh2, 2), q5k_codes(x[i].qs + 96, qh2, 3));
-        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        const __m512 xdv = _mm512_set1_ps(f16(x[i].d));
+        const __m256 xmv = _mm256_set1_ps(f16(x[i].dmin));
         Q4K_END(acc, acc_m, y[i], sumi);
     }
     return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
@@ -368,7 +372,8 @@ EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act,
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
         Q4K_STEP4(0, q4k_codes_ins(x[i].qs), q4k_codes_ins(x[i].qs + 32));
         Q4K_STEP4(2, q4k_codes_ins(x[i].qs + 64), q4k_codes_ins(x[i].qs + 96));
-        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        const __m512 xdv = _mm512_set1_ps(f16(x[i].d));
+        const __m256 xmv = _mm256_set1_ps(f16(x[i].dmin));
         Q4K_END(acc0, am0, y0[i], s0);
         Q4K_END(acc1, am1, y1[i], s1);
         Q4K_END(acc2, am2, y2[i], s2);
@@ -392,7 +397,8 @@ EXA_AVX512 void exa_qdot4_q5_K_avx512(int64_t n, const void *w, const void *act,
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
         Q4K_STEP4(0, q5k_codes(x[i].qs, qh2, 0), q5k_codes(x[i].qs + 32, qh2, 1));
         Q4K_STEP4(2, q5k_codes(x[i].qs + 64, qh2, 2), q5k_codes(x[i].qs + 96, qh2, 3));
-        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        const __m512 xdv = _mm512_set1_ps(f16(x[i].d));
+        const __m256 xmv = _mm256_set1_ps(f16(x[i].dmin));
         Q4K_END(acc0, am0, y0[i], s0);
         Q4K_END(acc1, am1, y1[i], s1);
         Q4K_END(acc2, am2, y2[i], s2);
