@@ -173,10 +173,6 @@ EXA_AVX512 static inline __m512i q5k_codes(const uint8_t *q, __m512i qh2, int j)
     return _mm512_ternarylogic_epi32(q4k_codes(q), _mm512_rolv_epi64(qh2, rot), _mm512_set1_epi8(0x10), 0xF8);
 }
 
-EXA_AVX512 static inline __m512i dot_u8s8_i16(__m512i sumi, __m512i codes, const int8_t *aq, __m512i sc) {
-    return _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq)), sc);
-}
-
 /* the horizontal sum of the 8-lane min accumulator */
 EXA_AVX512 static inline float hsum8_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -246,16 +242,21 @@ EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
 
 /* Q6_K: 6-bit codes q in [0, 64) (value q - 32) rebuilt 64 at a time with 512-bit ops: ql's two
  * 32-byte halves side by side, qh broadcast to both halves and shifted per half (64-bit lane
- * shifts; bits that cross into a neighbouring byte are masked off). One int16 scale per 16
- * weights = per 128-bit lane. maddubs (u6·s8 pair sums <= 2·63·128, no int16 saturation) then
- * dpwssd with the scales; the -32 offset is -32·Σ sc·bsums, folded into the integer sum. The
- * block's integer total is exact, so d·total is the scalar reference's float operation. */
-EXA_AVX512 static inline __m512i q6k_scale_ctl(int base) { /* lane L: int16 element base + L */
-    __m512i c = _mm512_setzero_si512();
-    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base) | ((2 * base + 1) << 8))), 0);
-    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 2) | ((2 * base + 3) << 8))), 1);
-    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 4) | ((2 * base + 5) << 8))), 2);
-    return _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 6) | ((2 * base + 7) << 8))), 3);
+ * shifts; bits that cross into a neighbouring byte are masked off). One int8 scale per 16
+ * weights = per 128-bit lane of a code vector. As for Q4_K, the two code vectors of a 128-weight
+ * chunk go through dpbusd each (sums of 4 products, |s| <= 4·63·128 < 2^15), packs_epi32 and one
+ * dpwssd with the scales: in 128-bit lane L, words 0-3 hold sums of group L of the chunk (q12),
+ * words 4-7 of group 4+L (q34). The -32 offset is -32·Σ sc·bsums, folded into the integer sum.
+ * The block's integer total is exact, so d·total is the scalar reference's float operation. */
+EXA_AVX512 static inline __m512i q6k_scale_ctl(void) {
+#define Q6K_W(e) ((short)((2 * (e)) | ((2 * (e) + 1) << 8)))
+#define Q6K_LANE(L) _mm_set_epi16(Q6K_W(4 + L), Q6K_W(4 + L), Q6K_W(4 + L), Q6K_W(4 + L), Q6K_W(L), Q6K_W(L), Q6K_W(L), Q6K_W(L))
+    __m512i c = _mm512_castsi128_si512(Q6K_LANE(0));
+    c = _mm512_inserti32x4(c, Q6K_LANE(1), 1);
+    c = _mm512_inserti32x4(c, Q6K_LANE(2), 2);
+    return _mm512_inserti32x4(c, Q6K_LANE(3), 3);
+#undef Q6K_LANE
+#undef Q6K_W
 }
 
 /* codes of weights 128c + [0, 64) (q12) and 128c + [64, 128) (q34) of a Q6_K block */
@@ -270,7 +271,7 @@ EXA_AVX512 static inline __m512i q6k_scale_ctl(int base) { /* lane L: int16 elem
     const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);                                   \
     const __m512i sh12 = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4); /* q1: bits 0-1 << 4, q2: bits 2-3 << 2 */ \
     const __m512i sh34 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0); /* q3: bits 4-5, q4: bits 6-7 >> 2 */      \
-    const __m512i ctl12 = q6k_scale_ctl(0), ctl34 = q6k_scale_ctl(4)
+    const __m512i ctl = q6k_scale_ctl()
 
 /* -32·Σ_g sc[g]·bsums[g] as a 512-bit start value for the integer sum (upper half zero) */
 EXA_AVX512 static inline __m512i q6k_offset(__m256i sc16, const int16_t *bsums) {
@@ -290,8 +291,7 @@ EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
             Q6K_DECODE(x[i].ql + 64 * c, x[i].qh + 32 * c, q12, q34);
             const __m512i sc = _mm512_broadcast_i32x4(c ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
             const int8_t *aq = y[i].qs + 128 * c;
-            sumi = dot_u8s8_i16(sumi, q12, aq, _mm512_shuffle_epi8(sc, ctl12));
-            sumi = dot_u8s8_i16(sumi, q34, aq + 64, _mm512_shuffle_epi8(sc, ctl34));
+            sumi = dot2_u8s8(sumi, q12, q34, aq, _mm512_shuffle_epi8(sc, ctl));
         }
         const float d = f16(x[i].d) * y[i].d;
         const int total = _mm512_reduce_add_epi32(sumi);
@@ -333,16 +333,12 @@ EXA_AVX512 void exa_qdot4_q6_K_avx512(int64_t n, const void *w, const void *act,
         for (int c = 0; c < 2; c++) {
             Q6K_DECODE(x[i].ql + 64 * c, x[i].qh + 32 * c, q12, q34);
             const __m512i sc = _mm512_broadcast_i32x4(c ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
-            const __m512i sc12 = _mm512_shuffle_epi8(sc, ctl12), sc34 = _mm512_shuffle_epi8(sc, ctl34);
+            const __m512i scs = _mm512_shuffle_epi8(sc, ctl);
             const int o = 128 * c;
-            s0 = dot_u8s8_i16(s0, q12, y0[i].qs + o, sc12);
-            s1 = dot_u8s8_i16(s1, q12, y1[i].qs + o, sc12);
-            s2 = dot_u8s8_i16(s2, q12, y2[i].qs + o, sc12);
-            s3 = dot_u8s8_i16(s3, q12, y3[i].qs + o, sc12);
-            s0 = dot_u8s8_i16(s0, q34, y0[i].qs + o + 64, sc34);
-            s1 = dot_u8s8_i16(s1, q34, y1[i].qs + o + 64, sc34);
-            s2 = dot_u8s8_i16(s2, q34, y2[i].qs + o + 64, sc34);
-            s3 = dot_u8s8_i16(s3, q34, y3[i].qs + o + 64, sc34);
+            s0 = dot2_u8s8(s0, q12, q34, y0[i].qs + o, scs);
+            s1 = dot2_u8s8(s1, q12, q34, y1[i].qs + o, scs);
+            s2 = dot2_u8s8(s2, q12, q34, y2[i].qs + o, scs);
+            s3 = dot2_u8s8(s3, q12, q34, y3[i].qs + o, scs);
         }
         /* per row: d = f16(x.d)·y.d, contrib = d·total, sum += contrib — lane-wise, unfused */
         const __m128 d = _mm_mul_ps(_mm_set1_ps(f16(x[i].d)), _mm_setr_ps(y0[i].d, y1[i].d, y2[i].d, y3[i].d));
