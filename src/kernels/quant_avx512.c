@@ -1,8 +1,10 @@
 /* quant_avx512.c — AVX-512 (F/BW/VL) + VNNI dot products of quantized weight rows with quantized
- * activations. VNNI's vpdpbusd multiplies unsigned by signed bytes and sums groups of 4 into
- * int32 lanes: unsigned codes (Q4_0, Q4_K, Q6_K) feed it directly with the zero-point folded out
- * through activation sums; Q8_0 uses |w| and sign-transferred activations. Two 32-weight blocks
- * (or 64 weights of a super-block) per 512-bit register. Compiled with __attribute__((target));
+ * activations: one activation row (exa_qdot_fn) and four activation rows per weight row with each
+ * weight block decoded once (exa_qdot4_fn; per row bit-identical to the one-row kernel). VNNI's
+ * vpdpbusd multiplies unsigned by signed bytes and sums groups of 4 into int32 lanes: unsigned
+ * codes (Q4_0, Q4_K, Q5_K, Q6_K) feed it directly with the zero-point folded out through
+ * activation sums; Q8_0 uses |w| and sign-transferred activations. Two 32-weight blocks (or 64
+ * weights of a super-block) per 512-bit register. Compiled with __attribute__((target));
  * quant.c selects these only when the CPU reports all four features. */
 #include "kernels/quant_impl.h"
 
