@@ -27,7 +27,7 @@ static void on_sigint(int sig) {
 
 static void usage(void) {
     printf("usage: exaone chat -m DIR [options]\n"
-           "  -m DIR             model folder (weights, tokenizer, chat template)\n"
+           "  -m DIR             model folder (weights, tokenizer, chat template) or .gguf (all three inside)\n"
            "  --quant TYPE       convert weights at load: q8, q4 (= q4_K_M), q4_0, q4_K, q5_K, q6_K, f16, bf16\n"
            "  --lora DIR         merge this PEFT LoRA adapter (exaone finetune output) at load\n"
            "  --kind K           force a built-in chat template: exaone3, exaone-deep, exaone4\n"

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -27,17 +26,12 @@ static int argmax(const float *x, int n) {
     return b;
 }
 
-/* the tokenizer of MODEL: the folder itself, or the folder holding the .gguf file */
+/* the tokenizer of MODEL: a folder's files, or a .gguf's own metadata (else the files next to
+ * it); --tokenizer DIR overrides both */
 static exa_tokenizer *load_tokenizer(const char *model, const char *tokdir) {
-    char dir[4096], err[1024];
-    struct stat sb;
-    snprintf(dir, sizeof dir, "%s", tokdir ? tokdir : model);
-    if (!tokdir && stat(model, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
-    }
+    char err[1024];
     exa_tokenizer *tok = NULL;
-    if (exa_tokenizer_load(dir, &tok, err, sizeof err) != EXA_OK) {
+    if (exa_tokenizer_load(tokdir ? tokdir : model, &tok, err, sizeof err) != EXA_OK) {
         exa_cli_fail("perplexity: no tokenizer for %s (%s); pass --tokenizer DIR", model, err);
         return NULL;
     }
@@ -65,7 +59,7 @@ int exa_cmd_perplexity(int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: exaone perplexity -m MODEL -f FILE [--quant TYPE] [--ctx 512] [--compare-to REFMODEL]\n"
                    "                         [--chunks N] [-t N] [--tokenizer DIR] [--json]\n"
-                   "  MODEL is a folder or a .gguf (tokenizer: its folder, or --tokenizer DIR)\n"
+                   "  MODEL is a folder or a .gguf (tokenizer: the folder's files or the GGUF's metadata, or --tokenizer DIR)\n"
                    "  --compare-to REF  also run REF (as stored, no --quant) and report mean KL(REF || MODEL)\n"
                    "                    per token and top-1 agreement\n");
             return 0;

@@ -10,7 +10,8 @@
 
 static void usage(void) {
     printf("usage: exaone template (-m DIR | --kind K) [options] [MESSAGES.json | -]\n"
-           "  -m DIR          model folder: chat_template.jinja / tokenizer_config.json / config.json\n"
+           "  -m DIR          model folder: chat_template.jinja / tokenizer_config.json / config.json,\n"
+           "                  or a .gguf: tokenizer.chat_template, else files next to it, else its architecture\n"
            "  --kind K        force a built-in template: exaone3, exaone-deep, exaone4\n"
            "  --tools FILE    JSON array of OpenAI tool definitions (4.0)\n"
            "  --think         open the reasoning block in the generation prompt (4.0 enable_thinking)\n"

@@ -11,11 +11,13 @@ static void usage(FILE *f) {
             "usage: exaone tokenize -m DIR (-p TEXT | -f FILE) [--pieces] [--special] [--pretok gpt2|digits]\n"
             "       exaone tokenize -m DIR --decode \"IDS\" [--skip-special]\n"
             "  -m DIR        model folder (tokenizer.json, or vocab.json + merges.txt + tokenizer_config.json)\n"
+            "                or a .gguf (its tokenizer.ggml.* metadata, else the files next to it)\n"
             "  -p TEXT       text to tokenize      -f FILE   read the text from FILE ('-' = stdin)\n"
             "  --pieces      print token strings (HF form, e.g. Ġworld) instead of ids\n"
             "  --special     add the special tokens the tokenizer's config asks for (none for EXAONE)\n"
             "  --count       print only the number of tokens\n"
-            "  --pretok      pre-tokenizer when there is no tokenizer.json (default: from the vocabulary)\n"
+            "  --pretok      pre-tokenizer when there is no tokenizer.json (default: from the vocabulary;\n"
+            "                for a .gguf it overrides tokenizer.ggml.pre)\n"
             "  --decode IDS  print the text of a list of ids;  --skip-special drops special tokens\n");
 }
 

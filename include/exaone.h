@@ -60,7 +60,9 @@ int exa_quant_type_from_name(const char *name, exa_quant_type *out);
 const char *exa_quant_type_name(exa_quant_type t);
 /* Writes the model at `in` (HF folder or GGUF) as a GGUF file llama.cpp loads, its matrices
  * converted to `type` (EXA_QUANT_NONE: as stored) exactly as --quant would; HF folders also give
- * the tokenizer (tokenizer.json or vocab.json + merges.txt) and chat template metadata. */
+ * the tokenizer (tokenizer.json or vocab.json + merges.txt) and chat template metadata, written
+ * as llama.cpp's converter does (tokenizer.ggml.*, tokenizer.chat_template); a GGUF input keeps
+ * its tokenizer.* keys. */
 exa_status exa_gguf_export(const char *in, const char *out_path, exa_quant_type type, exa_progress_cb progress,
                            void *user, char *err, size_t err_size);
 /* ---- end quant ---- */
@@ -140,6 +142,10 @@ const float *exa_context_logits(const exa_context *ctx, int i);
 exa_status exa_context_eval(exa_context *ctx, int seq, const int32_t *tokens, int n, int all_logits);
 
 int exa_context_seq_len(const exa_context *ctx, int seq);
+/* Bytes of keys and values the attention of one token reads from the cache (all layers) when
+ * its sequence holds n_pos positions (itself included): what decoding streams besides the
+ * weights (benchmarks count it in the bandwidth roofline). */
+size_t exa_context_kv_read_bytes(const exa_context *ctx, int n_pos);
 void exa_context_seq_reset(exa_context *ctx, int seq);
 /* Keeps the first n positions of a sequence (e.g. to re-generate from there). Fails with
  * EXA_ERR_INVALID_ARG if sliding-window layers no longer hold the keys position n would need
@@ -188,7 +194,9 @@ typedef enum exa_pretok {
 
 /* Loads tokenizer.json from a model folder (or a path to a tokenizer.json file), else
  * vocab.json + merges.txt + tokenizer_config.json (added tokens and their flags). The folder's
- * tokenizer_config.json also gives bos/eos/pad. */
+ * tokenizer_config.json also gives bos/eos/pad. A .gguf (or a folder holding exactly one .gguf and
+ * no safetensors) gives its own tokenizer.ggml.* metadata (llama.cpp's converter layout), else the
+ * tokenizer files next to it; pretok != AUTO overrides tokenizer.ggml.pre. */
 exa_status exa_tokenizer_load(const char *path, exa_tokenizer **out, char *err, size_t err_size);
 exa_status exa_tokenizer_load_ex(const char *path, exa_pretok pretok, exa_tokenizer **out, char *err,
                                  size_t err_size);
@@ -281,7 +289,10 @@ typedef struct exa_chat_template exa_chat_template;
  * "exaone" -> Deep when the model name says Deep, else 3.x) or the tokenizer vocabulary.
  * A template whose text is not one of the known EXAONE templates (compared after Jinja
  * whitespace control, so re-indented copies still match) is an error (EXA_ERR_UNSUPPORTED)
- * naming the file, unless force != EXA_CHAT_AUTO, which uses that built-in renderer. */
+ * naming the file, unless force != EXA_CHAT_AUTO, which uses that built-in renderer.
+ * A .gguf (or a folder holding exactly one .gguf and no safetensors): its tokenizer.chat_template,
+ * else the template files next to it, else general.architecture (exaone4 / exaone; Deep when
+ * general.name says Deep). */
 exa_status exa_chat_template_load(const char *dir, exa_chat_kind force, exa_chat_template **out,
                                   char *err, size_t err_size);
 /* Same identification for template text found elsewhere (e.g. GGUF tokenizer.chat_template);

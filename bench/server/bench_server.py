@@ -9,7 +9,7 @@ CPU-second of the server process (prompt work included; the stable figure on a s
 overloaded machine — use --threads 1 for it, idle pool threads may spin). Each C is run R times (default 3); medians are reported. Never pass/fail.
 
 usage: bench_server.py EXAONE_BINARY MODEL_DIR [--conc 1,4,8,16] [--tokens 64] [--reps 3]
-                       [--threads N] [--ctx 512]
+                       [--threads N] [--ctx 512] [--quant q4]
 The model folder is created with `exaone random-model --shape exaone4-1.2b --tokenizer ...`
 (bf16) when it does not exist. Requests use temperature 0: sampling with temperature > 0 costs a
 sort of the whole vocabulary on a random-weight model's flat logits, which is not what a real
@@ -34,12 +34,15 @@ ap.add_argument("--reps", type=int, default=3)
 ap.add_argument("--threads", type=int, default=0)
 ap.add_argument("--ctx", type=int, default=512)
 ap.add_argument("--shape", default="exaone4-1.2b")
+ap.add_argument("--quant", default=None, help="weights converted at load, e.g. q4 (llama.cpp's Q4_K_M mix) or q8")
 a = ap.parse_args()
 conc = [int(x) for x in a.conc.split(",")]
 make_model(a.exaone, a.model, shape=a.shape)
 args = ["--parallel", str(max(conc)), "--ctx", str(a.ctx)]
 if a.threads:
     args += ["-t", str(a.threads)]
+if a.quant:
+    args += ["--quant", a.quant]
 s = Server(a.exaone, a.model, *args)
 
 
@@ -130,7 +133,8 @@ try:
     for c, ttft, dec, e2e, n, busy, pc in rows:
         print("| %d | %.3f | %.2f | %.2f | %.2f× | %.0f%% | %.2f | %.2f× |" % (c, ttft, dec, e2e, dec / base, 100 * busy, pc,
                                                                           pc / rows[0][6]))
-    print("(%d tokens per stream, %d reps, model %s, %s)" % (a.tokens, a.reps, os.path.basename(a.model.rstrip("/")),
+    print("(%d tokens per stream, %d reps, model %s%s, %s)" % (a.tokens, a.reps, os.path.basename(a.model.rstrip("/")),
+                                                          " --quant " + a.quant if a.quant else "",
                                                         "%d threads" % a.threads if a.threads else "all cores"))
 finally:
     s.stop()

@@ -1,5 +1,6 @@
 /* template.c — finds a model's chat template (chat_template.jinja, tokenizer_config.json,
- * config fallback) and identifies which EXAONE template it is. Identification compares a
+ * config fallback; for a GGUF its tokenizer.chat_template, then files next to it, then
+ * general.architecture) and identifies which EXAONE template it is. Identification compares a
  * canonical form of the Jinja text — whitespace control applied as HF configures Jinja
  * (trim_blocks, lstrip_blocks, '-' markers), tag tokens without spacing, string literals
  * decoded — with the known official templates (known_templates.h), so re-indented or
@@ -17,6 +18,7 @@
 #include "chat/chat_template.h"
 #include "chat/known_templates.h"
 #include "core/common.h"
+#include "model/gguf.h"
 
 const char *exa_chat_kind_name(exa_chat_kind kind) {
     switch (kind) {
@@ -331,10 +333,27 @@ static exa_status fallback_kind(const char *dir, exa_chat_kind *kind, char *why,
                    "not say which EXAONE version this is; force one (exaone3, exaone-deep, exaone4)", dir);
 }
 
-exa_status exa_chat_template_load(const char *dir, exa_chat_kind force, exa_chat_template **out, char *err,
-                                  size_t err_size) {
-    *out = NULL;
-    if (!dir) return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "chat template: no folder given");
+/* EXAONE version of a GGUF without a template: general.architecture exaone4 -> 4.0; exaone ->
+ * Deep when general.name says Deep, else 3.x (the config.json rule of fallback_kind) */
+static exa_chat_kind gguf_kind(const exa_gguf *g, char *why, size_t why_size) {
+    exa_gguf_str arch, name = {0};
+    if (exa_gguf_get_str(g, EXA_GGUF_KEY_ARCH, &arch) != EXA_OK) return EXA_CHAT_AUTO;
+    if (arch.len == 7 && !memcmp(arch.ptr, "exaone4", 7)) {
+        snprintf(why, why_size, "general.architecture exaone4");
+        return EXA_CHAT_EXAONE4;
+    }
+    if (arch.len != 6 || memcmp(arch.ptr, "exaone", 6)) return EXA_CHAT_AUTO;
+    int deep = 0;
+    if (exa_gguf_get_str(g, EXA_GGUF_KEY_NAME, &name) == EXA_OK)
+        for (uint64_t i = 0; i + 4 <= name.len && !deep; i++) deep = !strncasecmp(name.ptr + i, "deep", 4);
+    snprintf(why, why_size, "general.architecture exaone%s", deep ? ", general.name says Deep" : "");
+    return deep ? EXA_CHAT_DEEP : EXA_CHAT_EXAONE3;
+}
+
+/* the folder's template files, then (g != NULL: the GGUF in that folder has no template) the
+ * GGUF's architecture, then config.json / the vocabulary */
+static exa_status load_dir(const char *dir, const exa_gguf *g, exa_chat_kind force, exa_chat_template **out, char *err,
+                           size_t err_size) {
     char path[4096];
     exa_status st;
     /* 1. chat_template.jinja (takes precedence in transformers) */
@@ -400,12 +419,55 @@ exa_status exa_chat_template_load(const char *dir, exa_chat_kind force, exa_chat
         *out = exa_chat_template_builtin(force);
         return *out ? EXA_OK : exa_err(err, err_size, EXA_ERR_INVALID_ARG, "chat template: invalid forced kind");
     }
-    exa_chat_kind k;
+    exa_chat_kind k = EXA_CHAT_AUTO;
     char why[128] = "";
-    st = fallback_kind(dir, &k, why, sizeof why, err, err_size);
-    if (st) return st;
+    if (g) k = gguf_kind(g, why, sizeof why);
+    if (!k) {
+        st = fallback_kind(dir, &k, why, sizeof why, err, err_size);
+        if (st) return st;
+    }
     char d[256];
-    snprintf(d, sizeof d, "built-in %s template (no template in the folder; chosen by %s)", exa_chat_kind_name(k), why);
+    snprintf(d, sizeof d, "built-in %s template (no template in the %s; chosen by %s)", exa_chat_kind_name(k),
+             g ? "GGUF or its folder" : "folder", why);
     *out = tmpl_new(k, d);
     return *out ? EXA_OK : exa_err(err, err_size, EXA_ERR_NOMEM, "chat template: out of memory");
+}
+
+exa_status exa_chat_template_load(const char *dir, exa_chat_kind force, exa_chat_template **out, char *err,
+                                  size_t err_size) {
+    *out = NULL;
+    if (!dir) return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "chat template: no folder given");
+    char gpath[4096];
+    if (!exa_gguf_locate(dir, gpath, sizeof gpath)) return load_dir(dir, NULL, force, out, err, err_size);
+    /* a GGUF: its tokenizer.chat_template first, then template files in its folder (spec §6.4) */
+    exa_gguf *g = NULL;
+    exa_status st = exa_gguf_open(gpath, 1, &g, err, err_size);
+    if (st) return st;
+    const exa_gguf_kv *kv = exa_gguf_find_kv(g, EXA_GGUF_KEY_CHAT_TEMPLATE);
+    if (kv) {
+        if (kv->type != EXA_GGUF_STRING || kv->v.s.len > ((uint64_t)4 << 20) || memchr(kv->v.s.ptr, 0, (size_t)kv->v.s.len)) {
+            st = exa_err(err, err_size, EXA_ERR_FORMAT, "%s: tokenizer.chat_template is not a string of at most 4 MiB without NUL bytes", gpath);
+        } else {
+            char *text = malloc((size_t)kv->v.s.len + 1);
+            char origin[4200];
+            snprintf(origin, sizeof origin, "%s tokenizer.chat_template", gpath);
+            if (!text) st = exa_err(err, err_size, EXA_ERR_NOMEM, "%s: out of memory", gpath);
+            else {
+                memcpy(text, kv->v.s.ptr, (size_t)kv->v.s.len);
+                text[kv->v.s.len] = 0;
+                st = exa_chat_template_from_text(text, origin, force, out, err, err_size);
+                free(text);
+            }
+        }
+        exa_gguf_close(g);
+        return st;
+    }
+    char folder[4096];
+    snprintf(folder, sizeof folder, "%s", gpath);
+    char *slash = strrchr(folder, '/');
+    if (slash) *slash = 0;
+    else snprintf(folder, sizeof folder, ".");
+    st = load_dir(folder, g, force, out, err, err_size);
+    exa_gguf_close(g);
+    return st;
 }

@@ -8,6 +8,8 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "core/common.h"
+
 struct exa_pool {
     int n;
     pthread_t *threads;
@@ -22,6 +24,14 @@ struct exa_pool {
 
 typedef struct { exa_pool *pool; int ith; } worker_arg;
 
+#define EXA_POOL_SPIN_S 1e-3
+
+static inline void spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 int exa_cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
@@ -34,10 +44,13 @@ static void *worker_main(void *p) {
     free(wa);
     int seen = 0;
     for (;;) {
-        int spins = 0;
-        while (atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
-               !atomic_load(&pool->quit) && spins < 20000) {
-            spins++;
+        const double t_idle = exa_time_now();
+        /* spin up to ~1 ms (the gap between kernels of a forward pass is far shorter) before
+         * sleeping: a futex wake-up costs tens of microseconds on a virtual machine */
+        for (int spins = 0; atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
+                            !atomic_load(&pool->quit); spins++) {
+            spin_pause();
+            if ((spins & 255) == 255 && exa_time_now() - t_idle > EXA_POOL_SPIN_S) break;
         }
         if (atomic_load_explicit(&pool->generation, memory_order_acquire) == seen && !atomic_load(&pool->quit)) {
             pthread_mutex_lock(&pool->mu);

@@ -47,6 +47,12 @@ typedef struct exa_mat {
  * Block-quantized W: x is quantized once per call (Q8_0 or Q8_K rows, as the format's integer
  * dot product wants; kernels/quant.h); if that scratch cannot be allocated y is all NaN. */
 void exa_matmul(exa_pool *pool, const exa_mat *w, const float *x, int T, float *y);
+/* Several matrices reading the same input x (T, cols) — Q/K/V, gate/up: y[i] (T, w[i]->rows) =
+ * x · w[i]ᵀ in ONE pass over the pool (one synchronisation instead of n, threads split by weight
+ * bytes), the input quantized once per activation format. 1 <= n <= EXA_MATMUL_MAX, all w[i]
+ * with the same cols. */
+#define EXA_MATMUL_MAX 4
+void exa_matmul_n(exa_pool *pool, int n, const exa_mat *const *w, const float *x, int T, float *const *y);
 /* Same, single-threaded scalar reference (quantized W: same activation quantization, scalar
  * integer dot products). */
 void exa_matmul_ref(const exa_mat *w, const float *x, int T, float *y);

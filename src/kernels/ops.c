@@ -5,7 +5,8 @@
  * exa_matmul handles plain weights (f32/bf16/f16: f32 dot products, 4×4 register-blocked gemm4
  * for prompts) and block-quantized weights (Q8_0 ... Q6_K: the activations are quantized once
  * per call to the format the integer dot product wants, then every weight row block is reused
- * for all T tokens, kernels/quant.h). */
+ * for all T tokens, 4 at a time through the 4-token kernel that decodes each block once,
+ * kernels/quant.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,136 +16,174 @@
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
 
+/* One weight matrix of a job: its kernels and where its rows sit in the job's cost space. */
 typedef struct {
     const exa_mat *w;
-    const float *x;
-    float *y;
-    int T;
-    exa_dot_fn dot;
-    exa_gemm4_fn gemm4; /* NULL: dot products only */
-    /* block-quantized weights */
-    exa_qtype qt;
-    exa_qdot_fn qdot;
-    uint8_t *act;       /* (T) activation rows quantized to exa_qtype_act(qt), act_bytes each */
+    float *y;              /* (T, w->rows) */
+    size_t rbytes;         /* bytes per weight row */
+    exa_dot_fn dot;        /* plain weights */
+    exa_gemm4_fn gemm4;    /* NULL: dot products only */
+    exa_qdot_fn qdot;      /* block-quantized weights (else NULL) */
+    exa_qdot4_fn qdot4;    /* 4 tokens per weight row, each block decoded once (T > 1) */
+    const uint8_t *act;    /* (Tp) activation rows quantized for this format, act_bytes each */
     size_t act_bytes;
-} matmul_job;
+    size_t cost0;          /* bytes of all earlier matrices' rows */
+} mm_part;
 
-/* Row block: weight rows kept hot in L2 while every token passes over them, so activations are
- * re-read once per block rather than once per row. */
+/* All matrices of one exa_matmul_n call: they read the same input x (T, cols). Threads take
+ * disjoint ranges of the concatenated rows, split by weight bytes (rows of different formats
+ * cost different amounts), so one pool synchronisation serves all of them. */
+typedef struct {
+    int n, T, Tp;          /* Tp: T rounded up to the 4-token micro-kernel (padded rows in xp / act) */
+    const float *x;        /* (Tp, cols): x itself or a padded copy */
+    size_t cost;           /* total weight bytes */
+    mm_part part[EXA_MATMUL_MAX];
+} mm_job;
+
+/* Row block: weight rows kept hot in L1/L2 while every token passes over them, so activations
+ * are re-read once per block rather than once per row, and each weight byte comes from memory
+ * once per call: matrix–matrix for prompts, not T matrix–vectors. */
 #define MATMUL_ROW_BLOCK 16
 
-static void matmul_worker(void *arg, int ith, int nth) {
-    const matmul_job *j = arg;
-    const exa_mat *w = j->w;
-    const size_t rbytes = exa_dtype_row_bytes(w->dtype, w->cols), R = (size_t)w->rows, cols = (size_t)w->cols;
-    int b, e;
-    exa_split((int)w->rows, ith, nth, &b, &e);
-#define ROW(r) ((const char *)w->data + (size_t)(r) * rbytes)
-    for (int rb = b; rb < e; rb += MATMUL_ROW_BLOCK) {
-        const int re = EXA_MIN(rb + MATMUL_ROW_BLOCK, e);
-        int t = 0;
-        if (j->gemm4)
-            for (; t + 4 <= j->T; t += 4) {
-                const float *xt = j->x + (size_t)t * cols;
-                int r = rb;
-                for (; r + 4 <= re; r += 4) {
-                    float o[16];
-                    j->gemm4(ROW(r), cols, xt, cols, (int)cols, o);
-                    for (int a = 0; a < 4; a++)
-                        for (int c = 0; c < 4; c++) j->y[(size_t)(t + c) * R + (size_t)(r + a)] = o[a * 4 + c];
-                }
-                for (; r < re; r++)
-                    for (int c = 0; c < 4; c++) j->y[(size_t)(t + c) * R + (size_t)r] = j->dot(ROW(r), xt + (size_t)c * cols, (int)cols);
+/* rows [rb, re) of one matrix for every token */
+static void mm_rows(const mm_job *j, const mm_part *p, int64_t rb, int64_t re) {
+    const size_t R = (size_t)p->w->rows, cols = (size_t)p->w->cols;
+    const char *W = p->w->data;
+#define ROW(r) (W + (size_t)(r) * p->rbytes)
+    int t = 0;
+    if (p->gemm4) /* x has Tp rows; outputs of padded tokens are dropped */
+        for (; t < j->T; t += 4) {
+            const float *xt = j->x + (size_t)t * cols;
+            const int nt = EXA_MIN(4, j->T - t);
+            int64_t r = rb;
+            for (; r + 4 <= re; r += 4) {
+                float o[16];
+                p->gemm4(ROW(r), cols, xt, cols, (int)cols, o);
+                for (int a = 0; a < 4; a++)
+                    for (int c = 0; c < nt; c++) p->y[(size_t)(t + c) * R + (size_t)(r + a)] = o[a * 4 + c];
             }
+            for (; r < re; r++)
+                for (int c = 0; c < nt; c++) p->y[(size_t)(t + c) * R + (size_t)r] = p->dot(ROW(r), xt + (size_t)c * cols, (int)cols);
+        }
+    else if (p->qdot4) /* act has Tp rows, as x */
+        for (; t < j->T; t += 4) {
+            const int nt = EXA_MIN(4, j->T - t);
+            const uint8_t *at = p->act + (size_t)t * p->act_bytes;
+            for (int64_t r = rb; r < re; r++) {
+                float o[4];
+                p->qdot4(p->w->cols, ROW(r), at, p->act_bytes, o);
+                for (int c = 0; c < nt; c++) p->y[(size_t)(t + c) * R + (size_t)r] = o[c];
+            }
+        }
+    else if (p->qdot)
         for (; t < j->T; t++)
-            for (int r = rb; r < re; r++) j->y[(size_t)t * R + (size_t)r] = j->dot(ROW(r), j->x + (size_t)t * cols, (int)cols);
-    }
+            for (int64_t r = rb; r < re; r++) p->y[(size_t)t * R + (size_t)r] = p->qdot(p->w->cols, ROW(r), p->act + (size_t)t * p->act_bytes);
+    else
+        for (; t < j->T; t++)
+            for (int64_t r = rb; r < re; r++) p->y[(size_t)t * R + (size_t)r] = p->dot(ROW(r), j->x + (size_t)t * cols, (int)cols);
 #undef ROW
 }
 
-/* Block-quantized rows: a block of QMATMUL_ROW_BLOCK weight rows stays in L1/L2 while the
- * tokens pass over it 4 at a time (the quantized activations of all T tokens stay in L2), so a
- * prompt reads each weight byte from memory once: matrix–matrix, not T matrix–vectors. */
-#define QMATMUL_ROW_BLOCK 16
+static void mm_worker(void *arg, int ith, int nth) {
+    const mm_job *j = arg;
+    /* this thread's byte range [cb, ce); a row belongs to the thread where its bytes start */
+    const size_t cb = j->cost * (size_t)ith / (size_t)nth;
+    const size_t ce = j->cost * (size_t)(ith + 1) / (size_t)nth;
+    for (int i = 0; i < j->n; i++) {
+        const mm_part *p = &j->part[i];
+        const size_t pe = p->cost0 + (size_t)p->w->rows * p->rbytes;
+        if (ce <= p->cost0 || cb >= pe) continue;
+        const int64_t b = cb <= p->cost0 ? 0 : (int64_t)((cb - p->cost0 + p->rbytes - 1) / p->rbytes);
+        const int64_t e = ce >= pe ? p->w->rows : (int64_t)((ce - p->cost0 + p->rbytes - 1) / p->rbytes);
+        for (int64_t rb = b; rb < e; rb += MATMUL_ROW_BLOCK) mm_rows(j, p, rb, EXA_MIN(rb + MATMUL_ROW_BLOCK, e));
+    }
+}
 
-static void qmatmul_worker(void *arg, int ith, int nth) {
-    const matmul_job *j = arg;
-    const exa_mat *w = j->w;
-    const size_t rbytes = exa_dtype_row_bytes(w->dtype, w->cols), R = (size_t)w->rows;
-    const int64_t cols = w->cols;
+typedef struct {
+    const float *x;
+    int64_t cols;
+    int T;
+    exa_qtype qt;  /* weight format whose activation type is wanted */
+    uint8_t *act;
+    size_t act_bytes;
+} qact_job;
+
+static void qact_worker(void *arg, int ith, int nth) {
+    const qact_job *q = arg;
     int b, e;
-    exa_split((int)w->rows, ith, nth, &b, &e);
-    for (int rb = b; rb < e; rb += QMATMUL_ROW_BLOCK) {
-        const int re = EXA_MIN(rb + QMATMUL_ROW_BLOCK, e);
-        for (int t = 0; t < j->T; t += 4) {
-            const int te = EXA_MIN(t + 4, j->T);
-            for (int r = rb; r < re; r++) {
-                const uint8_t *row = (const uint8_t *)w->data + (size_t)r * rbytes;
-                for (int c = t; c < te; c++) j->y[(size_t)c * R + (size_t)r] = j->qdot(cols, row, j->act + (size_t)c * j->act_bytes);
-            }
+    exa_split(q->T, ith, nth, &b, &e);
+    for (int t = b; t < e; t++)
+        exa_quantize_act(q->qt, q->x + (size_t)t * (size_t)q->cols, q->act + (size_t)t * q->act_bytes, q->cols);
+}
+
+/* pool NULL: the calling thread only, at `lv` (the scalar reference passes EXA_CPU_SCALAR) */
+static void matmul_n(exa_pool *pool, exa_cpu_level lv, int n, const exa_mat *const *w, const float *x, int T, float *const *y) {
+    mm_job j = {.n = n, .T = T, .Tp = T, .x = x};
+    uint8_t *act[2] = {NULL, NULL};  /* one buffer per activation format in use (Q8_0, Q8_K) */
+    float *xp = NULL;
+    int fail = n < 1 || n > EXA_MATMUL_MAX || T < 1;
+    for (int i = 0; i < n && !fail; i++) {
+        mm_part *p = &j.part[i];
+        p->w = w[i];
+        p->y = y[i];
+        p->rbytes = exa_dtype_row_bytes(w[i]->dtype, w[i]->cols);
+        p->cost0 = j.cost;
+        j.cost += (size_t)w[i]->rows * p->rbytes;
+        fail |= w[i]->cols != w[0]->cols || !p->rbytes;
+        if (!exa_dtype_is_quant(w[i]->dtype)) {
+            p->dot = exa_dot_get(w[i]->dtype, lv);
+            p->gemm4 = T > 1 ? exa_gemm4_get(w[i]->dtype, lv) : NULL;
+            if (p->gemm4) j.Tp = (T + 3) / 4 * 4;
+            continue;
+        }
+        const exa_qtype qt = exa_qtype_from_dtype(w[i]->dtype), at = exa_qtype_act(qt);
+        const int slot = at == EXA_QTYPE_Q8_K;
+        p->qdot = exa_qdot_get(qt, lv);
+        p->qdot4 = T > 1 ? exa_qdot4_get(qt, lv) : NULL;
+        p->act_bytes = exa_qtype_row_bytes(at, w[i]->cols);
+        if (!p->qdot || !p->act_bytes) { fail = 1; break; } /* cols not a multiple of the block: the loader never does that */
+        if (!act[slot]) {
+            const int Tq = (T + 3) / 4 * 4; /* the 4-token kernel reads whole groups: last row repeated */
+            act[slot] = malloc(p->act_bytes * (size_t)Tq);
+            if (!act[slot]) { fail = 1; break; }
+            qact_job q = {x, w[i]->cols, T, qt, act[slot], p->act_bytes};
+            if (pool && T > 1) exa_pool_run(pool, qact_worker, &q);
+            else qact_worker(&q, 0, 1);
+            for (int t = T; t < Tq; t++) memcpy(act[slot] + (size_t)t * p->act_bytes, act[slot] + (size_t)(T - 1) * p->act_bytes, p->act_bytes);
+        }
+        p->act = act[slot];
+    }
+    if (!fail && j.Tp > T) { /* the 4-token micro-kernel reads whole groups of 4: repeat the last row */
+        const size_t cols = (size_t)w[0]->cols;
+        xp = exa_aligned_alloc(sizeof(float) * (size_t)j.Tp * cols);
+        if (xp) {
+            memcpy(xp, x, sizeof(float) * (size_t)T * cols);
+            for (int t = T; t < j.Tp; t++) memcpy(xp + (size_t)t * cols, x + (size_t)(T - 1) * cols, sizeof(float) * cols);
+            j.x = xp;
+        } else {
+            for (int i = 0; i < n; i++) j.part[i].gemm4 = NULL; /* no scratch: plain dot products */
         }
     }
+    if (fail) /* bad shapes or out of memory: NaN outputs, never garbage */
+        for (int i = 0; i < n && i < EXA_MATMUL_MAX && T > 0; i++)
+            for (size_t k = 0; k < (size_t)T * (size_t)w[i]->rows; k++) y[i][k] = NAN;
+    else if (pool) exa_pool_run(pool, mm_worker, &j);
+    else mm_worker(&j, 0, 1);
+    free(act[0]);
+    free(act[1]);
+    free(xp);
 }
 
-static void quantize_act_worker(void *arg, int ith, int nth) {
-    const matmul_job *j = arg;
-    int b, e;
-    exa_split(j->T, ith, nth, &b, &e);
-    for (int t = b; t < e; t++)
-        exa_quantize_act(j->qt, j->x + (size_t)t * (size_t)j->w->cols, j->act + (size_t)t * j->act_bytes, j->w->cols);
-}
-
-/* pool NULL: calling thread only (the reference) */
-static void qmatmul(exa_pool *pool, exa_cpu_level lv, const exa_mat *w, const float *x, int T, float *y) {
-    matmul_job j = {.w = w, .x = x, .y = y, .T = T, .qt = exa_qtype_from_dtype(w->dtype)};
-    j.qdot = exa_qdot_get(j.qt, lv);
-    j.act_bytes = exa_qtype_row_bytes(exa_qtype_act(j.qt), w->cols);
-    j.act = j.act_bytes ? malloc(j.act_bytes * (size_t)(T > 0 ? T : 1)) : NULL;
-    if (!j.qdot || !j.act) { /* cols not a multiple of the block (the loader never does that) or out of memory */
-        for (size_t i = 0; i < (size_t)T * (size_t)w->rows; i++) y[i] = NAN;
-        free(j.act);
-        return;
-    }
-    if (pool && T > 1) exa_pool_run(pool, quantize_act_worker, &j);
-    else quantize_act_worker(&j, 0, 1);
-    if (pool) exa_pool_run(pool, qmatmul_worker, &j);
-    else qmatmul_worker(&j, 0, 1);
-    free(j.act);
+void exa_matmul_n(exa_pool *pool, int n, const exa_mat *const *w, const float *x, int T, float *const *y) {
+    matmul_n(pool, exa_cpu_active(), n, w, x, T, y);
 }
 
 void exa_matmul(exa_pool *pool, const exa_mat *w, const float *x, int T, float *y) {
-    exa_cpu_level lv = exa_cpu_active();
-    if (exa_dtype_is_quant(w->dtype)) { qmatmul(pool, lv, w, x, T, y); return; }
-    matmul_job j = {w, x, y, T, exa_dot_get(w->dtype, lv), exa_gemm4_get(w->dtype, lv), 0, NULL, NULL, 0};
-    /* 2–3 tokens (small decode batches) also take the 4-token micro-kernel: the last token row
-     * is repeated into a padded copy and the extra outputs go to a scratch area */
-    if (j.gemm4 && T > 1 && T % 4) {
-        const int Tp = (T + 3) / 4 * 4;
-        const size_t cols = (size_t)w->cols, rows = (size_t)w->rows;
-        float *xp = exa_aligned_alloc(sizeof(float) * (size_t)Tp * cols);
-        float *yp = exa_aligned_alloc(sizeof(float) * (size_t)Tp * rows);
-        if (xp && yp) {
-            memcpy(xp, x, sizeof(float) * (size_t)T * cols);
-            for (int t = T; t < Tp; t++) memcpy(xp + (size_t)t * cols, x + (size_t)(T - 1) * cols, sizeof(float) * cols);
-            j.x = xp;
-            j.y = yp;
-            j.T = Tp;
-            exa_pool_run(pool, matmul_worker, &j);
-            memcpy(y, yp, sizeof(float) * (size_t)T * rows);
-            free(xp);
-            free(yp);
-            return;
-        }
-        free(xp);
-        free(yp);
-    }
-    exa_pool_run(pool, matmul_worker, &j);
+    matmul_n(pool, exa_cpu_active(), 1, &w, x, T, &y);
 }
 
 void exa_matmul_ref(const exa_mat *w, const float *x, int T, float *y) {
-    if (exa_dtype_is_quant(w->dtype)) { qmatmul(NULL, EXA_CPU_SCALAR, w, x, T, y); return; }
-    matmul_job j = {w, x, y, T, exa_dot_get(w->dtype, EXA_CPU_SCALAR), NULL, 0, NULL, NULL, 0};
-    matmul_worker(&j, 0, 1);
+    matmul_n(NULL, EXA_CPU_SCALAR, 1, &w, x, T, &y);
 }
 
 void exa_rmsnorm(float *y, const float *x, const float *w, int n, float eps) {

@@ -135,6 +135,14 @@ int exa_context_seq_len(const exa_context *c, int seq) {
     return (c && seq >= 0 && seq < c->p.n_seq) ? c->seq_len[seq] : -1;
 }
 
+size_t exa_context_kv_read_bytes(const exa_context *c, int n_pos) {
+    if (!c || n_pos <= 0) return 0;
+    const exa_hparams *hp = &c->m->hp;
+    size_t keys = 0; /* visible positions summed over layers (spec §2.4: window W on sliding layers) */
+    for (int l = 0; l < hp->n_layer; l++) keys += (size_t)(hp->layer_sliding[l] ? EXA_MIN(n_pos, hp->sliding_window) : n_pos);
+    return keys * 2 * (size_t)hp->n_head_kv * (size_t)hp->head_dim * sizeof(float);
+}
+
 void exa_context_seq_reset(exa_context *c, int seq) {
     if (c && seq >= 0 && seq < c->p.n_seq) c->seq_len[seq] = 0;
 }
@@ -293,9 +301,11 @@ exa_status exa_context_decode(exa_context *c, const exa_batch *b) {
             for (int i = 0; i < T; i++) exa_rmsnorm(c->xb + (size_t)i * D, c->x + (size_t)i * D, ly->ln1, D, hp->norm_eps);
             ain = c->xb;
         }
-        exa_matmul(c->pool, &ly->wq, ain, T, c->q);   /* (T, H·d) */
-        exa_matmul(c->pool, &ly->wk, ain, T, c->kb);  /* (T, Hkv·d) */
-        exa_matmul(c->pool, &ly->wv, ain, T, c->vb);  /* (T, Hkv·d) */
+        { /* q (T, H·d), k and v (T, Hkv·d): one pass over the pool */
+            const exa_mat *w[3] = {&ly->wq, &ly->wk, &ly->wv};
+            float *y[3] = {c->q, c->kb, c->vb};
+            exa_matmul_n(c->pool, 3, w, ain, T, y);
+        }
         for (int i = 0; i < T; i++) {
             float *qi = c->q + (size_t)i * Hd, *ki = c->kb + (size_t)i * KVd;
             if (!is3) { /* per-head QK RMSNorm before RoPE (spec §4, pitfall 2) */
@@ -326,8 +336,11 @@ exa_status exa_context_decode(exa_context *c, const exa_batch *b) {
             for (int i = 0; i < T; i++) exa_rmsnorm(c->xb + (size_t)i * D, c->x + (size_t)i * D, ly->ln2, D, hp->norm_eps);
             min = c->xb;
         }
-        exa_matmul(c->pool, &ly->gate, min, T, c->g);  /* (T, F) */
-        exa_matmul(c->pool, &ly->up, min, T, c->u);    /* (T, F) */
+        { /* gate and up (T, F), one pass */
+            const exa_mat *w[2] = {&ly->gate, &ly->up};
+            float *y[2] = {c->g, c->u};
+            exa_matmul_n(c->pool, 2, w, min, T, y);
+        }
         exa_silu_mul(c->g, c->g, c->u, T * F);
         exa_matmul(c->pool, &ly->down, c->g, T, c->xb); /* (T, D) */
         for (int i = 0; i < T; i++) {

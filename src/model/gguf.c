@@ -4,10 +4,12 @@
  * validation rules (written from the published format, not copied). */
 #include "model/gguf.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---------------------------------------------------------------- ggml types */
 
@@ -626,6 +628,37 @@ exa_status exa_gguf_writer_add_str_array(exa_gguf_writer *w, const char *key, co
     return w->kv.oom ? EXA_ERR_NOMEM : EXA_OK;
 }
 
+/* copies a metadata pair read from another GGUF (numeric arrays are already little-endian) */
+exa_status exa_gguf_writer_copy_kv(exa_gguf_writer *w, const exa_gguf_kv *kv) {
+    if (!kv || !kv->key) return EXA_ERR_INVALID_ARG;
+    if (kv->type == EXA_GGUF_STRING) return exa_gguf_writer_add_strn(w, kv->key, kv->v.s.ptr, kv->v.s.len);
+    if (kv->type != EXA_GGUF_ARRAY) {
+        uint8_t raw[8];
+        size_t n = vtype_size(kv->type);
+        if (!n) return EXA_ERR_INVALID_ARG;
+        uint64_t u = kv->v.u;
+        if (kv->type == EXA_GGUF_F32) { float f = (float)kv->v.f; uint32_t b; memcpy(&b, &f, 4); u = b; }
+        else if (kv->type == EXA_GGUF_F64) memcpy(&u, &kv->v.f, 8);
+        else if (kv->type == EXA_GGUF_I8 || kv->type == EXA_GGUF_I16 || kv->type == EXA_GGUF_I32 || kv->type == EXA_GGUF_I64)
+            u = (uint64_t)kv->v.i;
+        exa_status st = w_key(w, kv->key, kv->type);
+        if (st) return st;
+        for (size_t i = 0; i < n; i++) raw[i] = (uint8_t)(u >> (8 * i));
+        wb_put(&w->kv, raw, n);
+        return w->kv.oom ? EXA_ERR_NOMEM : EXA_OK;
+    }
+    exa_status st = w_key(w, kv->key, EXA_GGUF_ARRAY);
+    if (st) return st;
+    wb_le(&w->kv, kv->arr_type, 4);
+    wb_le(&w->kv, kv->arr_n, 8);
+    if (kv->arr_type == EXA_GGUF_STRING) {
+        for (uint64_t i = 0; i < kv->arr_n; i++) wb_str(&w->kv, kv->arr_strs[i].ptr, kv->arr_strs[i].len);
+    } else {
+        wb_put(&w->kv, kv->arr_data, (size_t)(kv->arr_n * vtype_size(kv->arr_type)));
+    }
+    return w->kv.oom ? EXA_ERR_NOMEM : EXA_OK;
+}
+
 exa_status exa_gguf_writer_add_tensor(exa_gguf_writer *w, const char *name, uint32_t ggml_type, int n_dims,
                                       const uint64_t *ne, const void *data) {
     const ggml_type_info *ti = type_info(ggml_type);
@@ -889,4 +922,37 @@ void exa_gguf_llama3_rope_factors(int head_dim, float rope_theta, float factor, 
             out[i] = 1.0f / ((1.0f - smooth) / factor + smooth);
         }
     }
+}
+
+/* ---------------------------------------------------------------- locating a GGUF */
+
+static int ends_with(const char *s, const char *suf) {
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && !strcmp(s + n - k, suf);
+}
+
+int exa_gguf_locate(const char *path, char *out, size_t out_size) {
+    if (!path || !out || !out_size) return 0;
+    DIR *d = opendir(path);
+    if (d) { /* the folder rule of exa_model_load: exactly one .gguf and no safetensors */
+        int n_gguf = 0, n_st = 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (ends_with(e->d_name, ".gguf")) {
+                if (!n_gguf++ && !exa_path_join(out, out_size, path, e->d_name)) n_gguf = 99;
+            } else if (ends_with(e->d_name, ".safetensors") || !strcmp(e->d_name, "model.safetensors.index.json")) n_st++;
+        }
+        closedir(d);
+        return n_gguf == 1 && !n_st;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return 0; /* never block on a FIFO or device */
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    uint8_t magic[4];
+    int ok = fread(magic, 1, 4, f) == 4 && rd_le(magic, 4) == EXA_GGUF_MAGIC;
+    fclose(f);
+    if (!ok || strlen(path) >= out_size) return 0;
+    memcpy(out, path, strlen(path) + 1);
+    return 1;
 }

@@ -140,10 +140,17 @@ exa_status exa_gguf_writer_add_strn(exa_gguf_writer *w, const char *key, const c
 exa_status exa_gguf_writer_add_array(exa_gguf_writer *w, const char *key, exa_gguf_vtype elem_type,
                                      const void *data, uint64_t n);
 exa_status exa_gguf_writer_add_str_array(exa_gguf_writer *w, const char *key, const char *const *strs, uint64_t n);
+/* copies a key/value read by the reader (any type; arrays element for element) */
+exa_status exa_gguf_writer_copy_kv(exa_gguf_writer *w, const exa_gguf_kv *kv);
 /* Tensor with ggml-order dims; data (nbytes from the type) is borrowed until write. */
 exa_status exa_gguf_writer_add_tensor(exa_gguf_writer *w, const char *name, uint32_t ggml_type, int n_dims,
                                       const uint64_t *ne, const void *data);
 exa_status exa_gguf_writer_write(exa_gguf_writer *w, const char *path, char *err, size_t err_size);
+
+/* 1 when path names a GGUF, writing the file's path to out: a file that starts with the "GGUF"
+ * magic, or a folder exa_model_load would load as a GGUF (exactly one *.gguf, no safetensors);
+ * 0 otherwise (a Hugging Face folder, a JSON file, a missing path). */
+int exa_gguf_locate(const char *path, char *out, size_t out_size);
 
 /* ---- EXAONE names and metadata (spec §6) ---- */
 
@@ -199,6 +206,7 @@ void exa_gguf_llama3_rope_factors(int head_dim, float rope_theta, float factor, 
 #define EXA_GGUF_KEY_TOK_PAD "tokenizer.ggml.padding_token_id"
 #define EXA_GGUF_KEY_TOK_ADD_BOS "tokenizer.ggml.add_bos_token"
 #define EXA_GGUF_KEY_TOK_ADD_EOS "tokenizer.ggml.add_eos_token"
+#define EXA_GGUF_KEY_TOK_ADD_PREFIX "tokenizer.ggml.add_space_prefix" /* ByteLevel add_prefix_space */
 #define EXA_GGUF_KEY_CHAT_TEMPLATE "tokenizer.chat_template"
 #define EXA_GGUF_TENSOR_ROPE_FREQS "rope_freqs.weight"
 

@@ -1,7 +1,11 @@
 /* gguf_export.c — `exaone quantize`: a Hugging Face EXAONE folder (or a GGUF) written as a GGUF
  * file llama.cpp loads: general.architecture exaone/exaone4 and its hparams keys (spec §6.1),
  * tensors under their GGUF names with ggml-order dims (spec §6.2), rope_freqs.weight for llama3
- * scaling (spec §6.3), and the tokenizer as llama.cpp's BPE vocabulary (spec §6.4). The weights
+ * scaling (spec §6.3), and the tokenizer as llama.cpp's converter writes it (spec §6.4):
+ * tokenizer.ggml.model "gpt2", .pre "exaone"/"exaone4", .tokens (HF id_to_token strings),
+ * .token_type (NORMAL 1 / CONTROL 3 / USER_DEFINED 4 / UNUSED 5 for "[PAD<id>]" padding), .merges
+ * ("a b"), bos/eos/pad/unknown ids, add_bos_token (add_eos_token when set) and
+ * tokenizer.chat_template; a GGUF input copies its tokenizer.* keys unchanged. The weights
  * are converted by loading the model with params.quant (model/quantize.c), so the GGUF holds
  * exactly what `--quant` would run. Norm vectors are written as F32 (as the converter does). */
 #include <json-c/json.h>
@@ -11,6 +15,7 @@
 
 #include "model/gguf.h"
 #include "model/model.h"
+#include "tokenizer/tokenizer_internal.h"
 
 /* llama.cpp's llama_ftype for general.file_type */
 static uint32_t ftype_of(exa_quant_type q, exa_dtype main) {
@@ -179,7 +184,9 @@ static exa_status read_merges(exporter *e, const char *dir, const char ***out, u
     return EXA_OK;
 }
 
-/* chat template: chat_template.jinja, else tokenizer_config.json "chat_template" (string) */
+/* chat template: chat_template.jinja, else tokenizer_config.json "chat_template" (a string, or
+ * the "default" entry of a list of {name, template}, which the converter writes as
+ * tokenizer.chat_template) */
 static char *read_chat_template(const char *dir) {
     char path[4096];
     char *text = NULL;
@@ -190,10 +197,44 @@ static char *read_chat_template(const char *dir) {
     exa_path_join(path, sizeof path, dir, "tokenizer_config.json");
     if (!exa_file_exists(path)) return NULL;
     struct json_object *root = json_object_from_file(path), *ct;
-    if (root && json_object_object_get_ex(root, "chat_template", &ct) && json_object_is_type(ct, json_type_string))
-        text = strdup(json_object_get_string(ct));
+    if (root && json_object_object_get_ex(root, "chat_template", &ct)) {
+        if (json_object_is_type(ct, json_type_string)) text = strdup(json_object_get_string(ct));
+        else if (json_object_is_type(ct, json_type_array))
+            for (size_t i = 0; i < json_object_array_length(ct) && !text; i++) {
+                struct json_object *e = json_object_array_get_idx(ct, i), *nm, *tx;
+                if (json_object_object_get_ex(e, "name", &nm) && json_object_object_get_ex(e, "template", &tx) &&
+                    json_object_is_type(tx, json_type_string) && !strcmp(json_object_get_string(nm), "default"))
+                    text = strdup(json_object_get_string(tx));
+            }
+    }
     json_object_put(root);
     return text;
+}
+
+/* tokenizer_config.json "unk_token" (string or {"content": ...}) as an id; -1 when none */
+static int32_t config_unk(const char *dir, const exa_tokenizer *tok) {
+    char path[4096];
+    int32_t id = -1;
+    if (!exa_path_join(path, sizeof path, dir, "tokenizer_config.json") || !exa_file_exists(path)) return -1;
+    struct json_object *root = json_object_from_file(path), *u, *c;
+    if (root && json_object_object_get_ex(root, "unk_token", &u)) {
+        if (json_object_is_type(u, json_type_string)) id = exa_tokenizer_token_id(tok, json_object_get_string(u));
+        else if (json_object_object_get_ex(u, "content", &c) && json_object_is_type(c, json_type_string))
+            id = exa_tokenizer_token_id(tok, json_object_get_string(c));
+    }
+    json_object_put(root);
+    return id;
+}
+
+/* gguf-py's Model.does_token_look_special: added tokens the converter makes CONTROL even when
+ * the tokenizer does not mark them special */
+static int looks_special(const char *t) {
+    size_t n = strlen(t);
+    if (!strcmp(t, "<pad>") || !strcmp(t, "<mask>") || !strcmp(t, "<2mass>") || !strcmp(t, "[@BOS@]")) return 1;
+    if (n >= 4 && !strncmp(t, "<|", 2) && !strcmp(t + n - 2, "|>")) return 1;
+    if (n >= 8 && !strncmp(t, "<\xef\xbd\x9c", 4) && !strcmp(t + n - 4, "\xef\xbd\x9c>")) return 1; /* <｜ ... ｜> */
+    if (n >= 8 && !strncmp(t, "<unused", 7) && t[n - 1] == '>') return 1;
+    return 0;
 }
 
 static exa_status add_tokenizer(exporter *e, const char *dir, const exa_tokenizer *tok) {
@@ -207,7 +248,9 @@ static exa_status add_tokenizer(exporter *e, const char *dir, const exa_tokenize
         const char *t = i < nt ? exa_tokenizer_token_text(tok, i) : NULL;
         if (t) {
             tokens[i] = t;
-            types[i] = exa_tokenizer_is_special(tok, i) ? 3 : exa_tokenizer_is_added(tok, i) ? 4 : 1; /* CONTROL / USER_DEFINED / NORMAL */
+            /* llama.cpp's token types: CONTROL (special, or an added token that looks special),
+             * USER_DEFINED (other added tokens), NORMAL */
+            types[i] = exa_tokenizer_is_special(tok, i) ? 3 : exa_tokenizer_is_added(tok, i) ? (looks_special(t) ? 3 : 4) : 1;
         } else { /* ids past the tokenizer: the converter's "[PAD<id>]", UNUSED */
             char buf[32];
             snprintf(buf, sizeof buf, "[PAD%d]", i);
@@ -227,7 +270,12 @@ static exa_status add_tokenizer(exporter *e, const char *dir, const exa_tokenize
     if (!st) st = exa_gguf_writer_add_u32(e->w, EXA_GGUF_KEY_TOK_BOS, (uint32_t)(bos >= 0 ? bos : hp->bos_id));
     if (!st) st = exa_gguf_writer_add_u32(e->w, EXA_GGUF_KEY_TOK_EOS, (uint32_t)(eos >= 0 ? eos : hp->eos_id));
     if (!st) st = exa_gguf_writer_add_u32(e->w, EXA_GGUF_KEY_TOK_PAD, (uint32_t)(pad >= 0 ? pad : hp->pad_id));
-    if (!st) st = exa_gguf_writer_add_bool(e->w, EXA_GGUF_KEY_TOK_ADD_BOS, 0);
+    int32_t unk = tok->unk_id >= 0 ? tok->unk_id : config_unk(dir, tok);
+    if (!st && unk >= 0) st = exa_gguf_writer_add_u32(e->w, EXA_GGUF_KEY_TOK_UNK, (uint32_t)unk);
+    /* what encode(add_special) adds: llama.cpp knows only "bos first" and "eos last" */
+    if (!st) st = exa_gguf_writer_add_bool(e->w, EXA_GGUF_KEY_TOK_ADD_BOS, tok->n_post_prefix == 1 && tok->post_prefix[0] == bos);
+    if (!st && tok->n_post_suffix == 1 && tok->post_suffix[0] == eos) st = exa_gguf_writer_add_bool(e->w, EXA_GGUF_KEY_TOK_ADD_EOS, 1);
+    if (!st && tok->bl_prefix_space) st = exa_gguf_writer_add_bool(e->w, EXA_GGUF_KEY_TOK_ADD_PREFIX, 1);
     char *tmpl = read_chat_template(dir);
     if (!st && tmpl) st = exa_gguf_writer_add_str(e->w, EXA_GGUF_KEY_CHAT_TEMPLATE, tmpl);
     free(tmpl);
@@ -252,13 +300,20 @@ exa_status exa_gguf_export(const char *in, const char *out_path, exa_quant_type 
     err[0] = 0;
     exporter e = {.m = m, .err = err, .err_size = err_size};
     exa_tokenizer *tok = NULL;
-    char tpath[4096];
-    int has_tok = 0;
-    if (!m->gguf) {
-        const char *names[] = {"tokenizer.json", "vocab.json"};
-        for (int i = 0; i < 2; i++) has_tok |= exa_path_join(tpath, sizeof tpath, in, names[i]) && exa_file_exists(tpath);
+    char tpath[4096], tdir[4096];
+    int has_tok = 0, copy_tok = m->gguf && exa_tokenizer_gguf_present(m->gguf);
+    /* tokenizer files: the HF folder, or (a GGUF without tokenizer metadata) the GGUF's folder */
+    snprintf(tdir, sizeof tdir, "%s", m->gguf ? m->gguf->path : in);
+    if (m->gguf) {
+        char *slash = strrchr(tdir, '/');
+        if (slash) *slash = 0;
+        else snprintf(tdir, sizeof tdir, ".");
     }
-    if (has_tok) st = exa_tokenizer_load(in, &tok, err, err_size);
+    if (!copy_tok) {
+        const char *names[] = {"tokenizer.json", "vocab.json"};
+        for (int i = 0; i < 2; i++) has_tok |= exa_path_join(tpath, sizeof tpath, tdir, names[i]) && exa_file_exists(tpath);
+    }
+    if (has_tok) st = exa_tokenizer_load(tdir, &tok, err, err_size);
     if (!st) st = exa_gguf_writer_new(EXA_GGUF_DEFAULT_ALIGNMENT, &e.w);
     const exa_hparams *hp = &m->hp;
     exa_gguf_hparams gh = {
@@ -280,7 +335,10 @@ exa_status exa_gguf_export(const char *in, const char *out_path, exa_quant_type 
     }
     if (!st) st = exa_gguf_writer_add_u32(e.w, EXA_GGUF_KEY_FILE_TYPE, ftype_of(type, m->main_dtype));
     if (!st) st = exa_gguf_writer_add_u32(e.w, EXA_GGUF_KEY_QUANT_VERSION, 2);
-    if (!st && tok) st = add_tokenizer(&e, in, tok);
+    if (!st && tok) st = add_tokenizer(&e, tdir, tok);
+    /* a GGUF input keeps its own tokenizer metadata and chat template, key for key */
+    for (uint64_t i = 0; !st && copy_tok && i < m->gguf->n_kv; i++)
+        if (!strncmp(m->gguf->kv[i].key, "tokenizer.", 10)) st = exa_gguf_writer_copy_kv(e.w, &m->gguf->kv[i]);
     if (!st) st = add_tensors(&e);
     if (!st) st = exa_gguf_writer_write(e.w, out_path, err, err_size);
     else if (!err[0]) exa_err(err, err_size, st, "%s: cannot build the GGUF (%s)", out_path, exa_status_str(st));

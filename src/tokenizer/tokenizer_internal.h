@@ -118,6 +118,16 @@ exa_status exa_tokenizer_from_files(const char *vocab_json, size_t vocab_len, co
                                     const char *config, size_t config_len, int pretok, const char *what,
                                     exa_tokenizer **out, char *err, size_t err_size);
 
+/* GGUF tokenizer metadata (tokenizer_gguf.c). present: the file has a vocabulary (tokenizer.ggml.tokens,
+ * or a tokenizer.ggml.model other than none/no_vocab). pretok != AUTO overrides tokenizer.ggml.pre. */
+struct exa_gguf;
+int exa_tokenizer_gguf_present(const struct exa_gguf *g);
+exa_status exa_tokenizer_from_gguf(const struct exa_gguf *g, exa_pretok pretok, exa_tokenizer **out, char *err,
+                                   size_t err_size);
+/* EXAONE names for bos/eos/pad ([BOS], [|endofturn|], [PAD]) among the added tokens when the
+ * source names none (tokenizer_load.c) */
+void exa_tok_spec_default_special(exa_tok_spec *sp);
+
 /* Encodes into a growable array (*ids malloc'd by the callee). */
 exa_status exa_tokenizer_encode_vec(const exa_tokenizer *t, const char *text, size_t len, int add_special,
                                     int32_t **ids, size_t *n);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "core/common.h"
+#include "model/gguf.h"
 #include "tokenizer/tokenizer_internal.h"
 
 #define MAX_JSON ((size_t)512 << 20)
@@ -284,7 +285,7 @@ static void read_config(json_object *cfg, exa_tok_spec *sp, int from_files) {
     }
 }
 
-static void default_eos(exa_tok_spec *sp) {
+void exa_tok_spec_default_special(exa_tok_spec *sp) {
     /* EXAONE names (spec §7.2) when no tokenizer_config.json says otherwise */
     for (int i = 0; i < sp->n_added; i++) {
         const char *c = sp->added[i].content;
@@ -348,7 +349,7 @@ exa_status exa_tokenizer_from_json(const char *json, size_t len, const char *con
     b.sp.fuse_unk = get_bool(model, "fuse_unk", 0);
     b.sp.ignore_merges = get_bool(model, "ignore_merges", 0);
     read_config(cfg, &b.sp, 0);
-    default_eos(&b.sp);
+    exa_tok_spec_default_special(&b.sp);
     st = exa_tokenizer_build(&b.sp, what, out, err, err_size);
 done:
     spec_buf_free(&b);
@@ -451,7 +452,7 @@ exa_status exa_tokenizer_from_files(const char *vocab_json, size_t vocab_len, co
         goto done;
     }
     read_config(cfg, &b.sp, 1);
-    default_eos(&b.sp);
+    exa_tok_spec_default_special(&b.sp);
     st = exa_tokenizer_build(&b.sp, what, out, err, err_size);
 done:
     spec_buf_free(&b);
@@ -465,10 +466,8 @@ static int is_dir(const char *p) {
     return stat(p, &s) == 0 && S_ISDIR(s.st_mode);
 }
 
-exa_status exa_tokenizer_load_ex(const char *path, exa_pretok pretok, exa_tokenizer **out, char *err, size_t err_size) {
-    if (!out) return EXA_ERR_INVALID_ARG;
-    *out = NULL;
-    if (!path) return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "tokenizer: no path given");
+/* tokenizer.json / vocab.json + merges.txt in a folder, or a tokenizer.json path */
+static exa_status load_files(const char *path, exa_pretok pretok, exa_tokenizer **out, char *err, size_t err_size) {
     char dir[4096], p1[4200], p2[4200], p3[4200];
     const char *tj = NULL;
     if (is_dir(path)) {
@@ -516,6 +515,37 @@ exa_status exa_tokenizer_load_ex(const char *path, exa_pretok pretok, exa_tokeni
     }
     free(cfg);
     return st;
+}
+
+exa_status exa_tokenizer_load_ex(const char *path, exa_pretok pretok, exa_tokenizer **out, char *err, size_t err_size) {
+    if (!out) return EXA_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!path) return exa_err(err, err_size, EXA_ERR_INVALID_ARG, "tokenizer: no path given");
+    char gpath[4096];
+    if (!exa_gguf_locate(path, gpath, sizeof gpath)) return load_files(path, pretok, out, err, err_size);
+    /* a GGUF: its own tokenizer metadata first, then tokenizer files in its folder (spec §6.4) */
+    exa_gguf *g = NULL;
+    exa_status st = exa_gguf_open(gpath, 1, &g, err, err_size);
+    if (st) return st;
+    if (exa_tokenizer_gguf_present(g)) {
+        st = exa_tokenizer_from_gguf(g, pretok, out, err, err_size);
+        exa_gguf_close(g);
+        return st;
+    }
+    exa_gguf_close(g);
+    char dir[4096], p1[4200], p2[4200];
+    snprintf(dir, sizeof dir, "%s", gpath);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    int has_json = exa_path_join(p1, sizeof p1, dir, "tokenizer.json") && exa_file_exists(p1);
+    int has_files = exa_path_join(p1, sizeof p1, dir, "vocab.json") && exa_file_exists(p1) &&
+                    exa_path_join(p2, sizeof p2, dir, "merges.txt") && exa_file_exists(p2);
+    if (!has_json && !has_files)
+        return exa_err(err, err_size, EXA_ERR_IO,
+                       "%s: no tokenizer in the GGUF (tokenizer.ggml.tokens) nor next to it (tokenizer.json, or vocab.json + merges.txt in %s)",
+                       gpath, dir);
+    return load_files(dir, pretok, out, err, err_size);
 }
 
 exa_status exa_tokenizer_load(const char *path, exa_tokenizer **out, char *err, size_t err_size) {

@@ -131,6 +131,52 @@ static void test_qmatmul(void) {
     CHECK(exa_dtype_row_bytes(EXA_DTYPE_Q8_0, 64) == 68 && exa_dtype_row_bytes(EXA_DTYPE_BF16, 3) == 6, "row bytes");
 }
 
+/* exa_matmul_n: matrices of different formats (Q/K/V of a Q4_K_M model are q4_K, q4_K, q6_K;
+ * bf16 and q8_0 mixed in) sharing one input, in one pool pass: each output equals the scalar
+ * reference of its own matrix. Uneven row counts put thread boundaries inside matrices. */
+static void test_matmul_n(void) {
+    const exa_dtype dts[4] = {EXA_DTYPE_Q4_K, EXA_DTYPE_BF16, EXA_DTYPE_Q6_K, EXA_DTYPE_Q8_0};
+    const int rows[4] = {53, 21, 7, 40}, cols = 512, Ts[] = {1, 3, 6};
+    exa_pool *pool = exa_pool_init(3);
+    void *w[4];
+    exa_mat m[4];
+    const exa_mat *mp[4];
+    float *x = malloc(sizeof(float) * 6 * cols), *y[4], *yr = malloc(sizeof(float) * 6 * 53);
+    float *wf = malloc(sizeof(float) * 53 * cols);
+    for (int i = 0; i < 4; i++) {
+        const size_t rb = exa_dtype_row_bytes(dts[i], cols);
+        w[i] = malloc(rb * (size_t)rows[i]);
+        for (int k = 0; k < rows[i] * cols; k++) wf[k] = test_randf();
+        if (dts[i] == EXA_DTYPE_BF16) fill(EXA_DTYPE_BF16, w[i], wf, rows[i] * cols);
+        else
+            for (int r = 0; r < rows[i]; r++) exa_quantize_row(exa_qtype_from_dtype(dts[i]), wf + (size_t)r * cols, (uint8_t *)w[i] + r * rb, cols);
+        m[i] = (exa_mat){dts[i], w[i], rows[i], cols};
+        mp[i] = &m[i];
+        y[i] = malloc(sizeof(float) * 6 * (size_t)rows[i]);
+    }
+    for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
+        const int T = Ts[ti];
+        for (int i = 0; i < T * cols; i++) x[i] = test_randf();
+        for (int n = 1; n <= 4; n++) {
+            exa_matmul_n(pool, n, mp, x, T, y);
+            for (int i = 0; i < n; i++) {
+                exa_matmul_ref(&m[i], x, T, yr);
+                double md = 0;
+                for (int k = 0; k < T * rows[i]; k++) md = fmax(md, fabs(y[i][k] - yr[k]) / (1.0 + fabs(yr[k])));
+                CHECK(md < 1e-4, "matmul_n n=%d T=%d: matrix %d (%s) max rel diff %g vs its reference", n, T, i, exa_dtype_name(dts[i]), md);
+            }
+        }
+    }
+    /* mismatched input widths: NaN, never garbage */
+    exa_mat bad = {EXA_DTYPE_F32, wf, 2, 256};
+    const exa_mat *bp[2] = {&m[0], &bad};
+    exa_matmul_n(pool, 2, bp, x, 1, y);
+    CHECK(isnan(y[0][0]) && isnan(y[1][1]), "matmul_n with different cols gives NaN");
+    for (int i = 0; i < 4; i++) { free(w[i]); free(y[i]); }
+    free(x); free(yr); free(wf);
+    exa_pool_free(pool);
+}
+
 static void test_conversions(void) {
     int bad = 0;
     for (uint32_t h = 0; h < 65536; h++) { /* every f16 survives f16 -> f32 -> f16 */
@@ -221,6 +267,7 @@ int main(void) {
     test_dot();
     test_matmul();
     test_qmatmul();
+    test_matmul_n();
     test_elementwise();
     test_pool();
     test_buf();
