@@ -183,6 +183,13 @@ EXA_AVX512 static inline float hsum8_ps(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* the block's d (lane 0) and dmin (lane 1), converted together */
+EXA_AVX512 static inline __m128 q4k_d_dmin(const uint16_t *d) {
+    uint32_t u;
+    __builtin_memcpy(&u, d, 4);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)u));
+}
+
 /* one Q4_K/Q5_K super-block's weight side: 16-bit scales broadcast per lane, mins against bsums */
 #define Q4K_SCALES(blk)                                                                                       \
     uint8_t sm_[16];                                                                                          \
@@ -216,8 +223,9 @@ EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
         __m512i sumi = _mm512_setzero_si512();
         Q4K_STEP1(0, q4k_codes(x[i].qs), q4k_codes(x[i].qs + 32));
         Q4K_STEP1(2, q4k_codes(x[i].qs + 64), q4k_codes(x[i].qs + 96));
-        const __m512 xdv = _mm512_set1_ps(f16(x[i].d));
-        const __m256 xmv = _mm256_set1_ps(f16(x[i].dmin));
+        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
+        const __m512 xdv = _mm512_broadcastss_ps(dm_);
+        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
         Q4K_END(acc, acc_m, y[i], sumi);
     }
     return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
@@ -235,8 +243,9 @@ EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
         __m512i sumi = _mm512_setzero_si512();
         Q4K_STEP1(0, q5k_codes(x[i].qs, qh2, 0), q5k_codes(x[i].qs + 32, qh2, 1));
         Q4K_STEP1(2, q5k_codes(x[i].qs + 64, qh2, 2), q5k_codes(x[i].qs + 96, qh2, 3));
-        const __m512 xdv = _mm512_set1_ps(f16(x[i].d));
-        const __m256 xmv = _mm256_set1_ps(f16(x[i].dmin));
+        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
+        const __m512 xdv = _mm512_broadcastss_ps(dm_);
+        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
         Q4K_END(acc, acc_m, y[i], sumi);
     }
     return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
@@ -370,8 +379,9 @@ EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act,
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
         Q4K_STEP4(0, q4k_codes_ins(x[i].qs), q4k_codes_ins(x[i].qs + 32));
         Q4K_STEP4(2, q4k_codes_ins(x[i].qs + 64), q4k_codes_ins(x[i].qs + 96));
-        const __m512 xdv = _mm512_set1_ps(f16(x[i].d));
-        const __m256 xmv = _mm256_set1_ps(f16(x[i].dmin));
+        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
+        const __m512 xdv = _mm512_broadcastss_ps(dm_);
+        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
         Q4K_END(acc0, am0, y0[i], s0);
         Q4K_END(acc1, am1, y1[i], s1);
         Q4K_END(acc2, am2, y2[i], s2);
@@ -395,8 +405,9 @@ EXA_AVX512 void exa_qdot4_q5_K_avx512(int64_t n, const void *w, const void *act,
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
         Q4K_STEP4(0, q5k_codes(x[i].qs, qh2, 0), q5k_codes(x[i].qs + 32, qh2, 1));
         Q4K_STEP4(2, q5k_codes(x[i].qs + 64, qh2, 2), q5k_codes(x[i].qs + 96, qh2, 3));
-        const __m512 xdv = _mm512_set1_ps(f16(x[i].d));
-        const __m256 xmv = _mm256_set1_ps(f16(x[i].dmin));
+        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
+        const __m512 xdv = _mm512_broadcastss_ps(dm_);
+        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
         Q4K_END(acc0, am0, y0[i], s0);
         Q4K_END(acc1, am1, y1[i], s1);
         Q4K_END(acc2, am2, y2[i], s2);
