@@ -65,8 +65,8 @@ static void mm_rows(const mm_job *j, const mm_part *p, int64_t rb, int64_t re) {
             for (; r < re; r++)
                 for (int c = 0; c < nt; c++) p->y[(size_t)(t + c) * R + (size_t)r] = p->dot(ROW(r), xt + (size_t)c * cols, (int)cols);
         }
-    else if (p->qdot4) /* act has Tp rows, as x */
-        for (; t < j->T; t += 4) {
+    else if (p->qdot4) /* act has Tp rows, as x; a tail of 1-2 tokens is cheaper through the one-row kernel */
+        for (; t < j->T && j->T - t >= 3; t += 4) {
             const int nt = EXA_MIN(4, j->T - t);
             const uint8_t *at = p->act + (size_t)t * p->act_bytes;
             for (int64_t r = rb; r < re; r++) {
@@ -75,7 +75,8 @@ static void mm_rows(const mm_job *j, const mm_part *p, int64_t rb, int64_t re) {
                 for (int c = 0; c < nt; c++) p->y[(size_t)(t + c) * R + (size_t)r] = o[c];
             }
         }
-    else if (p->qdot)
+    /* remaining tokens one at a time (all of them without a multi-token kernel) */
+    if (p->qdot)
         for (; t < j->T; t++)
             for (int64_t r = rb; r < re; r++) p->y[(size_t)t * R + (size_t)r] = p->qdot(p->w->cols, ROW(r), p->act + (size_t)t * p->act_bytes);
     else
