@@ -1,0 +1,462 @@
+/* quant_x16.c — the row-interleaved (x16) k-quant matrix kernels of kernels/quant_x16.h: packing
+ * from ggml's row layout, the scalar reference over the packed layout, and the AVX-512 VNNI kernel
+ * (compiled with __attribute__((target)), selected at run time).
+ *
+ * Integer ranges (activations are Q8_K: a in [-128, 127]; bsums |.| <= 16·128 = 2048):
+ *  Q4_K  codes q in [0, 15]. vpdpbusd lane: 4 products, |.| <= 4·15·128 = 7680; the 8 of a
+ *        32-weight sub-block: |p_j| <= 61440. sc, m in [0, 63]: |Σ_j sc_j·p_j| <= 8·63·61440 =
+ *        31.0e6; mins: S_j = bsums[2j] + bsums[2j+1], |S_j| <= 4096 (fits the int16 of vpdpwssd),
+ *        |Σ_j m_j·S_j| <= 8·63·4096 = 2.1e6. All far inside int32, so the sums are exact and equal
+ *        the reference's `sumi` and `summ`.
+ *  Q6_K  codes q in [0, 63], value q - 32. Per 16-weight group the accumulator starts at
+ *        -32·bsum_g and adds 4 vpdpbusd: p_g = Σ (q-32)·a, |p_g| <= 16·32·128 = 65536 (partial sums
+ *        stay within 16·63·128 + 32·2048 < 2^18); sc in [-128, 127]: |Σ_g sc_g·p_g| <= 16·128·65536
+ *        = 134e6 < 2^31. Equals the reference's `sumi`.
+ * Float: per row and super-block exactly the reference's operations in its order (no FMA: the
+ * project builds ISO C11, where GCC does not contract, and intrinsics are separate statements). */
+#include "kernels/quant_x16.h"
+
+#include <string.h>
+
+#include "core/tensor.h"
+#include "kernels/quant_impl.h"
+
+#define Q4K_GSB 2368
+#define Q4K_SC 2048
+#define Q4K_MN 2176
+#define Q4K_D 2304
+#define Q4K_DMIN 2336
+#define Q6K_GSB 3392
+#define Q6K_QH 2048
+#define Q6K_SC 3072
+#define Q6K_D 3328
+
+/* Q8_K field offsets (exa_block_q8_K: float d; int8 qs[256]; int16 bsums[16]) */
+#define A_QS 4
+#define A_BSUMS 260
+_Static_assert(sizeof(exa_block_q8_K) == 292 && offsetof(exa_block_q8_K, qs) == A_QS &&
+                   offsetof(exa_block_q8_K, bsums) == A_BSUMS,
+               "Q8_K layout");
+
+static size_t gsb_bytes(exa_qtype t) {
+    switch (t) {
+    case EXA_QTYPE_Q4_K: return Q4K_GSB;
+    case EXA_QTYPE_Q6_K: return Q6K_GSB;
+    default: return 0;
+    }
+}
+
+size_t exa_qx16_layout_bytes(exa_qtype t, int64_t rows, int64_t cols) {
+    const size_t gsb = gsb_bytes(t);
+    if (!gsb || rows < 1 || cols < 1 || cols % EXA_QK_K) return 0;
+    const uint64_t groups = ((uint64_t)rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS, nb = (uint64_t)cols / EXA_QK_K;
+    uint64_t n;
+    if (__builtin_mul_overflow(groups, nb, &n) || __builtin_mul_overflow(n, (uint64_t)gsb, &n) || n > SIZE_MAX / 2)
+        return 0;
+    return (size_t)n;
+}
+
+static int x16_cpu_ok(void) {
+#if defined(__x86_64__)
+    return exa_cpu_active() == EXA_CPU_AVX512 && exa_quant_has_vnni();
+#else
+    return 0;
+#endif
+}
+
+size_t exa_qx16_bytes(exa_qtype t, int64_t rows, int64_t cols) {
+    return x16_cpu_ok() ? exa_qx16_layout_bytes(t, rows, cols) : 0;
+}
+
+/* ---------------------------------------------------------------- packing */
+
+/* the 256 codes of one ggml Q4_K block in weight order + its unpacked scales and mins */
+static void q4k_unpack_row(const uint8_t *blk, uint8_t codes[EXA_QK_K], uint8_t sc[8], uint8_t mn[8]) {
+    const uint8_t *qs = blk + offsetof(exa_block_q4_K, qs), *scales = blk + offsetof(exa_block_q4_K, scales);
+    for (int p = 0; p < 4; p++)
+        for (int l = 0; l < 32; l++) {
+            codes[64 * p + l] = qs[32 * p + l] & 0xF;
+            codes[64 * p + 32 + l] = qs[32 * p + l] >> 4;
+        }
+    for (int j = 0; j < 8; j++) exa_q4k_scale_min(j, scales, &sc[j], &mn[j]);
+}
+
+/* the 256 six-bit codes (0..63) of one ggml Q6_K block in weight order (as the scalar reference) */
+static void q6k_unpack_row(const uint8_t *blk, uint8_t codes[EXA_QK_K]) {
+    const uint8_t *ql = blk + offsetof(exa_block_q6_K, ql), *qh = blk + offsetof(exa_block_q6_K, qh);
+    for (int c = 0; c < EXA_QK_K; c += 128, ql += 64, qh += 32)
+        for (int l = 0; l < 32; l++) {
+            codes[c + l] = (uint8_t)((ql[l] & 0xF) | ((qh[l] & 3) << 4));
+            codes[c + l + 32] = (uint8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+            codes[c + l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+            codes[c + l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+        }
+}
+
+/* codes[16][256] (low 4 bits used) -> the 2048-byte interleaved nibble area */
+static void put_nibbles(uint8_t *o, uint8_t codes[EXA_QX16_ROWS][EXA_QK_K]) {
+    for (int c = 0; c < EXA_QK_K / 8; c++)
+        for (int r = 0; r < EXA_QX16_ROWS; r++)
+            for (int b = 0; b < 4; b++)
+                o[64 * c + 4 * r + b] = (uint8_t)((codes[r][8 * c + b] & 0xF) | ((codes[r][8 * c + 4 + b] & 0xF) << 4));
+}
+
+static void pack_q4k_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, int64_t i, uint8_t *o) {
+    uint8_t codes[EXA_QX16_ROWS][EXA_QK_K], sc[EXA_QX16_ROWS][8], mn[EXA_QX16_ROWS][8];
+    uint16_t d[EXA_QX16_ROWS], dmin[EXA_QX16_ROWS];
+    for (int r = 0; r < EXA_QX16_ROWS; r++) {
+        const int64_t row = EXA_QX16_ROWS * g + r;
+        if (row < rows) {
+            const uint8_t *blk = W + (size_t)row * rb + (size_t)i * sizeof(exa_block_q4_K);
+            q4k_unpack_row(blk, codes[r], sc[r], mn[r]);
+            memcpy(&d[r], blk + offsetof(exa_block_q4_K, d), 2);
+            memcpy(&dmin[r], blk + offsetof(exa_block_q4_K, dmin), 2);
+        } else {
+            memset(codes[r], 0, sizeof codes[r]);
+            memset(sc[r], 0, 8);
+            memset(mn[r], 0, 8);
+            d[r] = dmin[r] = 0; /* +0.0 */
+        }
+    }
+    put_nibbles(o, codes);
+    for (int r = 0; r < EXA_QX16_ROWS; r++) {
+        for (int j = 0; j < 8; j++) o[Q4K_SC + 16 * j + r] = sc[r][j];
+        for (int p = 0; p < 4; p++) {
+            o[Q4K_MN + 32 * p + 2 * r] = mn[r][2 * p];
+            o[Q4K_MN + 32 * p + 2 * r + 1] = mn[r][2 * p + 1];
+        }
+        memcpy(o + Q4K_D + 2 * r, &d[r], 2);
+        memcpy(o + Q4K_DMIN + 2 * r, &dmin[r], 2);
+    }
+}
+
+static void pack_q6k_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, int64_t i, uint8_t *o) {
+    uint8_t codes[EXA_QX16_ROWS][EXA_QK_K];
+    int8_t sc[EXA_QX16_ROWS][16];
+    float d[EXA_QX16_ROWS];
+    for (int r = 0; r < EXA_QX16_ROWS; r++) {
+        const int64_t row = EXA_QX16_ROWS * g + r;
+        if (row < rows) {
+            const uint8_t *blk = W + (size_t)row * rb + (size_t)i * sizeof(exa_block_q6_K);
+            uint16_t h;
+            q6k_unpack_row(blk, codes[r]);
+            memcpy(sc[r], blk + offsetof(exa_block_q6_K, scales), 16);
+            memcpy(&h, blk + offsetof(exa_block_q6_K, d), 2);
+            d[r] = exa_f16_to_f32(h);
+        } else {
+            memset(codes[r], 0, sizeof codes[r]);
+            memset(sc[r], 0, 16);
+            d[r] = 0.f;
+        }
+    }
+    put_nibbles(o, codes);
+    for (int h = 0; h < EXA_QK_K / 16; h++)
+        for (int r = 0; r < EXA_QX16_ROWS; r++)
+            for (int b = 0; b < 4; b++) {
+                unsigned v = 0;
+                for (int s = 0; s < 4; s++) v |= (unsigned)(codes[r][16 * h + 4 * s + b] >> 4) << (2 * s);
+                o[Q6K_QH + 64 * h + 4 * r + b] = (uint8_t)v;
+            }
+    for (int g16 = 0; g16 < 16; g16++)
+        for (int r = 0; r < EXA_QX16_ROWS; r++) o[Q6K_SC + 16 * g16 + r] = (uint8_t)sc[r][g16];
+    memcpy(o + Q6K_D, d, sizeof d);
+}
+
+exa_status exa_qx16_pack_groups(exa_qtype t, const void *W, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
+                                void *out) {
+    const size_t total = exa_qx16_layout_bytes(t, rows, cols);
+    const int64_t groups = (rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS;
+    if (!total || !W || !out || g0 < 0 || g1 < g0 || g1 > groups) return EXA_ERR_INVALID_ARG;
+    const size_t rb = exa_qtype_row_bytes(t, cols), gsb = gsb_bytes(t);
+    const int64_t nb = cols / EXA_QK_K;
+    for (int64_t g = g0; g < g1; g++)
+        for (int64_t i = 0; i < nb; i++) {
+            uint8_t *o = (uint8_t *)out + ((size_t)g * (size_t)nb + (size_t)i) * gsb;
+            if (t == EXA_QTYPE_Q4_K) pack_q4k_gsb(W, rb, rows, g, i, o);
+            else pack_q6k_gsb(W, rb, rows, g, i, o);
+        }
+    return EXA_OK;
+}
+
+exa_status exa_qx16_pack(exa_qtype t, const void *W, int64_t rows, int64_t cols, void *out) {
+    if (rows < 1) return EXA_ERR_INVALID_ARG;
+    return exa_qx16_pack_groups(t, W, rows, cols, 0, (rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS, out);
+}
+
+/* ---------------------------------------------------------------- scalar reference (packed layout) */
+
+static inline int x16_code4(const uint8_t *B, int r, int k) { /* low 4 bits of code (r, k) */
+    const uint8_t v = B[64 * (k / 8) + 4 * r + (k % 4)];
+    return (k % 8) < 4 ? (v & 0xF) : (v >> 4);
+}
+
+static float q4k_row_scalar(const uint8_t *G, int64_t nb, int r, const uint8_t *a) {
+    float sum = 0.f;
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *B = G + (size_t)i * Q4K_GSB, *A = a + (size_t)i * sizeof(exa_block_q8_K);
+        const int8_t *aq = (const int8_t *)(A + A_QS);
+        int16_t bs[16];
+        float yd;
+        uint16_t hd, hm;
+        memcpy(bs, A + A_BSUMS, sizeof bs);
+        memcpy(&yd, A, 4);
+        memcpy(&hd, B + Q4K_D + 2 * r, 2);
+        memcpy(&hm, B + Q4K_DMIN + 2 * r, 2);
+        int sumi = 0, summ = 0;
+        for (int j = 0; j < 8; j++) {
+            int s = 0;
+            for (int k = 32 * j; k < 32 * j + 32; k++) s += x16_code4(B, r, k) * aq[k];
+            sumi += B[Q4K_SC + 16 * j + r] * s;
+            summ += B[Q4K_MN + 32 * (j / 2) + 2 * r + (j % 2)] * (bs[2 * j] + bs[2 * j + 1]);
+        }
+        sum += yd * exa_f16_to_f32(hd) * (float)sumi - yd * exa_f16_to_f32(hm) * (float)summ;
+    }
+    return sum;
+}
+
+static float q6k_row_scalar(const uint8_t *G, int64_t nb, int r, const uint8_t *a) {
+    float sum = 0.f;
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *B = G + (size_t)i * Q6K_GSB, *A = a + (size_t)i * sizeof(exa_block_q8_K);
+        const int8_t *aq = (const int8_t *)(A + A_QS);
+        float yd, d;
+        memcpy(&yd, A, 4);
+        memcpy(&d, B + Q6K_D + 4 * r, 4);
+        int sumi = 0;
+        for (int g = 0; g < 16; g++) {
+            int s = 0;
+            for (int k = 16 * g; k < 16 * g + 16; k++) {
+                const int hi = (B[Q6K_QH + 64 * (k / 16) + 4 * r + (k % 4)] >> (2 * ((k % 16) / 4))) & 3;
+                s += ((x16_code4(B, r, k) | (hi << 4)) - 32) * aq[k];
+            }
+            sumi += (int8_t)B[Q6K_SC + 16 * g + r] * s;
+        }
+        const float contrib = d * yd * (float)sumi;
+        sum += contrib;
+    }
+    return sum;
+}
+
+void exa_qx16_matmul_scalar(exa_qtype t, const void *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
+                            const void *act, size_t act_stride, int T, float *y, size_t ldy) {
+    const size_t gsb = gsb_bytes(t);
+    if (!exa_qx16_layout_bytes(t, rows, cols) || T < 1) return;
+    const int64_t nb = cols / EXA_QK_K, groups = (rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS;
+    if (g0 < 0) g0 = 0;
+    if (g1 > groups) g1 = groups;
+    for (int64_t g = g0; g < g1; g++) {
+        const uint8_t *G = (const uint8_t *)P + (size_t)g * (size_t)nb * gsb;
+        for (int r = 0; r < EXA_QX16_ROWS && EXA_QX16_ROWS * g + r < rows; r++)
+            for (int tok = 0; tok < T; tok++) {
+                const uint8_t *a = (const uint8_t *)act + (size_t)tok * act_stride;
+                y[(size_t)tok * ldy + (size_t)(EXA_QX16_ROWS * g + r)] =
+                    t == EXA_QTYPE_Q4_K ? q4k_row_scalar(G, nb, r, a) : q6k_row_scalar(G, nb, r, a);
+            }
+    }
+}
+
+/* ---------------------------------------------------------------- AVX-512 VNNI */
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define X16_TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define X16_INL static inline __attribute__((always_inline))
+
+/* 4 activation bytes broadcast to all 16 lanes (folds into vpdpbusd's {1to16} memory operand) */
+X16_TGT X16_INL __m512i bc4(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+X16_TGT X16_INL __m512 bcf(const uint8_t *p) {
+    float v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_ps(v);
+}
+
+/* The token-chunk kernels: one row group (G, nb GSBs) against NT tokens (NT a constant after
+ * inlining; the per-token state is named variables — arrays of vectors get spilled). Token t's
+ * super-block i is at act + t*as + i*292. */
+
+/* Q4_K sub-block j, token t: p = Σ over the 8 code vectors (4 chunks × low/high nibbles) of
+ * vpdpbusd with the broadcast activation quads; then i_t += p ⊙ sc_j (exact, see top) */
+#define Q4K_TOK(t)                                                                                            \
+    if (NT > t) {                                                                                             \
+        const uint8_t *at = a + (size_t)(t) * as;                                                            \
+        __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), l0, bc4(at));                                 \
+        p = _mm512_dpbusd_epi32(p, h0, bc4(at + 4));                                                          \
+        p = _mm512_dpbusd_epi32(p, l1, bc4(at + 8));                                                          \
+        p = _mm512_dpbusd_epi32(p, h1, bc4(at + 12));                                                         \
+        p = _mm512_dpbusd_epi32(p, l2, bc4(at + 16));                                                         \
+        p = _mm512_dpbusd_epi32(p, h2, bc4(at + 20));                                                         \
+        p = _mm512_dpbusd_epi32(p, l3, bc4(at + 24));                                                         \
+        p = _mm512_dpbusd_epi32(p, h3, bc4(at + 28));                                                         \
+        i##t = _mm512_add_epi32(i##t, _mm512_mullo_epi32(p, sc));                                             \
+    }
+
+/* Q4_K end of a super-block, token t: mins against S_j = bsums[2j] + bsums[2j+1] (int16 pairs
+ * (S_2p, S_2p+1) broadcast, one vpdpwssd per pair of sub-blocks), then the reference's float ops:
+ * sum += yd*d*(float)sumi - yd*dmin*(float)summ */
+#define Q4K_END(t)                                                                                            \
+    if (NT > t) {                                                                                             \
+        const uint8_t *At = A + (size_t)(t) * as;                                                            \
+        uint8_t s8[16];                                                                                       \
+        _mm_storeu_si128((__m128i *)s8, _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(At + A_BSUMS)),     \
+                                                       _mm_loadu_si128((const __m128i *)(At + A_BSUMS + 16)))); \
+        __m512i mn = _mm512_dpwssd_epi32(_mm512_setzero_si512(), M0, bc4(s8));                                \
+        mn = _mm512_dpwssd_epi32(mn, M1, bc4(s8 + 4));                                                        \
+        mn = _mm512_dpwssd_epi32(mn, M2, bc4(s8 + 8));                                                        \
+        mn = _mm512_dpwssd_epi32(mn, M3, bc4(s8 + 12));                                                       \
+        const __m512 yd = bcf(At);                                                                            \
+        const __m512 t1 = _mm512_mul_ps(_mm512_mul_ps(yd, dd), _mm512_cvtepi32_ps(i##t));                     \
+        const __m512 t2 = _mm512_mul_ps(_mm512_mul_ps(yd, dm), _mm512_cvtepi32_ps(mn));                       \
+        f##t = _mm512_add_ps(f##t, _mm512_sub_ps(t1, t2));                                                    \
+    }
+
+#define X16_STORE(t)                                                                                          \
+    if (NT > t) _mm512_mask_storeu_ps(y + (size_t)(t) * ldy, rmask, f##t);
+
+#define X16_ACC_DECL                                                                                          \
+    __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0
+#define X16_ISUM_DECL                                                                                         \
+    __m512i i0 = _mm512_setzero_si512(), i1 = i0, i2 = i0, i3 = i0, i4 = i0, i5 = i0, i6 = i0, i7 = i0
+#define X16_EACH(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+
+X16_TGT X16_INL void q4k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int NT, float *y,
+                                size_t ldy, __mmask16 rmask) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    X16_ACC_DECL;
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *B = G + (size_t)i * Q4K_GSB, *A = act + (size_t)i * sizeof(exa_block_q8_K);
+        X16_ISUM_DECL;
+        for (int j = 0; j < 8; j++) {
+            const uint8_t *q = B + 256 * j;
+            const __m512i P0 = _mm512_loadu_si512(q), P1 = _mm512_loadu_si512(q + 64);
+            const __m512i P2 = _mm512_loadu_si512(q + 128), P3 = _mm512_loadu_si512(q + 192);
+            const __m512i l0 = _mm512_and_si512(P0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(P0, 4), m4);
+            const __m512i l1 = _mm512_and_si512(P1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(P1, 4), m4);
+            const __m512i l2 = _mm512_and_si512(P2, m4), h2 = _mm512_and_si512(_mm512_srli_epi16(P2, 4), m4);
+            const __m512i l3 = _mm512_and_si512(P3, m4), h3 = _mm512_and_si512(_mm512_srli_epi16(P3, 4), m4);
+            const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(B + Q4K_SC + 16 * j)));
+            const uint8_t *a = A + A_QS + 32 * j;
+            X16_EACH(Q4K_TOK)
+        }
+        const __m512i M0 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN)));
+        const __m512i M1 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN + 32)));
+        const __m512i M2 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN + 64)));
+        const __m512i M3 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN + 96)));
+        const __m512 dd = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(B + Q4K_D)));
+        const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(B + Q4K_DMIN)));
+        X16_EACH(Q4K_END)
+    }
+    X16_EACH(X16_STORE)
+}
+
+/* Q6_K group g (16 weights), token t: p starts at -32·bsum_g (the code offset), 4 vpdpbusd, then
+ * i_t += p ⊙ sc_g */
+#define Q6K_TOK(t)                                                                                            \
+    if (NT > t) {                                                                                             \
+        const uint8_t *at = a + (size_t)(t) * as;                                                            \
+        __m512i p = _mm512_set1_epi32(off[t][g]);                                                             \
+        p = _mm512_dpbusd_epi32(p, c0, bc4(at));                                                              \
+        p = _mm512_dpbusd_epi32(p, c1, bc4(at + 4));                                                          \
+        p = _mm512_dpbusd_epi32(p, c2, bc4(at + 8));                                                          \
+        p = _mm512_dpbusd_epi32(p, c3, bc4(at + 12));                                                         \
+        i##t = _mm512_add_epi32(i##t, _mm512_mullo_epi32(p, sc));                                             \
+    }
+
+/* -32·bsums of token t's super-block, as 16 int32 */
+#define Q6K_OFF(t)                                                                                            \
+    if (NT > t)                                                                                               \
+        _mm512_storeu_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(),                                  \
+                                                     _mm512_slli_epi32(_mm512_cvtepi16_epi32(_mm256_loadu_si256( \
+                                                                           (const __m256i *)(A + (size_t)(t) * as + A_BSUMS))), \
+                                                                       5)));
+
+/* reference: contrib = d*yd*(float)sumi; sum += contrib */
+#define Q6K_END(t)                                                                                            \
+    if (NT > t) {                                                                                             \
+        const __m512 contrib = _mm512_mul_ps(_mm512_mul_ps(d, bcf(A + (size_t)(t) * as)), _mm512_cvtepi32_ps(i##t)); \
+        f##t = _mm512_add_ps(f##t, contrib);                                                                  \
+    }
+
+X16_TGT X16_INL void q6k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int NT, float *y,
+                                size_t ldy, __mmask16 rmask) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    int32_t off[8][16];
+    X16_ACC_DECL;
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *B = G + (size_t)i * Q6K_GSB, *A = act + (size_t)i * sizeof(exa_block_q8_K);
+        X16_EACH(Q6K_OFF)
+        X16_ISUM_DECL;
+        for (int g = 0; g < 16; g++) {
+            const __m512i P0 = _mm512_loadu_si512(B + 128 * g), P1 = _mm512_loadu_si512(B + 128 * g + 64);
+            const __m512i H = _mm512_loadu_si512(B + Q6K_QH + 64 * g);
+            /* code = low nibble | (2 high bits << 4): ternary logic A | (B & C) = 0xF8; 16-bit shifts
+             * move bits across bytes only into positions that the 0x30 mask clears */
+            const __m512i c0 = _mm512_ternarylogic_epi32(_mm512_and_si512(P0, m4), _mm512_slli_epi16(H, 4), m30, 0xF8);
+            const __m512i c1 = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(P0, 4), m4),
+                                                         _mm512_slli_epi16(H, 2), m30, 0xF8);
+            const __m512i c2 = _mm512_ternarylogic_epi32(_mm512_and_si512(P1, m4), H, m30, 0xF8);
+            const __m512i c3 = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(P1, 4), m4),
+                                                         _mm512_srli_epi16(H, 2), m30, 0xF8);
+            const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(B + Q6K_SC + 16 * g)));
+            const uint8_t *a = A + A_QS + 16 * g;
+            X16_EACH(Q6K_TOK)
+        }
+        const __m512 d = _mm512_loadu_ps(B + Q6K_D);
+        X16_EACH(Q6K_END)
+    }
+    X16_EACH(X16_STORE)
+}
+
+#define X16_VARIANTS(fmt)                                                                                     \
+    X16_TGT static void fmt##_t1(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, float *y, size_t ldy, __mmask16 m) { fmt##_tokens(G, nb, act, as, 1, y, ldy, m); } \
+    X16_TGT static void fmt##_t2(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, float *y, size_t ldy, __mmask16 m) { fmt##_tokens(G, nb, act, as, 2, y, ldy, m); } \
+    X16_TGT static void fmt##_t3(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, float *y, size_t ldy, __mmask16 m) { fmt##_tokens(G, nb, act, as, 3, y, ldy, m); } \
+    X16_TGT static void fmt##_t4(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, float *y, size_t ldy, __mmask16 m) { fmt##_tokens(G, nb, act, as, 4, y, ldy, m); } \
+    X16_TGT static void fmt##_t5(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, float *y, size_t ldy, __mmask16 m) { fmt##_tokens(G, nb, act, as, 5, y, ldy, m); } \
+    X16_TGT static void fmt##_t6(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, float *y, size_t ldy, __mmask16 m) { fmt##_tokens(G, nb, act, as, 6, y, ldy, m); } \
+    X16_TGT static void fmt##_t7(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, float *y, size_t ldy, __mmask16 m) { fmt##_tokens(G, nb, act, as, 7, y, ldy, m); } \
+    X16_TGT static void fmt##_t8(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, float *y, size_t ldy, __mmask16 m) { fmt##_tokens(G, nb, act, as, 8, y, ldy, m); } \
+    typedef void (*fmt##_fn)(const uint8_t *, int64_t, const uint8_t *, size_t, float *, size_t, __mmask16);     \
+    static const fmt##_fn fmt##_by_nt[9] = {NULL, fmt##_t1, fmt##_t2, fmt##_t3, fmt##_t4, fmt##_t5, fmt##_t6, fmt##_t7, fmt##_t8};
+X16_VARIANTS(q4k)
+X16_VARIANTS(q6k)
+
+#define X16_MAX_NT 8
+
+static void matmul_avx512(exa_qtype t, const uint8_t *P, int64_t rows, int64_t nb, int64_t g0, int64_t g1,
+                          const uint8_t *act, size_t as, int T, float *y, size_t ldy) {
+    const q4k_fn *tab = t == EXA_QTYPE_Q4_K ? q4k_by_nt : q6k_by_nt;
+    const size_t gsb = gsb_bytes(t);
+    for (int64_t g = g0; g < g1; g++) {
+        const int64_t left = rows - EXA_QX16_ROWS * g;
+        const __mmask16 rmask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        const uint8_t *G = P + (size_t)g * (size_t)nb * gsb;
+        /* tokens in chunks of at most 8, balanced (9 = 5 + 4, not 8 + 1): each chunk decodes the
+         * group's codes once; the group (nb × gsb bytes) stays in L2 between chunks */
+        int done = 0, chunks = (T + X16_MAX_NT - 1) / X16_MAX_NT;
+        for (; chunks > 0; chunks--) {
+            const int nt = (T - done + chunks - 1) / chunks;
+            tab[nt](G, nb, act + (size_t)done * as, as, y + (size_t)done * ldy + (size_t)(EXA_QX16_ROWS * g), ldy, rmask);
+            done += nt;
+        }
+    }
+}
+#endif
+
+void exa_qx16_matmul(exa_qtype t, const void *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1, const void *act,
+                     size_t act_stride, int T, float *y, size_t ldy) {
+#if defined(__x86_64__)
+    if (x16_cpu_ok()) {
+        if (!exa_qx16_layout_bytes(t, rows, cols) || T < 1) return;
+        const int64_t groups = (rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS;
+        if (g0 < 0) g0 = 0;
+        if (g1 > groups) g1 = groups;
+        matmul_avx512(t, P, rows, cols / EXA_QK_K, g0, g1, act, act_stride, T, y, ldy);
+        return;
+    }
+#endif
+    exa_qx16_matmul_scalar(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy);
+}
