@@ -189,14 +189,13 @@ static void test_layout(void) {
               "pack groups");
         CHECK(!memcmp(P, Q, pb), "pack_groups pieces == pack");
         CHECK(exa_qx16_pack_groups(t, W, 17, 512, 0, 3, Q) == EXA_ERR_INVALID_ARG, "pack_groups past the end");
-        /* row r's share of a GSB: bytes where (offset within its 64-byte line) / 4 == r for the code
-         * areas, plus the per-row scale/min/d bytes; simplest check: the padded group dotted with any
-         * activation gives 0 for rows 1..15 through the scalar reference */
+        /* row r's share of a GSB's code area (after the 320-byte header of scales/mins/d): bytes
+         * whose offset within their 64-byte line is 4r..4r+3 */
         const size_t gsb = exa_qx16_layout_bytes(t, 16, 256);
         int nz = 0;
         for (size_t gi = 0; gi < 2; gi++) {
             const uint8_t *B = P + pb / 2 + gi * gsb;
-            for (size_t o = 0; o < (t == EXA_QTYPE_Q4_K ? 2048u : 3072u); o++)
+            for (size_t o = 320; o < gsb; o++) /* the code area: 64-byte lines, byte 4r+b for row r */
                 if ((o % 64) / 4 != 0 && B[o]) nz++;
         }
         CHECK(nz == 0, "%s pad rows have %d nonzero code bytes", exa_qtype_name(t), nz);
