@@ -4,7 +4,7 @@
  *         fours (exa_qdot4_get), all rows per four tokens;
  *   x16:  exa_qx16_matmul over the packed matrix, all tokens per row group.
  * Rates are GB/s of the matrix's ggml bytes (the same for both, so the ratio is the time ratio;
- * the packed form is 2.8 % (Q4_K) / 1.0 % (Q6_K) larger and is what x16 actually reads).
+ * the packed form is 2.8 % (Q4_K) / 1.0 % (Q6_K) / 0 % (Q8_0) larger and is what x16 actually reads).
  *  - cache-resident: 64 rows x 4096 (~150-220 KB, L2), passes repeated;
  *  - DRAM-streaming: 4096 x 4096 matrices, enough copies cycled (EXA_BENCH_POOL_MB, default 128
  *    per layout) that every run reads from memory, as in decoding.
@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     float *x = malloc(sizeof(float) * (size_t)(rows * cols)), *y = malloc(sizeof(float) * 16 * (size_t)rows);
-    const size_t ab = exa_qtype_row_bytes(EXA_QTYPE_Q8_K, cols);
+    size_t ab = exa_qtype_row_bytes(EXA_QTYPE_Q8_K, cols); /* the larger of the two activation formats */
     uint8_t *act = malloc(16 * ab);
     double *tb = malloc(sizeof(double) * (size_t)reps), *tx = malloc(sizeof(double) * (size_t)reps);
     double *rt = malloc(sizeof(double) * (size_t)reps);
@@ -91,12 +91,13 @@ int main(int argc, char **argv) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         x[i] = (float)((int64_t)(s >> 40) - (1 << 23)) / (float)(1 << 23) * 0.05f;
     }
-    if (exa_quantize_act_rows(EXA_QTYPE_Q4_K, x + 7 * cols, 16, cols, act) != EXA_OK) return 1;
     printf("bench_qx16: 1 thread, level %s, %d repetitions (medians)\n", exa_cpu_level_name(exa_cpu_active()), reps);
 
-    const exa_qtype types[] = {EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K};
-    for (size_t k = 0; k < 2; k++) {
+    const exa_qtype types[] = {EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K, EXA_QTYPE_Q8_0};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         const exa_qtype t = types[k];
+        ab = exa_qtype_row_bytes(exa_qtype_act(t), cols);
+        if (exa_quantize_act_rows(t, x + 7 * cols, 16, cols, act) != EXA_OK) return 1;
         const size_t rb = exa_qtype_row_bytes(t, cols), mb = rb * (size_t)rows, pb = exa_qx16_layout_bytes(t, rows, cols);
         size_t copies = pool / mb;
         if (copies < 1 || copies * pb > pool + (pool >> 4)) { fprintf(stderr, "bench_qx16: pool too small\n"); return 1; }
