@@ -380,16 +380,31 @@ static exa_status pack_weights(loader *ld) {
     void **dst = calloc((size_t)L * 7 + 1, sizeof *dst);
     exa_status st = ws && dst ? EXA_OK : exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "out of memory");
     int n = 0;
+    size_t total = 0, *off = calloc((size_t)L * 7 + 1, sizeof *off);
+    if (!off && st == EXA_OK) st = exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "out of memory");
     for (int i = -1; i < L * 7 && st == EXA_OK; i++) {
         exa_layer *ly = i < 0 ? NULL : &m->layers[i / 7];
         exa_mat *w = !ly ? &m->lm_head : (exa_mat *[7]){&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->gate, &ly->up, &ly->down}[i % 7];
         const size_t bytes = exa_dtype_is_quant(w->dtype) ? exa_qx16_bytes(exa_qtype_from_dtype(w->dtype), w->rows, w->cols) : 0;
         if (!bytes) continue;
-        void *buf = exa_aligned_alloc(bytes);
-        if (!buf) { st = exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "%s: out of memory for the interleaved weights", ld->dir); break; }
-        if ((st = own(ld, buf)) != EXA_OK) break;
         ws[n] = w;
-        dst[n++] = buf;
+        off[n++] = total;
+        total += (bytes + 63) & ~(size_t)63;
+    }
+    /* one allocation on 2 MiB boundaries with transparent huge pages where the kernel allows
+     * them: ~400 page faults instead of ~200,000 for a 1.2B model, a visible part of load time */
+    uint8_t *pool_mem = NULL;
+    if (st == EXA_OK && n) {
+        const size_t huge = (size_t)2 << 20, size = (total + huge - 1) / huge * huge;
+        if (size > EXA_MAX_ALLOC || posix_memalign((void **)&pool_mem, huge, size) != 0) pool_mem = NULL;
+        if (!pool_mem) st = exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "%s: out of memory for the interleaved weights (%zu MiB)", ld->dir, total >> 20);
+        else {
+#ifdef MADV_HUGEPAGE
+            madvise(pool_mem, size, MADV_HUGEPAGE);
+#endif
+            st = own(ld, pool_mem);
+        }
+        for (int i = 0; i < n && st == EXA_OK; i++) dst[i] = pool_mem + off[i];
     }
     if (st == EXA_OK && n) {
         exa_pool *pool = exa_pool_init(0);
@@ -411,6 +426,7 @@ static exa_status pack_weights(loader *ld) {
     }
     free(ws);
     free(dst);
+    free(off);
     return st;
 }
 
