@@ -87,15 +87,19 @@ size_t exa_qx16_bytes(exa_qtype t, int64_t rows, int64_t cols) {
 
 /* ---------------------------------------------------------------- packing */
 
-/* the 256 codes of one ggml Q4_K block in weight order + its unpacked scales and mins */
-static void q4k_unpack_row(const uint8_t *blk, uint8_t codes[EXA_QK_K], uint8_t sc[8], uint8_t mn[8]) {
-    const uint8_t *qs = blk + offsetof(exa_block_q4_K, qs), *scales = blk + offsetof(exa_block_q4_K, scales);
-    for (int p = 0; p < 4; p++)
-        for (int l = 0; l < 32; l++) {
-            codes[64 * p + l] = qs[32 * p + l] & 0xF;
-            codes[64 * p + 32 + l] = qs[32 * p + l] >> 4;
-        }
-    for (int j = 0; j < 8; j++) exa_q4k_scale_min(j, scales, &sc[j], &mn[j]);
+/* one ggml Q4_K block's nibbles straight into row r's bytes of the nibble chunks: chunk c holds
+ * k in [8c, 8c+8), all in one half of a 64-weight piece p = c/8 of ggml's qs (weight 64p+l is the
+ * low nibble of qs[32p+l] for l < 32, the high nibble of qs[32p+l-32] otherwise) */
+static void q4k_put_row(const uint8_t *qs, int r, uint8_t *o) {
+    for (int c = 0; c < EXA_QK_K / 8; c++) {
+        const int p = c / 8, l = 8 * (c % 8), sh = l < 32 ? 0 : 4;
+        const uint8_t *src = qs + 32 * p + (l % 32);
+        uint32_t lo, hi;
+        memcpy(&lo, src, 4);
+        memcpy(&hi, src + 4, 4);
+        const uint32_t v = ((lo >> sh) & 0x0F0F0F0Fu) | (((hi >> sh) & 0x0F0F0F0Fu) << 4);
+        memcpy(o + Q4K_CODES + 64 * c + 4 * r, &v, 4);
+    }
 }
 
 /* the 256 six-bit codes (0..63) of one ggml Q6_K block in weight order (as the scalar reference) */
@@ -110,32 +114,38 @@ static void q6k_unpack_row(const uint8_t *blk, uint8_t codes[EXA_QK_K]) {
         }
 }
 
-/* codes[16][256] (low 4 bits used) -> the 2048-byte interleaved nibble area */
+/* codes[16][256] (low 4 bits used) -> the 2048 bytes of nibble chunks */
 static void put_nibbles(exa_qtype t, uint8_t *o, uint8_t codes[EXA_QX16_ROWS][EXA_QK_K]) {
-    for (int c = 0; c < EXA_QK_K / 8; c++)
-        for (int r = 0; r < EXA_QX16_ROWS; r++)
-            for (int b = 0; b < 4; b++)
-                o[chunk_off(t, c) + 4 * (size_t)r + (size_t)b] = (uint8_t)((codes[r][8 * c + b] & 0xF) | ((codes[r][8 * c + 4 + b] & 0xF) << 4));
+    for (int c = 0; c < EXA_QK_K / 8; c++) {
+        uint8_t *oc = o + chunk_off(t, c);
+        for (int r = 0; r < EXA_QX16_ROWS; r++) { /* 4 bytes at once: byte b = code 8c+b | code 8c+4+b << 4 */
+            uint32_t lo, hi;
+            memcpy(&lo, &codes[r][8 * c], 4);
+            memcpy(&hi, &codes[r][8 * c + 4], 4);
+            const uint32_t v = (lo & 0x0F0F0F0Fu) | ((hi & 0x0F0F0F0Fu) << 4);
+            memcpy(oc + 4 * r, &v, 4);
+        }
+    }
 }
 
 static void pack_q4k_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, int64_t i, uint8_t *o) {
-    uint8_t codes[EXA_QX16_ROWS][EXA_QK_K], sc[EXA_QX16_ROWS][8], mn[EXA_QX16_ROWS][8];
+    uint8_t sc[EXA_QX16_ROWS][8], mn[EXA_QX16_ROWS][8];
     uint16_t d[EXA_QX16_ROWS], dmin[EXA_QX16_ROWS];
+    memset(o, 0, Q4K_GSB); /* pad rows: codes, scales, mins, d = 0 */
     for (int r = 0; r < EXA_QX16_ROWS; r++) {
         const int64_t row = EXA_QX16_ROWS * g + r;
         if (row < rows) {
             const uint8_t *blk = W + (size_t)row * rb + (size_t)i * sizeof(exa_block_q4_K);
-            q4k_unpack_row(blk, codes[r], sc[r], mn[r]);
+            q4k_put_row(blk + offsetof(exa_block_q4_K, qs), r, o);
+            for (int j = 0; j < 8; j++) exa_q4k_scale_min(j, blk + offsetof(exa_block_q4_K, scales), &sc[r][j], &mn[r][j]);
             memcpy(&d[r], blk + offsetof(exa_block_q4_K, d), 2);
             memcpy(&dmin[r], blk + offsetof(exa_block_q4_K, dmin), 2);
         } else {
-            memset(codes[r], 0, sizeof codes[r]);
             memset(sc[r], 0, 8);
             memset(mn[r], 0, 8);
             d[r] = dmin[r] = 0; /* +0.0 */
         }
     }
-    put_nibbles(EXA_QTYPE_Q4_K, o, codes);
     for (int r = 0; r < EXA_QX16_ROWS; r++) {
         for (int j = 0; j < 8; j++) o[Q4K_SC + 16 * j + r] = sc[r][j];
         for (int p = 0; p < 4; p++) {
@@ -168,12 +178,15 @@ static void pack_q6k_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, i
     }
     put_nibbles(EXA_QTYPE_Q6_K, o, codes);
     for (int h = 0; h < EXA_QK_K / 16; h++)
-        for (int r = 0; r < EXA_QX16_ROWS; r++)
-            for (int b = 0; b < 4; b++) {
-                unsigned v = 0;
-                for (int s = 0; s < 4; s++) v |= (unsigned)(codes[r][16 * h + 4 * s + b] >> 4) << (2 * s);
-                o[Q6K_HI(h) + 4 * r + b] = (uint8_t)v;
+        for (int r = 0; r < EXA_QX16_ROWS; r++) { /* byte b: bits 2s..2s+1 = code 16h+4s+b >> 4 */
+            uint32_t v = 0;
+            for (int s4 = 0; s4 < 4; s4++) {
+                uint32_t w;
+                memcpy(&w, &codes[r][16 * h + 4 * s4], 4);
+                v |= ((w >> 4) & 0x03030303u) << (2 * s4);
             }
+            memcpy(o + Q6K_HI(h) + 4 * r, &v, 4);
+        }
     for (int g16 = 0; g16 < 16; g16++)
         for (int r = 0; r < EXA_QX16_ROWS; r++) o[Q6K_SC + 16 * g16 + r] = (uint8_t)sc[r][g16];
     memcpy(o + Q6K_D, d, sizeof d);
@@ -187,9 +200,11 @@ static void pack_q80_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, i
             uint16_t d = 0;
             if (blk) memcpy(&d, blk + offsetof(exa_block_q8_0, d), 2);
             memcpy(o + 32 * e + 2 * r, &d, 2);
-            for (int k = 0; k < EXA_QK; k++) { /* code = w + 128 (pad rows: w = 0, d = 0) */
-                const int kk = EXA_QK * e + k;
-                o[64 + 64 * (kk / 4) + 4 * r + kk % 4] = (uint8_t)(blk ? blk[offsetof(exa_block_q8_0, qs) + (size_t)k] ^ 0x80 : 0x80);
+            for (int k = 0; k < EXA_QK; k += 4) { /* code = w + 128 = w ^ 0x80 (pad rows: w = 0, d = 0) */
+                uint32_t w = 0;
+                if (blk) memcpy(&w, blk + offsetof(exa_block_q8_0, qs) + (size_t)k, 4);
+                w ^= 0x80808080u;
+                memcpy(o + 64 + 64 * ((EXA_QK * e + k) / 4) + 4 * r, &w, 4);
             }
         }
     }
