@@ -348,12 +348,15 @@ X16_TGT X16_INL __m512i dp_bc(__m512i acc, __m512i codes, const uint8_t *p) {
     return _mm512_dpbusd_epi32(acc, codes, bc4(p));
 #endif
 }
-/* Software prefetch of the GSB X16_PF_GSBS ahead, spread over the GSB's inner loop. Measured on
- * Zen 4 (bench_qx16, DRAM-streaming 4096×4096): without it the hardware prefetchers fall behind
- * once the kernel is compute-bound (T = 8: ~5 GB/s from DRAM against ~12 GB/s from L2); 2 GSBs
- * ahead brings DRAM close to the L2 rate and T = 1 to the row kernel's bandwidth. Prefetches past
- * the end of the matrix are harmless (they never fault); the address is formed as an integer. */
-#define X16_PF_GSBS 2
+/* Software prefetch of a GSB ahead, spread over the GSB's inner loop. Measured on Zen 4
+ * (bench_qx16, DRAM-streaming 4096×4096): without it the hardware prefetchers fall behind once the
+ * kernel is compute-bound (Q4_K T = 8: ~5 GB/s from DRAM against ~12.5 GB/s from L2); with it DRAM
+ * comes close to the L2 rate, and T = 1 matches the row kernel's bandwidth. For the k-quants one
+ * GSB (2.4 / 3.4 KB) ahead measured better for T = 1 than 2..8 and no worse for T = 8; Q8_0's GSB
+ * is 1 KB, two ahead (the shared machine was too noisy to separate 1..3). Prefetches past the end
+ * of the matrix are harmless (they never fault); the address is formed as an integer. */
+#define X16_PF_GSBS 1
+#define X16_PF_Q80 2
 X16_TGT X16_INL void prefetch_lines(const uint8_t *base, size_t off, int n) {
     const uintptr_t a = (uintptr_t)base + off;
     for (int k = 0; k < n; k++) _mm_prefetch((const char *)(a + 64 * (uintptr_t)k), _MM_HINT_T0);
@@ -539,7 +542,7 @@ X16_TGT X16_INL void q80_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
         const uint8_t *B = G + (size_t)i * Q80_GSB;
         for (int e = 0; e < 2; e++) {
             const size_t blk = 2 * (size_t)i + (size_t)e;
-            prefetch_lines(B, X16_PF_GSBS * Q80_GSB + 576 * (size_t)e, 9); /* 2 × 9 lines >= the GSB's 17 */
+            prefetch_lines(B, X16_PF_Q80 * Q80_GSB + 576 * (size_t)e, 9); /* 2 × 9 lines >= the GSB's 17 */
             const uint8_t *q = B + 64 + 512 * e;
             const __m512i c0 = _mm512_loadu_si512(q), c1 = _mm512_loadu_si512(q + 64);
             const __m512i c2 = _mm512_loadu_si512(q + 128), c3 = _mm512_loadu_si512(q + 192);
