@@ -575,19 +575,23 @@ typedef void (*x16_chunk_fn)(X16_FN_ARGS);
  * live on the stack; NULL when a large one cannot be allocated (the caller then runs the scalar
  * reference). */
 #define X16_TAB_STACK 4096
-static int32_t *q80_table(const uint8_t *act, size_t as, int T, int64_t nblk, int32_t *stack) {
+X16_TGT static int32_t *q80_table(const uint8_t *act, size_t as, int T, int64_t nblk, int32_t *stack) {
     const size_t n = (size_t)T * 2 * (size_t)nblk;
     int32_t *tb = n <= X16_TAB_STACK ? stack : malloc(n * sizeof *tb);
     if (!tb) return NULL;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (int t = 0; t < T; t++)
         for (int64_t b = 0; b < nblk; b++) {
             const uint8_t *A = act + (size_t)t * as + (size_t)b * sizeof(exa_block_q8_0);
-            const int8_t *qs = (const int8_t *)(A + offsetof(exa_block_q8_0, qs));
-            int s = 0;
-            for (int k = 0; k < EXA_QK; k++) s += qs[k];
+            /* Σa = Σ(a + 128) - 32·128, the u8 sums by vpsadbw */
+            const __m256i sad = _mm256_sad_epu8(
+                _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(A + offsetof(exa_block_q8_0, qs))), flip),
+                _mm256_setzero_si256());
+            const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+            const int s = (int)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
             uint16_t h;
             memcpy(&h, A + offsetof(exa_block_q8_0, d), 2);
-            const float dy = exa_f16_to_f32(h);
+            const float dy = _cvtsh_ss(h); /* exact, as exa_f16_to_f32 */
             int32_t *e = tb + (size_t)t * 2 * (size_t)nblk + 2 * (size_t)b;
             e[0] = -128 * s; /* |.| <= 128·32·128 */
             memcpy(&e[1], &dy, 4);
