@@ -1,8 +1,8 @@
-/* quant_x16.c — the row-interleaved (x16) k-quant matrix kernels of kernels/quant_x16.h: packing
- * from ggml's row layout, the scalar reference over the packed layout, and the AVX-512 VNNI kernel
- * (compiled with __attribute__((target)), selected at run time).
+/* quant_x16.c — the row-interleaved (x16) Q4_K / Q6_K / Q8_0 matrix kernels of
+ * kernels/quant_x16.h: packing from ggml's row layout, the scalar reference over the packed layout,
+ * and the AVX-512 VNNI kernel (compiled with __attribute__((target)), selected at run time).
  *
- * Integer ranges (activations are Q8_K: a in [-128, 127]; bsums |.| <= 16·128 = 2048):
+ * Integer ranges (activations a in [-128, 127]; Q8_K bsums |.| <= 16·128 = 2048):
  *  Q4_K  codes q in [0, 15]. vpdpbusd lane: 4 products, |.| <= 4·15·128 = 7680; the 8 of a
  *        32-weight sub-block: |p_j| <= 61440. sc, m in [0, 63]: |Σ_j sc_j·p_j| <= 8·63·61440 =
  *        31.0e6; mins: S_j = bsums[2j] + bsums[2j+1], |S_j| <= 4096 (fits the int16 of vpdpwssd),
@@ -12,6 +12,9 @@
  *        -32·bsum_g and adds 4 vpdpbusd: p_g = Σ (q-32)·a, |p_g| <= 16·32·128 = 65536 (partial sums
  *        stay within 16·63·128 + 32·2048 < 2^18); sc in [-128, 127]: |Σ_g sc_g·p_g| <= 16·128·65536
  *        = 134e6 < 2^31. Equals the reference's `sumi`.
+ *  Q8_0  codes w + 128 in [0, 255]; the accumulator starts at -128·Σa (|.| <= 128·32·128 = 524288)
+ *        and adds 8 vpdpbusd (lane |.| <= 4·255·128 = 130560): partial sums < 2^21, the result is
+ *        Σ w·a exactly (|.| <= 32·128·128), the reference's `s`.
  * Float: per row and super-block exactly the reference's operations in its order (no FMA: the
  * project builds ISO C11, where GCC does not contract, and intrinsics are separate statements). */
 #include "kernels/quant_x16.h"
