@@ -11,6 +11,7 @@
  * Base and x16 alternate within every repetition (a noisy moment hits both); medians of times and
  * of per-repetition ratios. Last column "batch gain": T × time(T=1) / time(T) of the same kernel,
  * the throughput of T streams relative to one stream.
+ * Then the DRAM case again over all threads (the lead's pool; disjoint 16-row groups per thread).
  * Usage: bench_qx16 [reps]  (default 15); EXA_BENCH_RESIDENT=1: cache-resident section only.
  * Not a pass/fail test. */
 #include <math.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/threadpool.h"
 #include "kernels/quant.h"
 #include "kernels/quant_x16.h"
 
@@ -38,22 +40,46 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* today's driver (kernels/ops.c): tokens in fours outer, rows inner; T = 1 one-row kernel */
-static void base_matmul(exa_qtype t, const uint8_t *W, int64_t rows, int64_t cols, const uint8_t *act, size_t ab, int T,
-                        float *y) {
+/* today's driver (kernels/ops.c): tokens in fours outer, rows [r0, r1) inner; T = 1 one-row kernel;
+ * y is (T, ldy) */
+static void base_rows(exa_qtype t, const uint8_t *W, int64_t r0, int64_t r1, int64_t cols, const uint8_t *act, size_t ab,
+                      int T, float *y, size_t ldy) {
     const size_t rb = exa_qtype_row_bytes(t, cols);
     if (T == 1) {
         exa_qdot_fn f = exa_qdot_get(t, exa_cpu_active());
-        for (int64_t r = 0; r < rows; r++) y[r] = f(cols, W + (size_t)r * rb, act);
+        for (int64_t r = r0; r < r1; r++) y[r] = f(cols, W + (size_t)r * rb, act);
         return;
     }
     exa_qdot4_fn f4 = exa_qdot4_get(t, exa_cpu_active());
     for (int tk = 0; tk < T; tk += 4) /* T is a multiple of 4 here */
-        for (int64_t r = 0; r < rows; r++) {
+        for (int64_t r = r0; r < r1; r++) {
             float o[4];
             f4(cols, W + (size_t)r * rb, act + (size_t)tk * ab, ab, o);
-            for (int c = 0; c < 4; c++) y[(size_t)(tk + c) * (size_t)rows + (size_t)r] = o[c];
+            for (int c = 0; c < 4; c++) y[(size_t)(tk + c) * ldy + (size_t)r] = o[c];
         }
+}
+static void base_matmul(exa_qtype t, const uint8_t *W, int64_t rows, int64_t cols, const uint8_t *act, size_t ab, int T,
+                        float *y) {
+    base_rows(t, W, 0, rows, cols, act, ab, T, y, (size_t)rows);
+}
+
+/* all threads: disjoint 16-row groups per thread, for both kernels */
+typedef struct mt_job {
+    exa_qtype t;
+    const uint8_t *M; /* ggml matrix (x16 = 0) or packed (x16 = 1) */
+    int64_t rows, cols;
+    const uint8_t *act;
+    size_t ab;
+    int T, x16;
+    float *y;
+} mt_job;
+static void mt_worker(void *arg, int ith, int nth) {
+    const mt_job *j = arg;
+    int gb, ge;
+    exa_split((int)((j->rows + 15) / 16), ith, nth, &gb, &ge);
+    if (j->x16) exa_qx16_matmul(j->t, j->M, j->rows, j->cols, gb, ge, j->act, j->ab, j->T, j->y, (size_t)j->rows);
+    else base_rows(j->t, j->M, 16 * (int64_t)gb, 16 * (int64_t)ge < j->rows ? 16 * (int64_t)ge : j->rows, j->cols, j->act,
+                   j->ab, j->T, j->y, (size_t)j->rows);
 }
 
 static void x16_matmul(exa_qtype t, const uint8_t *P, int64_t rows, int64_t cols, const uint8_t *act, size_t ab, int T,
@@ -91,7 +117,9 @@ int main(int argc, char **argv) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         x[i] = (float)((int64_t)(s >> 40) - (1 << 23)) / (float)(1 << 23) * 0.05f;
     }
-    printf("bench_qx16: 1 thread, level %s, %d repetitions (medians)\n", exa_cpu_level_name(exa_cpu_active()), reps);
+    exa_pool *pool_ = resident_only ? NULL : exa_pool_init(0);
+    printf("bench_qx16: 1 thread (then %d for \"DRAM threads\"), level %s, %d repetitions (medians)\n",
+           pool_ ? exa_pool_size(pool_) : 1, exa_cpu_level_name(exa_cpu_active()), reps);
 
     const exa_qtype types[] = {EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K, EXA_QTYPE_Q8_0};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
@@ -103,12 +131,16 @@ int main(int argc, char **argv) {
         if (copies < 1 || copies * pb > pool + (pool >> 4)) { fprintf(stderr, "bench_qx16: pool too small\n"); return 1; }
         if (exa_quantize_matrix(NULL, t, x, rows, cols, Wpool) != EXA_OK) return 1;
         if (exa_qx16_pack(t, Wpool, rows, cols, Ppool) != EXA_OK) return 1;
+        double tp = now(); /* again, into memory already touched: the packing itself, not page faults */
+        if (exa_qx16_pack(t, Wpool, rows, cols, Ppool) != EXA_OK) return 1;
+        tp = now() - tp;
         for (size_t c = 1; c < copies; c++) memcpy(Wpool + c * mb, Wpool, mb), memcpy(Ppool + c * pb, Ppool, pb);
         /* the x16 result equals the reference row dot (tests/quant/test_qx16.c); quick spot check */
         x16_matmul(t, Ppool, rows, cols, act, ab, 1, y);
         const float ref = exa_qdot_get(t, EXA_CPU_SCALAR)(cols, Wpool + 5 * rb, act);
         if (y[5] != ref) { fprintf(stderr, "bench_qx16: %s mismatch %g vs %g\n", exa_qtype_name(t), y[5], ref); return 1; }
 
+        printf("\n%s: pack %.0f MB/s of ggml bytes (one thread, 4096x4096)", exa_qtype_name(t), (double)mb / tp / 1e6);
         printf("\n%s  %-14s %3s %10s %10s %8s %12s %12s\n", exa_qtype_name(t), "", "T", "base GB/s", "x16 GB/s", "x16/base",
                "base batch", "x16 batch");
         for (int mode = 0; mode < 2; mode++) {
@@ -138,7 +170,29 @@ int main(int argc, char **argv) {
                        (double)bytes / mtb / 1e9, (double)bytes / mtx / 1e9, mr, T * t1b / mtb, T * t1x / mtx);
             }
         }
+        if (resident_only || !pool_) continue;
+        double t1b = 0, t1x = 0;
+        for (int ti = 0; ti < NT_; ti++) {
+            const int T = Ts[ti];
+            for (int rep = -1; rep < reps; rep++) {
+                mt_job jb = {t, Wpool + (size_t)(rep + 1) % copies * mb, rows, cols, act, ab, T, 0, y};
+                mt_job jx = {t, Ppool + (size_t)(rep + 2) % copies * pb, rows, cols, act, ab, T, 1, y};
+                double t0 = now();
+                exa_pool_run(pool_, mt_worker, &jb);
+                double t_1 = now();
+                exa_pool_run(pool_, mt_worker, &jx);
+                double t_2 = now();
+                bench_sink += y[3];
+                if (rep < 0) continue;
+                tb[rep] = t_1 - t0, tx[rep] = t_2 - t_1, rt[rep] = tb[rep] / tx[rep];
+            }
+            const double mr = median(rt, reps), mtb = median(tb, reps), mtx = median(tx, reps);
+            if (T == 1) t1b = mtb, t1x = mtx;
+            printf("%-6s%-14s %3d %10.2f %10.2f %7.2fx %11.2fx %11.2fx\n", "", "DRAM threads", T, (double)mb / mtb / 1e9,
+                   (double)mb / mtx / 1e9, mr, T * t1b / mtb, T * t1x / mtx);
+        }
     }
+    exa_pool_free(pool_);
     free(x), free(y), free(act), free(tb), free(tx), free(rt), free(Wpool), free(Ppool);
     return 0;
 }

@@ -1,8 +1,8 @@
-/* quant_x16.c — the row-interleaved (x16) k-quant matrix kernels of kernels/quant_x16.h: packing
- * from ggml's row layout, the scalar reference over the packed layout, and the AVX-512 VNNI kernel
- * (compiled with __attribute__((target)), selected at run time).
+/* quant_x16.c — the row-interleaved (x16) Q4_K / Q6_K / Q8_0 matrix kernels of
+ * kernels/quant_x16.h: packing from ggml's row layout, the scalar reference over the packed layout,
+ * and the AVX-512 VNNI kernel (compiled with __attribute__((target)), selected at run time).
  *
- * Integer ranges (activations are Q8_K: a in [-128, 127]; bsums |.| <= 16·128 = 2048):
+ * Integer ranges (activations a in [-128, 127]; Q8_K bsums |.| <= 16·128 = 2048):
  *  Q4_K  codes q in [0, 15]. vpdpbusd lane: 4 products, |.| <= 4·15·128 = 7680; the 8 of a
  *        32-weight sub-block: |p_j| <= 61440. sc, m in [0, 63]: |Σ_j sc_j·p_j| <= 8·63·61440 =
  *        31.0e6; mins: S_j = bsums[2j] + bsums[2j+1], |S_j| <= 4096 (fits the int16 of vpdpwssd),
@@ -12,6 +12,9 @@
  *        -32·bsum_g and adds 4 vpdpbusd: p_g = Σ (q-32)·a, |p_g| <= 16·32·128 = 65536 (partial sums
  *        stay within 16·63·128 + 32·2048 < 2^18); sc in [-128, 127]: |Σ_g sc_g·p_g| <= 16·128·65536
  *        = 134e6 < 2^31. Equals the reference's `sumi`.
+ *  Q8_0  codes w + 128 in [0, 255]; the accumulator starts at -128·Σa (|.| <= 128·32·128 = 524288)
+ *        and adds 8 vpdpbusd (lane |.| <= 4·255·128 = 130560): partial sums < 2^21, the result is
+ *        Σ w·a exactly (|.| <= 32·128·128), the reference's `s`.
  * Float: per row and super-block exactly the reference's operations in its order (no FMA: the
  * project builds ISO C11, where GCC does not contract, and intrinsics are separate statements). */
 #include "kernels/quant_x16.h"
@@ -87,15 +90,19 @@ size_t exa_qx16_bytes(exa_qtype t, int64_t rows, int64_t cols) {
 
 /* ---------------------------------------------------------------- packing */
 
-/* the 256 codes of one ggml Q4_K block in weight order + its unpacked scales and mins */
-static void q4k_unpack_row(const uint8_t *blk, uint8_t codes[EXA_QK_K], uint8_t sc[8], uint8_t mn[8]) {
-    const uint8_t *qs = blk + offsetof(exa_block_q4_K, qs), *scales = blk + offsetof(exa_block_q4_K, scales);
-    for (int p = 0; p < 4; p++)
-        for (int l = 0; l < 32; l++) {
-            codes[64 * p + l] = qs[32 * p + l] & 0xF;
-            codes[64 * p + 32 + l] = qs[32 * p + l] >> 4;
-        }
-    for (int j = 0; j < 8; j++) exa_q4k_scale_min(j, scales, &sc[j], &mn[j]);
+/* one ggml Q4_K block's nibbles straight into row r's bytes of the nibble chunks: chunk c holds
+ * k in [8c, 8c+8), all in one half of a 64-weight piece p = c/8 of ggml's qs (weight 64p+l is the
+ * low nibble of qs[32p+l] for l < 32, the high nibble of qs[32p+l-32] otherwise) */
+static void q4k_put_row(const uint8_t *qs, int r, uint8_t *o) {
+    for (int c = 0; c < EXA_QK_K / 8; c++) {
+        const int p = c / 8, l = 8 * (c % 8), sh = l < 32 ? 0 : 4;
+        const uint8_t *src = qs + 32 * p + (l % 32);
+        uint32_t lo, hi;
+        memcpy(&lo, src, 4);
+        memcpy(&hi, src + 4, 4);
+        const uint32_t v = ((lo >> sh) & 0x0F0F0F0Fu) | (((hi >> sh) & 0x0F0F0F0Fu) << 4);
+        memcpy(o + Q4K_CODES + 64 * c + 4 * r, &v, 4);
+    }
 }
 
 /* the 256 six-bit codes (0..63) of one ggml Q6_K block in weight order (as the scalar reference) */
@@ -110,32 +117,38 @@ static void q6k_unpack_row(const uint8_t *blk, uint8_t codes[EXA_QK_K]) {
         }
 }
 
-/* codes[16][256] (low 4 bits used) -> the 2048-byte interleaved nibble area */
+/* codes[16][256] (low 4 bits used) -> the 2048 bytes of nibble chunks */
 static void put_nibbles(exa_qtype t, uint8_t *o, uint8_t codes[EXA_QX16_ROWS][EXA_QK_K]) {
-    for (int c = 0; c < EXA_QK_K / 8; c++)
-        for (int r = 0; r < EXA_QX16_ROWS; r++)
-            for (int b = 0; b < 4; b++)
-                o[chunk_off(t, c) + 4 * (size_t)r + (size_t)b] = (uint8_t)((codes[r][8 * c + b] & 0xF) | ((codes[r][8 * c + 4 + b] & 0xF) << 4));
+    for (int c = 0; c < EXA_QK_K / 8; c++) {
+        uint8_t *oc = o + chunk_off(t, c);
+        for (int r = 0; r < EXA_QX16_ROWS; r++) { /* 4 bytes at once: byte b = code 8c+b | code 8c+4+b << 4 */
+            uint32_t lo, hi;
+            memcpy(&lo, &codes[r][8 * c], 4);
+            memcpy(&hi, &codes[r][8 * c + 4], 4);
+            const uint32_t v = (lo & 0x0F0F0F0Fu) | ((hi & 0x0F0F0F0Fu) << 4);
+            memcpy(oc + 4 * r, &v, 4);
+        }
+    }
 }
 
 static void pack_q4k_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, int64_t i, uint8_t *o) {
-    uint8_t codes[EXA_QX16_ROWS][EXA_QK_K], sc[EXA_QX16_ROWS][8], mn[EXA_QX16_ROWS][8];
+    uint8_t sc[EXA_QX16_ROWS][8], mn[EXA_QX16_ROWS][8];
     uint16_t d[EXA_QX16_ROWS], dmin[EXA_QX16_ROWS];
+    memset(o, 0, Q4K_GSB); /* pad rows: codes, scales, mins, d = 0 */
     for (int r = 0; r < EXA_QX16_ROWS; r++) {
         const int64_t row = EXA_QX16_ROWS * g + r;
         if (row < rows) {
             const uint8_t *blk = W + (size_t)row * rb + (size_t)i * sizeof(exa_block_q4_K);
-            q4k_unpack_row(blk, codes[r], sc[r], mn[r]);
+            q4k_put_row(blk + offsetof(exa_block_q4_K, qs), r, o);
+            for (int j = 0; j < 8; j++) exa_q4k_scale_min(j, blk + offsetof(exa_block_q4_K, scales), &sc[r][j], &mn[r][j]);
             memcpy(&d[r], blk + offsetof(exa_block_q4_K, d), 2);
             memcpy(&dmin[r], blk + offsetof(exa_block_q4_K, dmin), 2);
         } else {
-            memset(codes[r], 0, sizeof codes[r]);
             memset(sc[r], 0, 8);
             memset(mn[r], 0, 8);
             d[r] = dmin[r] = 0; /* +0.0 */
         }
     }
-    put_nibbles(EXA_QTYPE_Q4_K, o, codes);
     for (int r = 0; r < EXA_QX16_ROWS; r++) {
         for (int j = 0; j < 8; j++) o[Q4K_SC + 16 * j + r] = sc[r][j];
         for (int p = 0; p < 4; p++) {
@@ -168,12 +181,15 @@ static void pack_q6k_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, i
     }
     put_nibbles(EXA_QTYPE_Q6_K, o, codes);
     for (int h = 0; h < EXA_QK_K / 16; h++)
-        for (int r = 0; r < EXA_QX16_ROWS; r++)
-            for (int b = 0; b < 4; b++) {
-                unsigned v = 0;
-                for (int s = 0; s < 4; s++) v |= (unsigned)(codes[r][16 * h + 4 * s + b] >> 4) << (2 * s);
-                o[Q6K_HI(h) + 4 * r + b] = (uint8_t)v;
+        for (int r = 0; r < EXA_QX16_ROWS; r++) { /* byte b: bits 2s..2s+1 = code 16h+4s+b >> 4 */
+            uint32_t v = 0;
+            for (int s4 = 0; s4 < 4; s4++) {
+                uint32_t w;
+                memcpy(&w, &codes[r][16 * h + 4 * s4], 4);
+                v |= ((w >> 4) & 0x03030303u) << (2 * s4);
             }
+            memcpy(o + Q6K_HI(h) + 4 * r, &v, 4);
+        }
     for (int g16 = 0; g16 < 16; g16++)
         for (int r = 0; r < EXA_QX16_ROWS; r++) o[Q6K_SC + 16 * g16 + r] = (uint8_t)sc[r][g16];
     memcpy(o + Q6K_D, d, sizeof d);
@@ -187,9 +203,11 @@ static void pack_q80_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, i
             uint16_t d = 0;
             if (blk) memcpy(&d, blk + offsetof(exa_block_q8_0, d), 2);
             memcpy(o + 32 * e + 2 * r, &d, 2);
-            for (int k = 0; k < EXA_QK; k++) { /* code = w + 128 (pad rows: w = 0, d = 0) */
-                const int kk = EXA_QK * e + k;
-                o[64 + 64 * (kk / 4) + 4 * r + kk % 4] = (uint8_t)(blk ? blk[offsetof(exa_block_q8_0, qs) + (size_t)k] ^ 0x80 : 0x80);
+            for (int k = 0; k < EXA_QK; k += 4) { /* code = w + 128 = w ^ 0x80 (pad rows: w = 0, d = 0) */
+                uint32_t w = 0;
+                if (blk) memcpy(&w, blk + offsetof(exa_block_q8_0, qs) + (size_t)k, 4);
+                w ^= 0x80808080u;
+                memcpy(o + 64 + 64 * ((EXA_QK * e + k) / 4) + 4 * r, &w, 4);
             }
         }
     }
@@ -333,12 +351,15 @@ X16_TGT X16_INL __m512i dp_bc(__m512i acc, __m512i codes, const uint8_t *p) {
     return _mm512_dpbusd_epi32(acc, codes, bc4(p));
 #endif
 }
-/* Software prefetch of the GSB X16_PF_GSBS ahead, spread over the GSB's inner loop. Measured on
- * Zen 4 (bench_qx16, DRAM-streaming 4096×4096): without it the hardware prefetchers fall behind
- * once the kernel is compute-bound (T = 8: ~5 GB/s from DRAM against ~12 GB/s from L2); 2 GSBs
- * ahead brings DRAM close to the L2 rate and T = 1 to the row kernel's bandwidth. Prefetches past
- * the end of the matrix are harmless (they never fault); the address is formed as an integer. */
-#define X16_PF_GSBS 2
+/* Software prefetch of a GSB ahead, spread over the GSB's inner loop. Measured on Zen 4
+ * (bench_qx16, DRAM-streaming 4096×4096): without it the hardware prefetchers fall behind once the
+ * kernel is compute-bound (Q4_K T = 8: ~5 GB/s from DRAM against ~12.5 GB/s from L2); with it DRAM
+ * comes close to the L2 rate, and T = 1 matches the row kernel's bandwidth. For the k-quants one
+ * GSB (2.4 / 3.4 KB) ahead measured better for T = 1 than 2..8 and no worse for T = 8; Q8_0's GSB
+ * is 1 KB, two ahead (the shared machine was too noisy to separate 1..3). Prefetches past the end
+ * of the matrix are harmless (they never fault); the address is formed as an integer. */
+#define X16_PF_GSBS 1
+#define X16_PF_Q80 2
 X16_TGT X16_INL void prefetch_lines(const uint8_t *base, size_t off, int n) {
     const uintptr_t a = (uintptr_t)base + off;
     for (int k = 0; k < n; k++) _mm_prefetch((const char *)(a + 64 * (uintptr_t)k), _MM_HINT_T0);
@@ -524,7 +545,7 @@ X16_TGT X16_INL void q80_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
         const uint8_t *B = G + (size_t)i * Q80_GSB;
         for (int e = 0; e < 2; e++) {
             const size_t blk = 2 * (size_t)i + (size_t)e;
-            prefetch_lines(B, X16_PF_GSBS * Q80_GSB + 576 * (size_t)e, 9); /* 2 × 9 lines >= the GSB's 17 */
+            prefetch_lines(B, X16_PF_Q80 * Q80_GSB + 576 * (size_t)e, 9); /* 2 × 9 lines >= the GSB's 17 */
             const uint8_t *q = B + 64 + 512 * e;
             const __m512i c0 = _mm512_loadu_si512(q), c1 = _mm512_loadu_si512(q + 64);
             const __m512i c2 = _mm512_loadu_si512(q + 128), c3 = _mm512_loadu_si512(q + 192);
@@ -557,19 +578,23 @@ typedef void (*x16_chunk_fn)(X16_FN_ARGS);
  * live on the stack; NULL when a large one cannot be allocated (the caller then runs the scalar
  * reference). */
 #define X16_TAB_STACK 4096
-static int32_t *q80_table(const uint8_t *act, size_t as, int T, int64_t nblk, int32_t *stack) {
+X16_TGT static int32_t *q80_table(const uint8_t *act, size_t as, int T, int64_t nblk, int32_t *stack) {
     const size_t n = (size_t)T * 2 * (size_t)nblk;
     int32_t *tb = n <= X16_TAB_STACK ? stack : malloc(n * sizeof *tb);
     if (!tb) return NULL;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (int t = 0; t < T; t++)
         for (int64_t b = 0; b < nblk; b++) {
             const uint8_t *A = act + (size_t)t * as + (size_t)b * sizeof(exa_block_q8_0);
-            const int8_t *qs = (const int8_t *)(A + offsetof(exa_block_q8_0, qs));
-            int s = 0;
-            for (int k = 0; k < EXA_QK; k++) s += qs[k];
+            /* Σa = Σ(a + 128) - 32·128, the u8 sums by vpsadbw */
+            const __m256i sad = _mm256_sad_epu8(
+                _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(A + offsetof(exa_block_q8_0, qs))), flip),
+                _mm256_setzero_si256());
+            const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+            const int s = (int)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
             uint16_t h;
             memcpy(&h, A + offsetof(exa_block_q8_0, d), 2);
-            const float dy = exa_f16_to_f32(h);
+            const float dy = _cvtsh_ss(h); /* exact, as exa_f16_to_f32 */
             int32_t *e = tb + (size_t)t * 2 * (size_t)nblk + 2 * (size_t)b;
             e[0] = -128 * s; /* |.| <= 128·32·128 */
             memcpy(&e[1], &dy, 4);
