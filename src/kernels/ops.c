@@ -47,8 +47,6 @@ typedef struct {
  * are re-read once per block rather than once per row, and each weight byte comes from memory
  * once per call: matrix–matrix for prompts, not T matrix–vectors. */
 #define MATMUL_ROW_BLOCK 16
-/* rows per call of the interleaved kernel (a multiple of its 16-row groups) */
-#define MATMUL_X16_BLOCK 64
 
 /* rows [rb, re) of one matrix for every token */
 static void mm_rows(const mm_job *j, const mm_part *p, int64_t rb, int64_t re) {
@@ -110,7 +108,7 @@ static void mm_worker(void *arg, int ith, int nth) {
         if (p->x16) { /* boundaries rounded to whole groups: the same rounding on both sides of each */
             b = (b + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS * EXA_QX16_ROWS;
             e = ce >= pe ? e : (e + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS * EXA_QX16_ROWS;
-            for (int64_t rb = b; rb < e; rb += MATMUL_X16_BLOCK) mm_rows_x16(j, p, rb, EXA_MIN(rb + MATMUL_X16_BLOCK, e));
+            if (e > b) mm_rows_x16(j, p, b, e); /* one call per range: the kernel walks its groups, all tokens per group */
             continue;
         }
         for (int64_t rb = b; rb < e; rb += MATMUL_ROW_BLOCK) mm_rows(j, p, rb, EXA_MIN(rb + MATMUL_ROW_BLOCK, e));
