@@ -105,9 +105,21 @@ int exa_cmd_bench(int argc, char **argv) {
     qsort(ppf, (size_t)reps, sizeof ppf[0], cmp_d);
     const double pp_tps = pp[reps / 2], tg_tps = tg[reps / 2], bw = bwr[reps / 2], peak = pkr[reps / 2];
     const double tg_frac = tgf[reps / 2], pp_frac = ppf[reps / 2], tg_roof = bw * 1e9 / bytes_tok;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double rss_mb = (double)ru.ru_maxrss / 1024.0;
+    /* resident memory of model + context now (the limit probes' buffers are freed; the peak
+     * would count them), from /proc where there is one, else the peak */
+    double rss_mb = 0;
+    FILE *st = fopen("/proc/self/status", "r");
+    if (st) {
+        char line[256];
+        while (fgets(line, sizeof line, st))
+            if (!strncmp(line, "VmRSS:", 6)) rss_mb = atof(line + 6) / 1024.0;
+        fclose(st);
+    }
+    if (rss_mb <= 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        rss_mb = (double)ru.ru_maxrss / 1024.0;
+    }
     exa_context_free(ctx);
 
     if (json) {

@@ -16,7 +16,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < (size_t)rows * cols * esz / 2; i++) ((uint16_t *)w)[i] = (uint16_t)(0x3c00 + (i % 512));
     for (int i = 0; i < 16 * cols; i++) x[i] = (float)(i % 7) * 0.1f;
     exa_pool *pool = exa_pool_init(1);
-    exa_mat m = {dt, w, rows, cols};
+    exa_mat m = {dt, w, rows, cols, NULL};
     for (int T = 1; T <= 16; T *= 2) {
         double best_batch = 1e9, best_single = 1e9;
         for (int r = 0; r < reps; r++) {

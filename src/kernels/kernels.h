@@ -40,6 +40,9 @@ typedef struct exa_mat {
     exa_dtype dtype;
     const void *data;
     int64_t rows, cols;
+    /* optional row-interleaved copy of data for the AVX-512 VNNI kernel (kernels/quant_x16.h),
+     * made at load when this CPU runs it; NULL: the row kernels read data */
+    const void *packed;
 } exa_mat;
 
 /* y (T, rows) = x (T, cols) · Wᵀ, threaded over rows of W. Each row of W is read from memory

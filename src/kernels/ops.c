@@ -15,6 +15,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
+#include "kernels/quant_x16.h"
 
 /* One weight matrix of a job: its kernels and where its rows sit in the job's cost space. */
 typedef struct {
@@ -25,6 +26,8 @@ typedef struct {
     exa_gemm4_fn gemm4;    /* NULL: dot products only */
     exa_qdot_fn qdot;      /* block-quantized weights (else NULL) */
     exa_qdot4_fn qdot4;    /* 4 tokens per weight row, each block decoded once (T > 1) */
+    exa_qtype qt;          /* block format (quantized weights) */
+    int x16;               /* use w->packed: 16-row groups, all tokens per group (quant_x16.h) */
     const uint8_t *act;    /* (Tp) activation rows quantized for this format, act_bytes each */
     size_t act_bytes;
     size_t cost0;          /* bytes of all earlier matrices' rows */
@@ -65,8 +68,8 @@ static void mm_rows(const mm_job *j, const mm_part *p, int64_t rb, int64_t re) {
             for (; r < re; r++)
                 for (int c = 0; c < nt; c++) p->y[(size_t)(t + c) * R + (size_t)r] = p->dot(ROW(r), xt + (size_t)c * cols, (int)cols);
         }
-    else if (p->qdot4) /* act has Tp rows, as x */
-        for (; t < j->T; t += 4) {
+    else if (p->qdot4) /* act has Tp rows, as x; a tail of 1-2 tokens is cheaper through the one-row kernel */
+        for (; t < j->T && j->T - t >= 3; t += 4) {
             const int nt = EXA_MIN(4, j->T - t);
             const uint8_t *at = p->act + (size_t)t * p->act_bytes;
             for (int64_t r = rb; r < re; r++) {
@@ -75,13 +78,20 @@ static void mm_rows(const mm_job *j, const mm_part *p, int64_t rb, int64_t re) {
                 for (int c = 0; c < nt; c++) p->y[(size_t)(t + c) * R + (size_t)r] = o[c];
             }
         }
-    else if (p->qdot)
+    /* remaining tokens one at a time (all of them without a multi-token kernel) */
+    if (p->qdot)
         for (; t < j->T; t++)
             for (int64_t r = rb; r < re; r++) p->y[(size_t)t * R + (size_t)r] = p->qdot(p->w->cols, ROW(r), p->act + (size_t)t * p->act_bytes);
     else
         for (; t < j->T; t++)
             for (int64_t r = rb; r < re; r++) p->y[(size_t)t * R + (size_t)r] = p->dot(ROW(r), j->x + (size_t)t * cols, (int)cols);
 #undef ROW
+}
+
+/* row-interleaved weights: whole 16-row groups, every token per group */
+static void mm_rows_x16(const mm_job *j, const mm_part *p, int64_t rb, int64_t re) {
+    exa_qx16_matmul(p->qt, p->w->packed, p->w->rows, p->w->cols, rb / EXA_QX16_ROWS, (re + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS,
+                    p->act, p->act_bytes, j->T, p->y, (size_t)p->w->rows);
 }
 
 static void mm_worker(void *arg, int ith, int nth) {
@@ -93,8 +103,14 @@ static void mm_worker(void *arg, int ith, int nth) {
         const mm_part *p = &j->part[i];
         const size_t pe = p->cost0 + (size_t)p->w->rows * p->rbytes;
         if (ce <= p->cost0 || cb >= pe) continue;
-        const int64_t b = cb <= p->cost0 ? 0 : (int64_t)((cb - p->cost0 + p->rbytes - 1) / p->rbytes);
-        const int64_t e = ce >= pe ? p->w->rows : (int64_t)((ce - p->cost0 + p->rbytes - 1) / p->rbytes);
+        int64_t b = cb <= p->cost0 ? 0 : (int64_t)((cb - p->cost0 + p->rbytes - 1) / p->rbytes);
+        int64_t e = ce >= pe ? p->w->rows : (int64_t)((ce - p->cost0 + p->rbytes - 1) / p->rbytes);
+        if (p->x16) { /* boundaries rounded to whole groups: the same rounding on both sides of each */
+            b = (b + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS * EXA_QX16_ROWS;
+            e = ce >= pe ? e : (e + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS * EXA_QX16_ROWS;
+            if (e > b) mm_rows_x16(j, p, b, e); /* one call per range: the kernel walks its groups, all tokens per group */
+            continue;
+        }
         for (int64_t rb = b; rb < e; rb += MATMUL_ROW_BLOCK) mm_rows(j, p, rb, EXA_MIN(rb + MATMUL_ROW_BLOCK, e));
     }
 }
@@ -138,8 +154,10 @@ static void matmul_n(exa_pool *pool, exa_cpu_level lv, int n, const exa_mat *con
         }
         const exa_qtype qt = exa_qtype_from_dtype(w[i]->dtype), at = exa_qtype_act(qt);
         const int slot = at == EXA_QTYPE_Q8_K;
+        p->qt = qt;
         p->qdot = exa_qdot_get(qt, lv);
         p->qdot4 = T > 1 ? exa_qdot4_get(qt, lv) : NULL;
+        p->x16 = w[i]->packed && lv == EXA_CPU_AVX512 && exa_qx16_bytes(qt, w[i]->rows, w[i]->cols) > 0;
         p->act_bytes = exa_qtype_row_bytes(at, w[i]->cols);
         if (!p->qdot || !p->act_bytes) { fail = 1; break; } /* cols not a multiple of the block: the loader never does that */
         if (!act[slot]) {

@@ -1,5 +1,6 @@
 /* quant_avx2.c — AVX2 + FMA + F16C dot products of quantized weight rows with quantized
- * activations (Q8_0/Q4_0 · Q8_0, Q4_K/Q5_K/Q6_K · Q8_K). Compiled with __attribute__((target)) so the
+ * activations (Q8_0/Q4_0 · Q8_0, Q4_K/Q5_K/Q6_K · Q8_K), one activation row (exa_qdot_fn) or four
+ * per weight row with each block decoded once (exa_qdot4_fn, bit-identical per row). Compiled with __attribute__((target)) so the
  * library still runs on any x86-64; quant.c only calls these after __builtin_cpu_supports says
  * yes. Integer block sums are exact; only the float accumulation order differs from the scalar
  * reference in quant.c. */

@@ -1,8 +1,10 @@
 /* quant_avx512.c — AVX-512 (F/BW/VL) + VNNI dot products of quantized weight rows with quantized
- * activations. VNNI's vpdpbusd multiplies unsigned by signed bytes and sums groups of 4 into
- * int32 lanes: unsigned codes (Q4_0, Q4_K, Q6_K) feed it directly with the zero-point folded out
- * through activation sums; Q8_0 uses |w| and sign-transferred activations. Two 32-weight blocks
- * (or 64 weights of a super-block) per 512-bit register. Compiled with __attribute__((target));
+ * activations: one activation row (exa_qdot_fn) and four activation rows per weight row with each
+ * weight block decoded once (exa_qdot4_fn; per row bit-identical to the one-row kernel). VNNI's
+ * vpdpbusd multiplies unsigned by signed bytes and sums groups of 4 into int32 lanes: unsigned
+ * codes (Q4_0, Q4_K, Q5_K, Q6_K) feed it directly with the zero-point folded out through
+ * activation sums; Q8_0 uses |w| and sign-transferred activations. Two 32-weight blocks (or 64
+ * weights of a super-block) per 512-bit register. Compiled with __attribute__((target));
  * quant.c selects these only when the CPU reports all four features. */
 #include "kernels/quant_impl.h"
 
@@ -128,10 +130,26 @@ EXA_AVX512 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) {
  * maddubs (codes <= 31, u8·s8 pair sums <= 2·31·128: no int16 saturation), then dpwssd with the
  * sub-block's i16 scale. The mins go against the activation's bsums. */
 
-/* per 128-bit lane shuffle: i16 scale 2j into the low 256 bits, 2j+1 into the high 256 bits */
-EXA_AVX512 static inline __m512i q4k_sel(int j) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)))),
-                              _mm256_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))), 1);
+/* Two chunks j, j+1 (j even) go through one dpwssd: dpbusd gives each chunk's 16 int32 sums of 4
+ * code·activation products (lanes 0-7 sub-block 2j, 8-15 sub-block 2j+1; |sum| <= 4·31·128, so
+ * int16 holds it exactly), packs_epi32 interleaves the two chunks per 128-bit lane (4 sums of j,
+ * then 4 of j+1), and dpwssd multiplies by the sub-block scales and adds pairs into int32. Three
+ * multiply-pipe ops per 128 weights instead of four for maddubs+dpwssd per chunk. This is the
+ * i16 scale shuffle for that layout: in 128-bit lanes 0,1 scales 2j (words 0-3) and 2j+2 (4-7),
+ * in lanes 2,3 scales 2j+1 and 2j+3. */
+EXA_AVX512 static inline __m512i q4k_sel2(int j) {
+    const short w0 = (short)((4 * j) | ((4 * j + 1) << 8)), w1 = (short)((4 * j + 4) | ((4 * j + 5) << 8));
+    const short w2 = (short)((4 * j + 2) | ((4 * j + 3) << 8)), w3 = (short)((4 * j + 6) | ((4 * j + 7) << 8));
+    const __m128i lo = _mm_set_epi16(w1, w1, w1, w1, w0, w0, w0, w0), hi = _mm_set_epi16(w3, w3, w3, w3, w2, w2, w2, w2);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(lo, lo)), _mm256_set_m128i(hi, hi), 1);
+}
+
+/* sumi += scales · (codes_j · a_j, codes_j+1 · a_j+1) as described above */
+EXA_AVX512 static inline __m512i dot2_u8s8(__m512i sumi, __m512i cj, __m512i cj1, const int8_t *aq, __m512i sc) {
+    const __m512i z = _mm512_setzero_si512();
+    const __m512i p0 = _mm512_dpbusd_epi32(z, cj, _mm512_loadu_si512(aq));
+    const __m512i p1 = _mm512_dpbusd_epi32(z, cj1, _mm512_loadu_si512(aq + 64));
+    return _mm512_dpwssd_epi32(sumi, _mm512_packs_epi32(p0, p1), sc);
 }
 
 /* the chunk's 32 bytes broadcast to both halves, shifted right by 0 / 4 per half (64-bit shifts:
@@ -157,16 +175,19 @@ EXA_AVX512 static inline __m512i q5k_codes(const uint8_t *q, __m512i qh2, int j)
     return _mm512_ternarylogic_epi32(q4k_codes(q), _mm512_rolv_epi64(qh2, rot), _mm512_set1_epi8(0x10), 0xF8);
 }
 
-EXA_AVX512 static inline __m512i dot_u8s8_i16(__m512i sumi, __m512i codes, const int8_t *aq, __m512i sc) {
-    return _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(codes, _mm512_loadu_si512(aq)), sc);
-}
-
 /* the horizontal sum of the 8-lane min accumulator */
 EXA_AVX512 static inline float hsum8_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+/* the block's d (lane 0) and dmin (lane 1), converted together */
+EXA_AVX512 static inline __m128 q4k_d_dmin(const uint16_t *d) {
+    uint32_t u;
+    __builtin_memcpy(&u, d, 4);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)u));
 }
 
 /* one Q4_K/Q5_K super-block's weight side: 16-bit scales broadcast per lane, mins against bsums */
@@ -178,16 +199,18 @@ EXA_AVX512 static inline float hsum8_ps(__m256 v) {
     const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv_, dup_m))
 
 #define Q4K_CONSTS                                                                                            \
-    const __m512i sel0 = q4k_sel(0), sel1 = q4k_sel(1), sel2 = q4k_sel(2), sel3 = q4k_sel(3);                  \
+    const __m512i sel0 = q4k_sel2(0), sel2 = q4k_sel2(2);                                                    \
     const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)
 
-#define Q4K_STEP1(j, codes) sumi = dot_u8s8_i16(sumi, codes, y[i].qs + 64 * (j), _mm512_shuffle_epi8(sc16, sel##j))
+#define Q4K_STEP1(j, cj, cj1) sumi = dot2_u8s8(sumi, cj, cj1, y[i].qs + 64 * (j), _mm512_shuffle_epi8(sc16, sel##j))
 
-/* per row after a super-block (also the four-row kernels' per-row step) */
+/* per row after a super-block (also the four-row kernels' per-row step):
+ * acc += y.d · (d · sumi), accm += y.d · (dmin · summ) — xdv/xmv are d and dmin broadcast once per
+ * block and shared by the rows; y.d comes in as a broadcast memory operand */
 #define Q4K_END(acc, am, yb, sumi)                                                                            \
-    acc = _mm512_fmadd_ps(_mm512_set1_ps((yb).d * xd), _mm512_cvtepi32_ps(sumi), acc);                         \
-    am = _mm256_fmadd_ps(_mm256_set1_ps((yb).d * xm),                                                          \
-                         _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(yb).bsums))), am)
+    acc = _mm512_fmadd_ps(_mm512_set1_ps((yb).d), _mm512_mul_ps(xdv, _mm512_cvtepi32_ps(sumi)), acc);         \
+    am = _mm256_fmadd_ps(_mm256_set1_ps((yb).d),                                                               \
+                         _mm256_mul_ps(xmv, _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(yb).bsums)))), am)
 
 EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
     const exa_block_q4_K *x = w;
@@ -198,11 +221,11 @@ EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
         Q4K_SCALES(x[i]);
         __m512i sumi = _mm512_setzero_si512();
-        Q4K_STEP1(0, q4k_codes(x[i].qs));
-        Q4K_STEP1(1, q4k_codes(x[i].qs + 32));
-        Q4K_STEP1(2, q4k_codes(x[i].qs + 64));
-        Q4K_STEP1(3, q4k_codes(x[i].qs + 96));
-        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_STEP1(0, q4k_codes(x[i].qs), q4k_codes(x[i].qs + 32));
+        Q4K_STEP1(2, q4k_codes(x[i].qs + 64), q4k_codes(x[i].qs + 96));
+        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
+        const __m512 xdv = _mm512_broadcastss_ps(dm_);
+        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
         Q4K_END(acc, acc_m, y[i], sumi);
     }
     return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
@@ -218,11 +241,11 @@ EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
         Q4K_SCALES(x[i]);
         const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
         __m512i sumi = _mm512_setzero_si512();
-        Q4K_STEP1(0, q5k_codes(x[i].qs, qh2, 0));
-        Q4K_STEP1(1, q5k_codes(x[i].qs + 32, qh2, 1));
-        Q4K_STEP1(2, q5k_codes(x[i].qs + 64, qh2, 2));
-        Q4K_STEP1(3, q5k_codes(x[i].qs + 96, qh2, 3));
-        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_STEP1(0, q5k_codes(x[i].qs, qh2, 0), q5k_codes(x[i].qs + 32, qh2, 1));
+        Q4K_STEP1(2, q5k_codes(x[i].qs + 64, qh2, 2), q5k_codes(x[i].qs + 96, qh2, 3));
+        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
+        const __m512 xdv = _mm512_broadcastss_ps(dm_);
+        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
         Q4K_END(acc, acc_m, y[i], sumi);
     }
     return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
@@ -230,16 +253,21 @@ EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
 
 /* Q6_K: 6-bit codes q in [0, 64) (value q - 32) rebuilt 64 at a time with 512-bit ops: ql's two
  * 32-byte halves side by side, qh broadcast to both halves and shifted per half (64-bit lane
- * shifts; bits that cross into a neighbouring byte are masked off). One int16 scale per 16
- * weights = per 128-bit lane. maddubs (u6·s8 pair sums <= 2·63·128, no int16 saturation) then
- * dpwssd with the scales; the -32 offset is -32·Σ sc·bsums, folded into the integer sum. The
- * block's integer total is exact, so d·total is the scalar reference's float operation. */
-EXA_AVX512 static inline __m512i q6k_scale_ctl(int base) { /* lane L: int16 element base + L */
-    __m512i c = _mm512_setzero_si512();
-    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base) | ((2 * base + 1) << 8))), 0);
-    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 2) | ((2 * base + 3) << 8))), 1);
-    c = _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 4) | ((2 * base + 5) << 8))), 2);
-    return _mm512_inserti32x4(c, _mm_set1_epi16((short)((2 * base + 6) | ((2 * base + 7) << 8))), 3);
+ * shifts; bits that cross into a neighbouring byte are masked off). One int8 scale per 16
+ * weights = per 128-bit lane of a code vector. As for Q4_K, the two code vectors of a 128-weight
+ * chunk go through dpbusd each (sums of 4 products, |s| <= 4·63·128 < 2^15), packs_epi32 and one
+ * dpwssd with the scales: in 128-bit lane L, words 0-3 hold sums of group L of the chunk (q12),
+ * words 4-7 of group 4+L (q34). The -32 offset is -32·Σ sc·bsums, folded into the integer sum.
+ * The block's integer total is exact, so d·total is the scalar reference's float operation. */
+EXA_AVX512 static inline __m512i q6k_scale_ctl(void) {
+#define Q6K_W(e) ((short)((2 * (e)) | ((2 * (e) + 1) << 8)))
+#define Q6K_LANE(L) _mm_set_epi16(Q6K_W(4 + L), Q6K_W(4 + L), Q6K_W(4 + L), Q6K_W(4 + L), Q6K_W(L), Q6K_W(L), Q6K_W(L), Q6K_W(L))
+    __m512i c = _mm512_castsi128_si512(Q6K_LANE(0));
+    c = _mm512_inserti32x4(c, Q6K_LANE(1), 1);
+    c = _mm512_inserti32x4(c, Q6K_LANE(2), 2);
+    return _mm512_inserti32x4(c, Q6K_LANE(3), 3);
+#undef Q6K_LANE
+#undef Q6K_W
 }
 
 /* codes of weights 128c + [0, 64) (q12) and 128c + [64, 128) (q34) of a Q6_K block */
@@ -254,7 +282,7 @@ EXA_AVX512 static inline __m512i q6k_scale_ctl(int base) { /* lane L: int16 elem
     const __m512i m4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);                                   \
     const __m512i sh12 = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4); /* q1: bits 0-1 << 4, q2: bits 2-3 << 2 */ \
     const __m512i sh34 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0); /* q3: bits 4-5, q4: bits 6-7 >> 2 */      \
-    const __m512i ctl12 = q6k_scale_ctl(0), ctl34 = q6k_scale_ctl(4)
+    const __m512i ctl = q6k_scale_ctl()
 
 /* -32·Σ_g sc[g]·bsums[g] as a 512-bit start value for the integer sum (upper half zero) */
 EXA_AVX512 static inline __m512i q6k_offset(__m256i sc16, const int16_t *bsums) {
@@ -274,8 +302,7 @@ EXA_AVX512 float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) {
             Q6K_DECODE(x[i].ql + 64 * c, x[i].qh + 32 * c, q12, q34);
             const __m512i sc = _mm512_broadcast_i32x4(c ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
             const int8_t *aq = y[i].qs + 128 * c;
-            sumi = dot_u8s8_i16(sumi, q12, aq, _mm512_shuffle_epi8(sc, ctl12));
-            sumi = dot_u8s8_i16(sumi, q34, aq + 64, _mm512_shuffle_epi8(sc, ctl34));
+            sumi = dot2_u8s8(sumi, q12, q34, aq, _mm512_shuffle_epi8(sc, ctl));
         }
         const float d = f16(x[i].d) * y[i].d;
         const int total = _mm512_reduce_add_epi32(sumi);
@@ -317,16 +344,12 @@ EXA_AVX512 void exa_qdot4_q6_K_avx512(int64_t n, const void *w, const void *act,
         for (int c = 0; c < 2; c++) {
             Q6K_DECODE(x[i].ql + 64 * c, x[i].qh + 32 * c, q12, q34);
             const __m512i sc = _mm512_broadcast_i32x4(c ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
-            const __m512i sc12 = _mm512_shuffle_epi8(sc, ctl12), sc34 = _mm512_shuffle_epi8(sc, ctl34);
+            const __m512i scs = _mm512_shuffle_epi8(sc, ctl);
             const int o = 128 * c;
-            s0 = dot_u8s8_i16(s0, q12, y0[i].qs + o, sc12);
-            s1 = dot_u8s8_i16(s1, q12, y1[i].qs + o, sc12);
-            s2 = dot_u8s8_i16(s2, q12, y2[i].qs + o, sc12);
-            s3 = dot_u8s8_i16(s3, q12, y3[i].qs + o, sc12);
-            s0 = dot_u8s8_i16(s0, q34, y0[i].qs + o + 64, sc34);
-            s1 = dot_u8s8_i16(s1, q34, y1[i].qs + o + 64, sc34);
-            s2 = dot_u8s8_i16(s2, q34, y2[i].qs + o + 64, sc34);
-            s3 = dot_u8s8_i16(s3, q34, y3[i].qs + o + 64, sc34);
+            s0 = dot2_u8s8(s0, q12, q34, y0[i].qs + o, scs);
+            s1 = dot2_u8s8(s1, q12, q34, y1[i].qs + o, scs);
+            s2 = dot2_u8s8(s2, q12, q34, y2[i].qs + o, scs);
+            s3 = dot2_u8s8(s3, q12, q34, y3[i].qs + o, scs);
         }
         /* per row: d = f16(x.d)·y.d, contrib = d·total, sum += contrib — lane-wise, unfused */
         const __m128 d = _mm_mul_ps(_mm_set1_ps(f16(x[i].d)), _mm_setr_ps(y0[i].d, y1[i].d, y2[i].d, y3[i].d));
@@ -336,13 +359,13 @@ EXA_AVX512 void exa_qdot4_q6_K_avx512(int64_t n, const void *w, const void *act,
     _mm_storeu_ps(out, sum);
 }
 
-#define Q4K_STEP4(j, codes)                                                                                   \
+#define Q4K_STEP4(j, cj, cj1)                                                                                 \
     do {                                                                                                      \
-        const __m512i scj = _mm512_shuffle_epi8(sc16, sel##j);                                                \
-        s0 = dot_u8s8_i16(s0, codes, y0[i].qs + 64 * (j), scj);                                               \
-        s1 = dot_u8s8_i16(s1, codes, y1[i].qs + 64 * (j), scj);                                               \
-        s2 = dot_u8s8_i16(s2, codes, y2[i].qs + 64 * (j), scj);                                               \
-        s3 = dot_u8s8_i16(s3, codes, y3[i].qs + 64 * (j), scj);                                               \
+        const __m512i c0_ = (cj), c1_ = (cj1), scj = _mm512_shuffle_epi8(sc16, sel##j);                         \
+        s0 = dot2_u8s8(s0, c0_, c1_, y0[i].qs + 64 * (j), scj);                                               \
+        s1 = dot2_u8s8(s1, c0_, c1_, y1[i].qs + 64 * (j), scj);                                               \
+        s2 = dot2_u8s8(s2, c0_, c1_, y2[i].qs + 64 * (j), scj);                                               \
+        s3 = dot2_u8s8(s3, c0_, c1_, y3[i].qs + 64 * (j), scj);                                               \
     } while (0)
 
 EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
@@ -354,11 +377,11 @@ EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act,
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
         Q4K_SCALES(x[i]);
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-        Q4K_STEP4(0, q4k_codes_ins(x[i].qs + 0));
-        Q4K_STEP4(1, q4k_codes_ins(x[i].qs + 32));
-        Q4K_STEP4(2, q4k_codes_ins(x[i].qs + 64));
-        Q4K_STEP4(3, q4k_codes_ins(x[i].qs + 96));
-        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_STEP4(0, q4k_codes_ins(x[i].qs), q4k_codes_ins(x[i].qs + 32));
+        Q4K_STEP4(2, q4k_codes_ins(x[i].qs + 64), q4k_codes_ins(x[i].qs + 96));
+        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
+        const __m512 xdv = _mm512_broadcastss_ps(dm_);
+        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
         Q4K_END(acc0, am0, y0[i], s0);
         Q4K_END(acc1, am1, y1[i], s1);
         Q4K_END(acc2, am2, y2[i], s2);
@@ -380,11 +403,11 @@ EXA_AVX512 void exa_qdot4_q5_K_avx512(int64_t n, const void *w, const void *act,
         Q4K_SCALES(x[i]);
         const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
         __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-        Q4K_STEP4(0, q5k_codes(x[i].qs + 0, qh2, 0));
-        Q4K_STEP4(1, q5k_codes(x[i].qs + 32, qh2, 1));
-        Q4K_STEP4(2, q5k_codes(x[i].qs + 64, qh2, 2));
-        Q4K_STEP4(3, q5k_codes(x[i].qs + 96, qh2, 3));
-        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        Q4K_STEP4(0, q5k_codes(x[i].qs, qh2, 0), q5k_codes(x[i].qs + 32, qh2, 1));
+        Q4K_STEP4(2, q5k_codes(x[i].qs + 64, qh2, 2), q5k_codes(x[i].qs + 96, qh2, 3));
+        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
+        const __m512 xdv = _mm512_broadcastss_ps(dm_);
+        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
         Q4K_END(acc0, am0, y0[i], s0);
         Q4K_END(acc1, am1, y1[i], s1);
         Q4K_END(acc2, am2, y2[i], s2);

@@ -62,7 +62,7 @@ static void test_matmul_shape(int rows, int cols, int T) {
     for (int ti = 0; ti < 3; ti++) {
         fill(types[ti], w, wf, rows * cols);
         for (int i = 0; i < T * cols; i++) x[i] = test_randf();
-        exa_mat m = {types[ti], w, rows, cols};
+        exa_mat m = {types[ti], w, rows, cols, NULL};
         exa_matmul(pool, &m, x, T, y);
         exa_matmul_ref(&m, x, T, yr);
         float md = 0;
@@ -90,8 +90,8 @@ static void test_qmatmul_shape(exa_dtype dt, int rows, int cols, int T) {
     uint8_t *w = malloc(rb * rows);
     for (int i = 0; i < rows * cols; i++) wf[i] = test_randf();
     for (int i = 0; i < T * cols; i++) x[i] = test_randf();
-    exa_mat mf = {EXA_DTYPE_F32, wf, rows, cols};
-    exa_mat m = {dt, w, rows, cols};
+    exa_mat mf = {EXA_DTYPE_F32, wf, rows, cols, NULL};
+    exa_mat m = {dt, w, rows, cols, NULL};
     for (int r = 0; r < rows; r++) CHECK(exa_quantize_row(exa_qtype_from_dtype(dt), wf + (size_t)r * cols, w + r * rb, cols) == EXA_OK, "quantize");
     for (int r = 0; r < rows; r++) exa_row_to_f32(dt, w, cols, r, wf + (size_t)r * cols); /* dequantized weights */
     exa_matmul(pool, &m, x, T, y);
@@ -150,7 +150,7 @@ static void test_matmul_n(void) {
         if (dts[i] == EXA_DTYPE_BF16) fill(EXA_DTYPE_BF16, w[i], wf, rows[i] * cols);
         else
             for (int r = 0; r < rows[i]; r++) exa_quantize_row(exa_qtype_from_dtype(dts[i]), wf + (size_t)r * cols, (uint8_t *)w[i] + r * rb, cols);
-        m[i] = (exa_mat){dts[i], w[i], rows[i], cols};
+        m[i] = (exa_mat){dts[i], w[i], rows[i], cols, NULL};
         mp[i] = &m[i];
         y[i] = malloc(sizeof(float) * 6 * (size_t)rows[i]);
     }
@@ -168,7 +168,7 @@ static void test_matmul_n(void) {
         }
     }
     /* mismatched input widths: NaN, never garbage */
-    exa_mat bad = {EXA_DTYPE_F32, wf, 2, 256};
+    exa_mat bad = {EXA_DTYPE_F32, wf, 2, 256, NULL};
     const exa_mat *bp[2] = {&m[0], &bad};
     exa_matmul_n(pool, 2, bp, x, 1, y);
     CHECK(isnan(y[0][0]) && isnan(y[1][1]), "matmul_n with different cols gives NaN");

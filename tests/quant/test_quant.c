@@ -3,6 +3,8 @@
  *  - round-trip RMSE per format on gaussian data within bounds (and Q4_0 > Q4_K > Q6_K > Q8_0),
  *  - every SIMD dot product against the scalar reference (random data and raw random block
  *    bytes), the scalar reference against an f32 dot of the dequantized rows,
+ *  - every four-activation-row kernel (exa_qdot4_get) bit-identical to its level's one-row kernel
+ *    and within the one-row tolerance of the scalar reference,
  *  - llama.cpp's own acceptance thresholds (tests/test-quantize-fns.cpp) on its synthetic data,
  *  - EXA_CPU forcing (the same binary is registered with EXA_CPU=scalar / avx2 / unset).
  * Prints the measured RMSE figures (recorded in docs/quant.md). */

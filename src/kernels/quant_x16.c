@@ -1,0 +1,648 @@
+/* quant_x16.c — the row-interleaved (x16) Q4_K / Q6_K / Q8_0 matrix kernels of
+ * kernels/quant_x16.h: packing from ggml's row layout, the scalar reference over the packed layout,
+ * and the AVX-512 VNNI kernel (compiled with __attribute__((target)), selected at run time).
+ *
+ * Integer ranges (activations a in [-128, 127]; Q8_K bsums |.| <= 16·128 = 2048):
+ *  Q4_K  codes q in [0, 15]. vpdpbusd lane: 4 products, |.| <= 4·15·128 = 7680; the 8 of a
+ *        32-weight sub-block: |p_j| <= 61440. sc, m in [0, 63]: |Σ_j sc_j·p_j| <= 8·63·61440 =
+ *        31.0e6; mins: S_j = bsums[2j] + bsums[2j+1], |S_j| <= 4096 (fits the int16 of vpdpwssd),
+ *        |Σ_j m_j·S_j| <= 8·63·4096 = 2.1e6. All far inside int32, so the sums are exact and equal
+ *        the reference's `sumi` and `summ`.
+ *  Q6_K  codes q in [0, 63], value q - 32. Per 16-weight group the accumulator starts at
+ *        -32·bsum_g and adds 4 vpdpbusd: p_g = Σ (q-32)·a, |p_g| <= 16·32·128 = 65536 (partial sums
+ *        stay within 16·63·128 + 32·2048 < 2^18); sc in [-128, 127]: |Σ_g sc_g·p_g| <= 16·128·65536
+ *        = 134e6 < 2^31. Equals the reference's `sumi`.
+ *  Q8_0  codes w + 128 in [0, 255]; the accumulator starts at -128·Σa (|.| <= 128·32·128 = 524288)
+ *        and adds 8 vpdpbusd (lane |.| <= 4·255·128 = 130560): partial sums < 2^21, the result is
+ *        Σ w·a exactly (|.| <= 32·128·128), the reference's `s`.
+ * Float: per row and super-block exactly the reference's operations in its order (no FMA: the
+ * project builds ISO C11, where GCC does not contract, and intrinsics are separate statements). */
+#include "kernels/quant_x16.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/tensor.h"
+#include "kernels/quant_impl.h"
+
+/* GSB layouts (quant_x16.h): the per-row header first, then the codes in k order, so that one GSB
+ * is read front to back */
+#define Q4K_GSB 2368
+#define Q4K_SC 0
+#define Q4K_MN 128
+#define Q4K_D 256
+#define Q4K_DMIN 288
+#define Q4K_CODES 320 /* chunk c (k in [8c, 8c+8)) at Q4K_CODES + 64c */
+#define Q6K_GSB 3392
+#define Q6K_SC 0
+#define Q6K_D 256
+#define Q6K_UNITS 320 /* 16-weight group g: 192 bytes at Q6K_UNITS + 192g: chunks 2g, 2g+1, high bits */
+
+/* byte offset in a GSB of the 64-byte nibble chunk c, and of Q6_K's high-bit chunk of group g */
+static inline size_t chunk_off(exa_qtype t, int c) {
+    return t == EXA_QTYPE_Q4_K ? Q4K_CODES + 64 * (size_t)c : Q6K_UNITS + 192 * (size_t)(c / 2) + 64 * (size_t)(c % 2);
+}
+#define Q6K_HI(g) (Q6K_UNITS + 192 * (g) + 128)
+/* Q8_0 GSB = 64 columns (two ggml blocks): [0, 64) d f16, block e at 32e + 2r; [64, 1088) codes
+ * w + 128 as u8, 4-column chunk c (k in [4c, 4c+4)) at 64 + 64c, byte 4r+b = k 4c+b */
+#define Q80_GSB 1088
+#define Q80_COLS 64
+
+/* Q8_K field offsets (exa_block_q8_K: float d; int8 qs[256]; int16 bsums[16]) */
+#define A_QS 4
+#define A_BSUMS 260
+_Static_assert(sizeof(exa_block_q8_K) == 292 && offsetof(exa_block_q8_K, qs) == A_QS &&
+                   offsetof(exa_block_q8_K, bsums) == A_BSUMS,
+               "Q8_K layout");
+
+static size_t gsb_bytes(exa_qtype t) {
+    switch (t) {
+    case EXA_QTYPE_Q4_K: return Q4K_GSB;
+    case EXA_QTYPE_Q6_K: return Q6K_GSB;
+    case EXA_QTYPE_Q8_0: return Q80_GSB;
+    default: return 0;
+    }
+}
+/* columns per GSB */
+static int64_t gsb_cols(exa_qtype t) { return t == EXA_QTYPE_Q8_0 ? Q80_COLS : EXA_QK_K; }
+
+size_t exa_qx16_layout_bytes(exa_qtype t, int64_t rows, int64_t cols) {
+    const size_t gsb = gsb_bytes(t);
+    if (!gsb || rows < 1 || cols < 1 || cols % gsb_cols(t)) return 0;
+    const uint64_t groups = ((uint64_t)rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS, nb = (uint64_t)(cols / gsb_cols(t));
+    uint64_t n;
+    if (__builtin_mul_overflow(groups, nb, &n) || __builtin_mul_overflow(n, (uint64_t)gsb, &n) || n > SIZE_MAX / 2)
+        return 0;
+    return (size_t)n;
+}
+
+static int x16_cpu_ok(void) {
+#if defined(__x86_64__)
+    return exa_cpu_active() == EXA_CPU_AVX512 && exa_quant_has_vnni();
+#else
+    return 0;
+#endif
+}
+
+size_t exa_qx16_bytes(exa_qtype t, int64_t rows, int64_t cols) {
+    return x16_cpu_ok() ? exa_qx16_layout_bytes(t, rows, cols) : 0;
+}
+
+/* ---------------------------------------------------------------- packing */
+
+/* one ggml Q4_K block's nibbles straight into row r's bytes of the nibble chunks: chunk c holds
+ * k in [8c, 8c+8), all in one half of a 64-weight piece p = c/8 of ggml's qs (weight 64p+l is the
+ * low nibble of qs[32p+l] for l < 32, the high nibble of qs[32p+l-32] otherwise) */
+static void q4k_put_row(const uint8_t *qs, int r, uint8_t *o) {
+    for (int c = 0; c < EXA_QK_K / 8; c++) {
+        const int p = c / 8, l = 8 * (c % 8), sh = l < 32 ? 0 : 4;
+        const uint8_t *src = qs + 32 * p + (l % 32);
+        uint32_t lo, hi;
+        memcpy(&lo, src, 4);
+        memcpy(&hi, src + 4, 4);
+        const uint32_t v = ((lo >> sh) & 0x0F0F0F0Fu) | (((hi >> sh) & 0x0F0F0F0Fu) << 4);
+        memcpy(o + Q4K_CODES + 64 * c + 4 * r, &v, 4);
+    }
+}
+
+/* the 256 six-bit codes (0..63) of one ggml Q6_K block in weight order (as the scalar reference) */
+static void q6k_unpack_row(const uint8_t *blk, uint8_t codes[EXA_QK_K]) {
+    const uint8_t *ql = blk + offsetof(exa_block_q6_K, ql), *qh = blk + offsetof(exa_block_q6_K, qh);
+    for (int c = 0; c < EXA_QK_K; c += 128, ql += 64, qh += 32)
+        for (int l = 0; l < 32; l++) {
+            codes[c + l] = (uint8_t)((ql[l] & 0xF) | ((qh[l] & 3) << 4));
+            codes[c + l + 32] = (uint8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+            codes[c + l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+            codes[c + l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+        }
+}
+
+/* codes[16][256] (low 4 bits used) -> the 2048 bytes of nibble chunks */
+static void put_nibbles(exa_qtype t, uint8_t *o, uint8_t codes[EXA_QX16_ROWS][EXA_QK_K]) {
+    for (int c = 0; c < EXA_QK_K / 8; c++) {
+        uint8_t *oc = o + chunk_off(t, c);
+        for (int r = 0; r < EXA_QX16_ROWS; r++) { /* 4 bytes at once: byte b = code 8c+b | code 8c+4+b << 4 */
+            uint32_t lo, hi;
+            memcpy(&lo, &codes[r][8 * c], 4);
+            memcpy(&hi, &codes[r][8 * c + 4], 4);
+            const uint32_t v = (lo & 0x0F0F0F0Fu) | ((hi & 0x0F0F0F0Fu) << 4);
+            memcpy(oc + 4 * r, &v, 4);
+        }
+    }
+}
+
+static void pack_q4k_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, int64_t i, uint8_t *o) {
+    uint8_t sc[EXA_QX16_ROWS][8], mn[EXA_QX16_ROWS][8];
+    uint16_t d[EXA_QX16_ROWS], dmin[EXA_QX16_ROWS];
+    memset(o, 0, Q4K_GSB); /* pad rows: codes, scales, mins, d = 0 */
+    for (int r = 0; r < EXA_QX16_ROWS; r++) {
+        const int64_t row = EXA_QX16_ROWS * g + r;
+        if (row < rows) {
+            const uint8_t *blk = W + (size_t)row * rb + (size_t)i * sizeof(exa_block_q4_K);
+            q4k_put_row(blk + offsetof(exa_block_q4_K, qs), r, o);
+            for (int j = 0; j < 8; j++) exa_q4k_scale_min(j, blk + offsetof(exa_block_q4_K, scales), &sc[r][j], &mn[r][j]);
+            memcpy(&d[r], blk + offsetof(exa_block_q4_K, d), 2);
+            memcpy(&dmin[r], blk + offsetof(exa_block_q4_K, dmin), 2);
+        } else {
+            memset(sc[r], 0, 8);
+            memset(mn[r], 0, 8);
+            d[r] = dmin[r] = 0; /* +0.0 */
+        }
+    }
+    for (int r = 0; r < EXA_QX16_ROWS; r++) {
+        for (int j = 0; j < 8; j++) o[Q4K_SC + 16 * j + r] = sc[r][j];
+        for (int p = 0; p < 4; p++) {
+            o[Q4K_MN + 32 * p + 2 * r] = mn[r][2 * p];
+            o[Q4K_MN + 32 * p + 2 * r + 1] = mn[r][2 * p + 1];
+        }
+        memcpy(o + Q4K_D + 2 * r, &d[r], 2);
+        memcpy(o + Q4K_DMIN + 2 * r, &dmin[r], 2);
+    }
+}
+
+static void pack_q6k_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, int64_t i, uint8_t *o) {
+    uint8_t codes[EXA_QX16_ROWS][EXA_QK_K];
+    int8_t sc[EXA_QX16_ROWS][16];
+    float d[EXA_QX16_ROWS];
+    for (int r = 0; r < EXA_QX16_ROWS; r++) {
+        const int64_t row = EXA_QX16_ROWS * g + r;
+        if (row < rows) {
+            const uint8_t *blk = W + (size_t)row * rb + (size_t)i * sizeof(exa_block_q6_K);
+            uint16_t h;
+            q6k_unpack_row(blk, codes[r]);
+            memcpy(sc[r], blk + offsetof(exa_block_q6_K, scales), 16);
+            memcpy(&h, blk + offsetof(exa_block_q6_K, d), 2);
+            d[r] = exa_f16_to_f32(h);
+        } else {
+            memset(codes[r], 0, sizeof codes[r]);
+            memset(sc[r], 0, 16);
+            d[r] = 0.f;
+        }
+    }
+    put_nibbles(EXA_QTYPE_Q6_K, o, codes);
+    for (int h = 0; h < EXA_QK_K / 16; h++)
+        for (int r = 0; r < EXA_QX16_ROWS; r++) { /* byte b: bits 2s..2s+1 = code 16h+4s+b >> 4 */
+            uint32_t v = 0;
+            for (int s4 = 0; s4 < 4; s4++) {
+                uint32_t w;
+                memcpy(&w, &codes[r][16 * h + 4 * s4], 4);
+                v |= ((w >> 4) & 0x03030303u) << (2 * s4);
+            }
+            memcpy(o + Q6K_HI(h) + 4 * r, &v, 4);
+        }
+    for (int g16 = 0; g16 < 16; g16++)
+        for (int r = 0; r < EXA_QX16_ROWS; r++) o[Q6K_SC + 16 * g16 + r] = (uint8_t)sc[r][g16];
+    memcpy(o + Q6K_D, d, sizeof d);
+}
+
+static void pack_q80_gsb(const uint8_t *W, size_t rb, int64_t rows, int64_t g, int64_t i, uint8_t *o) {
+    for (int r = 0; r < EXA_QX16_ROWS; r++) {
+        const int64_t row = EXA_QX16_ROWS * g + r;
+        for (int e = 0; e < 2; e++) {
+            const uint8_t *blk = row < rows ? W + (size_t)row * rb + (size_t)(2 * i + e) * sizeof(exa_block_q8_0) : NULL;
+            uint16_t d = 0;
+            if (blk) memcpy(&d, blk + offsetof(exa_block_q8_0, d), 2);
+            memcpy(o + 32 * e + 2 * r, &d, 2);
+            for (int k = 0; k < EXA_QK; k += 4) { /* code = w + 128 = w ^ 0x80 (pad rows: w = 0, d = 0) */
+                uint32_t w = 0;
+                if (blk) memcpy(&w, blk + offsetof(exa_block_q8_0, qs) + (size_t)k, 4);
+                w ^= 0x80808080u;
+                memcpy(o + 64 + 64 * ((EXA_QK * e + k) / 4) + 4 * r, &w, 4);
+            }
+        }
+    }
+}
+
+exa_status exa_qx16_pack_groups(exa_qtype t, const void *W, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
+                                void *out) {
+    const size_t total = exa_qx16_layout_bytes(t, rows, cols);
+    const int64_t groups = (rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS;
+    if (!total || !W || !out || g0 < 0 || g1 < g0 || g1 > groups) return EXA_ERR_INVALID_ARG;
+    const size_t rb = exa_qtype_row_bytes(t, cols), gsb = gsb_bytes(t);
+    const int64_t nb = cols / gsb_cols(t);
+    for (int64_t g = g0; g < g1; g++)
+        for (int64_t i = 0; i < nb; i++) {
+            uint8_t *o = (uint8_t *)out + ((size_t)g * (size_t)nb + (size_t)i) * gsb;
+            if (t == EXA_QTYPE_Q4_K) pack_q4k_gsb(W, rb, rows, g, i, o);
+            else if (t == EXA_QTYPE_Q6_K) pack_q6k_gsb(W, rb, rows, g, i, o);
+            else pack_q80_gsb(W, rb, rows, g, i, o);
+        }
+    return EXA_OK;
+}
+
+exa_status exa_qx16_pack(exa_qtype t, const void *W, int64_t rows, int64_t cols, void *out) {
+    if (rows < 1) return EXA_ERR_INVALID_ARG;
+    return exa_qx16_pack_groups(t, W, rows, cols, 0, (rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS, out);
+}
+
+/* ---------------------------------------------------------------- scalar reference (packed layout) */
+
+static inline int x16_code4(exa_qtype t, const uint8_t *B, int r, int k) { /* low 4 bits of code (r, k) */
+    const uint8_t v = B[chunk_off(t, k / 8) + 4 * (size_t)r + (size_t)(k % 4)];
+    return (k % 8) < 4 ? (v & 0xF) : (v >> 4);
+}
+
+static float q4k_row_scalar(const uint8_t *G, int64_t nb, int r, const uint8_t *a) {
+    float sum = 0.f;
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *B = G + (size_t)i * Q4K_GSB, *A = a + (size_t)i * sizeof(exa_block_q8_K);
+        const int8_t *aq = (const int8_t *)(A + A_QS);
+        int16_t bs[16];
+        float yd;
+        uint16_t hd, hm;
+        memcpy(bs, A + A_BSUMS, sizeof bs);
+        memcpy(&yd, A, 4);
+        memcpy(&hd, B + Q4K_D + 2 * r, 2);
+        memcpy(&hm, B + Q4K_DMIN + 2 * r, 2);
+        int sumi = 0, summ = 0;
+        for (int j = 0; j < 8; j++) {
+            int s = 0;
+            for (int k = 32 * j; k < 32 * j + 32; k++) s += x16_code4(EXA_QTYPE_Q4_K, B, r, k) * aq[k];
+            sumi += B[Q4K_SC + 16 * j + r] * s;
+            summ += B[Q4K_MN + 32 * (j / 2) + 2 * r + (j % 2)] * (bs[2 * j] + bs[2 * j + 1]);
+        }
+        sum += yd * exa_f16_to_f32(hd) * (float)sumi - yd * exa_f16_to_f32(hm) * (float)summ;
+    }
+    return sum;
+}
+
+static float q6k_row_scalar(const uint8_t *G, int64_t nb, int r, const uint8_t *a) {
+    float sum = 0.f;
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *B = G + (size_t)i * Q6K_GSB, *A = a + (size_t)i * sizeof(exa_block_q8_K);
+        const int8_t *aq = (const int8_t *)(A + A_QS);
+        float yd, d;
+        memcpy(&yd, A, 4);
+        memcpy(&d, B + Q6K_D + 4 * r, 4);
+        int sumi = 0;
+        for (int g = 0; g < 16; g++) {
+            int s = 0;
+            for (int k = 16 * g; k < 16 * g + 16; k++) {
+                const int hi = (B[Q6K_HI(k / 16) + 4 * r + (k % 4)] >> (2 * ((k % 16) / 4))) & 3;
+                s += ((x16_code4(EXA_QTYPE_Q6_K, B, r, k) | (hi << 4)) - 32) * aq[k];
+            }
+            sumi += (int8_t)B[Q6K_SC + 16 * g + r] * s;
+        }
+        const float contrib = d * yd * (float)sumi;
+        sum += contrib;
+    }
+    return sum;
+}
+
+static float q80_row_scalar(const uint8_t *G, int64_t nb, int r, const uint8_t *a) {
+    float sum = 0.f;
+    for (int64_t i = 0; i < 2 * nb; i++) { /* ggml blocks: GSB i/2, half i%2 */
+        const uint8_t *B = G + (size_t)(i / 2) * Q80_GSB, *A = a + (size_t)i * sizeof(exa_block_q8_0);
+        const int e = (int)(i % 2);
+        uint16_t hx, hy;
+        memcpy(&hx, B + 32 * e + 2 * r, 2);
+        memcpy(&hy, A + offsetof(exa_block_q8_0, d), 2);
+        int s = 0;
+        for (int k = 0; k < EXA_QK; k++) {
+            const int kk = EXA_QK * e + k;
+            s += (B[64 + 64 * (kk / 4) + 4 * r + kk % 4] - 128) * (int8_t)A[offsetof(exa_block_q8_0, qs) + (size_t)k];
+        }
+        sum += (float)s * (exa_f16_to_f32(hx) * exa_f16_to_f32(hy));
+    }
+    return sum;
+}
+
+void exa_qx16_matmul_scalar(exa_qtype t, const void *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
+                            const void *act, size_t act_stride, int T, float *y, size_t ldy) {
+    const size_t gsb = gsb_bytes(t);
+    if (!exa_qx16_layout_bytes(t, rows, cols) || T < 1) return;
+    const int64_t nb = cols / gsb_cols(t), groups = (rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS;
+    if (g0 < 0) g0 = 0;
+    if (g1 > groups) g1 = groups;
+    for (int64_t g = g0; g < g1; g++) {
+        const uint8_t *G = (const uint8_t *)P + (size_t)g * (size_t)nb * gsb;
+        for (int r = 0; r < EXA_QX16_ROWS && EXA_QX16_ROWS * g + r < rows; r++)
+            for (int tok = 0; tok < T; tok++) {
+                const uint8_t *a = (const uint8_t *)act + (size_t)tok * act_stride;
+                y[(size_t)tok * ldy + (size_t)(EXA_QX16_ROWS * g + r)] =
+                    t == EXA_QTYPE_Q4_K   ? q4k_row_scalar(G, nb, r, a)
+                    : t == EXA_QTYPE_Q6_K ? q6k_row_scalar(G, nb, r, a)
+                                          : q80_row_scalar(G, nb, r, a);
+            }
+    }
+}
+
+/* ---------------------------------------------------------------- AVX-512 VNNI */
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define X16_TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define X16_INL static inline __attribute__((always_inline))
+
+/* 4 activation bytes broadcast to all 16 lanes (folds into vpdpbusd's {1to16} memory operand) */
+X16_TGT X16_INL __m512i bc4(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+/* acc + vpdpbusd(codes, 4 activation bytes at p broadcast): the broadcast as the instruction's
+ * {1to16} memory operand (GCC 12 emits a separate vpbroadcastd for _mm512_set1_epi32, which costs
+ * a vector-pipe slot per product instruction) */
+X16_TGT X16_INL __m512i dp_bc(__m512i acc, __m512i codes, const uint8_t *p) {
+#if defined(__GNUC__) && !defined(__clang__)
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(codes), "m"(*(const int32_t *)(const void *)p));
+    return acc;
+#else
+    return _mm512_dpbusd_epi32(acc, codes, bc4(p));
+#endif
+}
+/* Software prefetch of a GSB ahead, spread over the GSB's inner loop. Measured on Zen 4
+ * (bench_qx16, DRAM-streaming 4096×4096): without it the hardware prefetchers fall behind once the
+ * kernel is compute-bound (Q4_K T = 8: ~5 GB/s from DRAM against ~12.5 GB/s from L2); with it DRAM
+ * comes close to the L2 rate, and T = 1 matches the row kernel's bandwidth. For the k-quants one
+ * GSB (2.4 / 3.4 KB) ahead measured better for T = 1 than 2..8 and no worse for T = 8; Q8_0's GSB
+ * is 1 KB, two ahead (the shared machine was too noisy to separate 1..3). Prefetches past the end
+ * of the matrix are harmless (they never fault); the address is formed as an integer. */
+#define X16_PF_GSBS 1
+#define X16_PF_Q80 2
+X16_TGT X16_INL void prefetch_lines(const uint8_t *base, size_t off, int n) {
+    const uintptr_t a = (uintptr_t)base + off;
+    for (int k = 0; k < n; k++) _mm_prefetch((const char *)(a + 64 * (uintptr_t)k), _MM_HINT_T0);
+}
+/* acc + vpdpwssd(w, 2 int16 at p broadcast), the same way */
+X16_TGT X16_INL __m512i dpw_bc(__m512i acc, __m512i w, const uint8_t *p) {
+#if defined(__GNUC__) && !defined(__clang__)
+    __asm__("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)(const void *)p));
+    return acc;
+#else
+    return _mm512_dpwssd_epi32(acc, w, bc4(p));
+#endif
+}
+X16_TGT X16_INL __m512 bcf(const uint8_t *p) {
+    float v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_ps(v);
+}
+
+/* The token-chunk kernels: one row group (G, nb GSBs) against NT tokens (NT a constant after
+ * inlining; the per-token state is named variables — arrays of vectors get spilled). Token t's
+ * super-block i is at act + t*as + i*292. */
+
+/* Q4_K sub-block j, token t: p = Σ over the 8 code vectors (4 chunks × low/high nibbles) of
+ * vpdpbusd with the broadcast activation quads; then i_t += p ⊙ sc_j (exact, see top) */
+#define Q4K_TOK(t)                                                                                            \
+    if (NT > t) {                                                                                             \
+        const uint8_t *at = a + (size_t)(t) * as;                                                            \
+        __m512i p = dp_bc(_mm512_setzero_si512(), l0, at);                                 \
+        p = dp_bc(p, h0, at + 4);                                                          \
+        p = dp_bc(p, l1, at + 8);                                                          \
+        p = dp_bc(p, h1, at + 12);                                                         \
+        p = dp_bc(p, l2, at + 16);                                                         \
+        p = dp_bc(p, h2, at + 20);                                                         \
+        p = dp_bc(p, l3, at + 24);                                                         \
+        p = dp_bc(p, h3, at + 28);                                                         \
+        i##t = _mm512_add_epi32(i##t, _mm512_mullo_epi32(p, sc));                                             \
+    }
+
+/* Q4_K end of a super-block, token t: mins against S_j = bsums[2j] + bsums[2j+1] (int16 pairs
+ * (S_2p, S_2p+1) broadcast, one vpdpwssd per pair of sub-blocks), then the reference's float ops:
+ * sum += yd*d*(float)sumi - yd*dmin*(float)summ */
+#define Q4K_END(t)                                                                                            \
+    if (NT > t) {                                                                                             \
+        const uint8_t *At = A + (size_t)(t) * as;                                                            \
+        uint8_t s8[16];                                                                                       \
+        _mm_storeu_si128((__m128i *)s8, _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(At + A_BSUMS)),     \
+                                                       _mm_loadu_si128((const __m128i *)(At + A_BSUMS + 16)))); \
+        __m512i mn = dpw_bc(_mm512_setzero_si512(), M0, s8);                                \
+        mn = dpw_bc(mn, M1, s8 + 4);                                                        \
+        mn = dpw_bc(mn, M2, s8 + 8);                                                        \
+        mn = dpw_bc(mn, M3, s8 + 12);                                                       \
+        const __m512 yd = bcf(At);                                                                            \
+        const __m512 t1 = _mm512_mul_ps(_mm512_mul_ps(yd, dd), _mm512_cvtepi32_ps(i##t));                     \
+        const __m512 t2 = _mm512_mul_ps(_mm512_mul_ps(yd, dm), _mm512_cvtepi32_ps(mn));                       \
+        f##t = _mm512_add_ps(f##t, _mm512_sub_ps(t1, t2));                                                    \
+    }
+
+#define X16_STORE(t)                                                                                          \
+    if (NT > t) _mm512_mask_storeu_ps(y + (size_t)(t) * ldy, rmask, f##t);
+
+#define X16_ACC_DECL                                                                                          \
+    __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0
+#define X16_ISUM_DECL                                                                                         \
+    __m512i i0 = _mm512_setzero_si512(), i1 = i0, i2 = i0, i3 = i0, i4 = i0, i5 = i0, i6 = i0, i7 = i0
+#define X16_EACH(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+
+X16_TGT X16_INL void q4k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int32_t *tb, size_t ts,
+                                const int NT, float *y, size_t ldy, __mmask16 rmask) {
+    (void)tb, (void)ts;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    X16_ACC_DECL;
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *B = G + (size_t)i * Q4K_GSB, *A = act + (size_t)i * sizeof(exa_block_q8_K);
+        X16_ISUM_DECL;
+        for (int j = 0; j < 8; j++) {
+            const uint8_t *q = B + Q4K_CODES + 256 * j;
+            prefetch_lines(B, X16_PF_GSBS * Q4K_GSB + 320 * (size_t)j, 5); /* 8 × 5 lines >= the GSB's 37 */
+            const __m512i P0 = _mm512_loadu_si512(q), P1 = _mm512_loadu_si512(q + 64);
+            const __m512i P2 = _mm512_loadu_si512(q + 128), P3 = _mm512_loadu_si512(q + 192);
+            const __m512i l0 = _mm512_and_si512(P0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(P0, 4), m4);
+            const __m512i l1 = _mm512_and_si512(P1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(P1, 4), m4);
+            const __m512i l2 = _mm512_and_si512(P2, m4), h2 = _mm512_and_si512(_mm512_srli_epi16(P2, 4), m4);
+            const __m512i l3 = _mm512_and_si512(P3, m4), h3 = _mm512_and_si512(_mm512_srli_epi16(P3, 4), m4);
+            const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(B + Q4K_SC + 16 * j)));
+            const uint8_t *a = A + A_QS + 32 * j;
+            X16_EACH(Q4K_TOK)
+        }
+        const __m512i M0 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN)));
+        const __m512i M1 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN + 32)));
+        const __m512i M2 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN + 64)));
+        const __m512i M3 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN + 96)));
+        const __m512 dd = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(B + Q4K_D)));
+        const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(B + Q4K_DMIN)));
+        X16_EACH(Q4K_END)
+    }
+    X16_EACH(X16_STORE)
+}
+
+/* Q6_K group g (16 weights), token t: p starts at -32·bsum_g (the code offset), 4 vpdpbusd, then
+ * i_t += p ⊙ sc_g */
+#define Q6K_TOK(t)                                                                                            \
+    if (NT > t) {                                                                                             \
+        const uint8_t *at = a + (size_t)(t) * as;                                                            \
+        __m512i p = _mm512_set1_epi32(off[t][g]);                                                             \
+        p = dp_bc(p, c0, at);                                                              \
+        p = dp_bc(p, c1, at + 4);                                                          \
+        p = dp_bc(p, c2, at + 8);                                                          \
+        p = dp_bc(p, c3, at + 12);                                                         \
+        i##t = _mm512_add_epi32(i##t, _mm512_mullo_epi32(p, sc));                                             \
+    }
+
+/* -32·bsums of token t's super-block, as 16 int32 */
+#define Q6K_OFF(t)                                                                                            \
+    if (NT > t)                                                                                               \
+        _mm512_storeu_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(),                                  \
+                                                     _mm512_slli_epi32(_mm512_cvtepi16_epi32(_mm256_loadu_si256( \
+                                                                           (const __m256i *)(A + (size_t)(t) * as + A_BSUMS))), \
+                                                                       5)));
+
+/* reference: contrib = d*yd*(float)sumi; sum += contrib */
+#define Q6K_END(t)                                                                                            \
+    if (NT > t) {                                                                                             \
+        const __m512 contrib = _mm512_mul_ps(_mm512_mul_ps(d, bcf(A + (size_t)(t) * as)), _mm512_cvtepi32_ps(i##t)); \
+        f##t = _mm512_add_ps(f##t, contrib);                                                                  \
+    }
+
+X16_TGT X16_INL void q6k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int32_t *tb, size_t ts,
+                                const int NT, float *y, size_t ldy, __mmask16 rmask) {
+    (void)tb, (void)ts;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    int32_t off[8][16];
+    X16_ACC_DECL;
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *B = G + (size_t)i * Q6K_GSB, *A = act + (size_t)i * sizeof(exa_block_q8_K);
+        X16_EACH(Q6K_OFF)
+        X16_ISUM_DECL;
+        for (int g = 0; g < 16; g++) {
+            prefetch_lines(B, X16_PF_GSBS * Q6K_GSB + 212 * (size_t)g, 4); /* 16 × [212g, 212g+256) covers the GSB */
+            const uint8_t *u = B + Q6K_UNITS + 192 * g;
+            const __m512i P0 = _mm512_loadu_si512(u), P1 = _mm512_loadu_si512(u + 64), H = _mm512_loadu_si512(u + 128);
+            /* code = low nibble | (2 high bits << 4): ternary logic A | (B & C) = 0xF8; 16-bit shifts
+             * move bits across bytes only into positions that the 0x30 mask clears */
+            const __m512i c0 = _mm512_ternarylogic_epi32(_mm512_and_si512(P0, m4), _mm512_slli_epi16(H, 4), m30, 0xF8);
+            const __m512i c1 = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(P0, 4), m4),
+                                                         _mm512_slli_epi16(H, 2), m30, 0xF8);
+            const __m512i c2 = _mm512_ternarylogic_epi32(_mm512_and_si512(P1, m4), H, m30, 0xF8);
+            const __m512i c3 = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(P1, 4), m4),
+                                                         _mm512_srli_epi16(H, 2), m30, 0xF8);
+            const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(B + Q6K_SC + 16 * g)));
+            const uint8_t *a = A + A_QS + 16 * g;
+            X16_EACH(Q6K_TOK)
+        }
+        const __m512 d = _mm512_loadu_ps(B + Q6K_D);
+        X16_EACH(Q6K_END)
+    }
+    X16_EACH(X16_STORE)
+}
+
+/* Q8_0 block blk, token t: p starts at -128·Σa (the codes are w + 128), 8 vpdpbusd; then the
+ * reference's float ops: sum += (float)s * (dx * dy). tt = the token's table entry: -128·Σa and dy
+ * (as float bits) per block, built once per call by matmul_avx512. */
+#define Q80_TOK(t)                                                                                            \
+    if (NT > t) {                                                                                             \
+        const uint8_t *at = a + (size_t)(t) * as;                                                            \
+        const int32_t *tt = tb + (size_t)(t) * ts + 2 * blk;                                                  \
+        __m512i p = _mm512_set1_epi32(tt[0]);                                                                 \
+        p = dp_bc(p, c0, at);                                                                                 \
+        p = dp_bc(p, c1, at + 4);                                                                             \
+        p = dp_bc(p, c2, at + 8);                                                                             \
+        p = dp_bc(p, c3, at + 12);                                                                            \
+        p = dp_bc(p, c4, at + 16);                                                                            \
+        p = dp_bc(p, c5, at + 20);                                                                            \
+        p = dp_bc(p, c6, at + 24);                                                                            \
+        p = dp_bc(p, c7, at + 28);                                                                            \
+        f##t = _mm512_add_ps(f##t, _mm512_mul_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dx, bcf((const uint8_t *)(tt + 1))))); \
+    }
+
+X16_TGT X16_INL void q80_tokens(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int32_t *tb, size_t ts,
+                                const int NT, float *y, size_t ldy, __mmask16 rmask) {
+    X16_ACC_DECL;
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *B = G + (size_t)i * Q80_GSB;
+        for (int e = 0; e < 2; e++) {
+            const size_t blk = 2 * (size_t)i + (size_t)e;
+            prefetch_lines(B, X16_PF_Q80 * Q80_GSB + 576 * (size_t)e, 9); /* 2 × 9 lines >= the GSB's 17 */
+            const uint8_t *q = B + 64 + 512 * e;
+            const __m512i c0 = _mm512_loadu_si512(q), c1 = _mm512_loadu_si512(q + 64);
+            const __m512i c2 = _mm512_loadu_si512(q + 128), c3 = _mm512_loadu_si512(q + 192);
+            const __m512i c4 = _mm512_loadu_si512(q + 256), c5 = _mm512_loadu_si512(q + 320);
+            const __m512i c6 = _mm512_loadu_si512(q + 384), c7 = _mm512_loadu_si512(q + 448);
+            const __m512 dx = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(B + 32 * e)));
+            const uint8_t *a = act + blk * sizeof(exa_block_q8_0) + offsetof(exa_block_q8_0, qs);
+            X16_EACH(Q80_TOK)
+        }
+    }
+    X16_EACH(X16_STORE)
+}
+
+#define X16_FN_ARGS const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int32_t *tb, size_t ts, float *y, size_t ldy, __mmask16 m
+#define X16_VARIANT(fmt, n) \
+    X16_TGT static void fmt##_t##n(X16_FN_ARGS) { fmt##_tokens(G, nb, act, as, tb, ts, n, y, ldy, m); }
+#define X16_VARIANTS(fmt)                                                                                     \
+    X16_VARIANT(fmt, 1) X16_VARIANT(fmt, 2) X16_VARIANT(fmt, 3) X16_VARIANT(fmt, 4)                           \
+    X16_VARIANT(fmt, 5) X16_VARIANT(fmt, 6) X16_VARIANT(fmt, 7) X16_VARIANT(fmt, 8)                           \
+    static void (*const fmt##_by_nt[9])(X16_FN_ARGS) = {NULL, fmt##_t1, fmt##_t2, fmt##_t3, fmt##_t4,        \
+                                                        fmt##_t5, fmt##_t6, fmt##_t7, fmt##_t8};
+X16_VARIANTS(q4k)
+X16_VARIANTS(q6k)
+X16_VARIANTS(q80)
+typedef void (*x16_chunk_fn)(X16_FN_ARGS);
+
+#define X16_MAX_NT 8
+
+/* Q8_0 per-call table: per token and block, -128·Σa (int32) and dy as float bits. Small tables
+ * live on the stack; NULL when a large one cannot be allocated (the caller then runs the scalar
+ * reference). */
+#define X16_TAB_STACK 4096
+X16_TGT static int32_t *q80_table(const uint8_t *act, size_t as, int T, int64_t nblk, int32_t *stack) {
+    const size_t n = (size_t)T * 2 * (size_t)nblk;
+    int32_t *tb = n <= X16_TAB_STACK ? stack : malloc(n * sizeof *tb);
+    if (!tb) return NULL;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    for (int t = 0; t < T; t++)
+        for (int64_t b = 0; b < nblk; b++) {
+            const uint8_t *A = act + (size_t)t * as + (size_t)b * sizeof(exa_block_q8_0);
+            /* Σa = Σ(a + 128) - 32·128, the u8 sums by vpsadbw */
+            const __m256i sad = _mm256_sad_epu8(
+                _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(A + offsetof(exa_block_q8_0, qs))), flip),
+                _mm256_setzero_si256());
+            const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+            const int s = (int)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
+            uint16_t h;
+            memcpy(&h, A + offsetof(exa_block_q8_0, d), 2);
+            const float dy = _cvtsh_ss(h); /* exact, as exa_f16_to_f32 */
+            int32_t *e = tb + (size_t)t * 2 * (size_t)nblk + 2 * (size_t)b;
+            e[0] = -128 * s; /* |.| <= 128·32·128 */
+            memcpy(&e[1], &dy, 4);
+        }
+    return tb;
+}
+
+/* 0 when the Q8_0 table could not be allocated (nothing written) */
+static int matmul_avx512(exa_qtype t, const uint8_t *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
+                         const uint8_t *act, size_t as, int T, float *y, size_t ldy) {
+    const x16_chunk_fn *fns = t == EXA_QTYPE_Q4_K ? q4k_by_nt : t == EXA_QTYPE_Q6_K ? q6k_by_nt : q80_by_nt;
+    const size_t gsb = gsb_bytes(t);
+    const int64_t nb = cols / gsb_cols(t);
+    int32_t stack[X16_TAB_STACK], *tb = NULL;
+    size_t ts = 0;
+    if (t == EXA_QTYPE_Q8_0) {
+        ts = 2 * (size_t)(cols / EXA_QK);
+        if (!(tb = q80_table(act, as, T, cols / EXA_QK, stack))) return 0;
+    }
+    for (int64_t g = g0; g < g1; g++) {
+        const int64_t left = rows - EXA_QX16_ROWS * g;
+        const __mmask16 rmask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        const uint8_t *G = P + (size_t)g * (size_t)nb * gsb;
+        /* tokens in chunks of at most 8, balanced (9 = 5 + 4, not 8 + 1): each chunk decodes the
+         * group's codes once; the group (nb × gsb bytes) stays in L2 between chunks */
+        int done = 0, chunks = (T + X16_MAX_NT - 1) / X16_MAX_NT;
+        for (; chunks > 0; chunks--) {
+            const int nt = (T - done + chunks - 1) / chunks;
+            fns[nt](G, nb, act + (size_t)done * as, as, tb ? tb + (size_t)done * ts : NULL, ts,
+                    y + (size_t)done * ldy + (size_t)(EXA_QX16_ROWS * g), ldy, rmask);
+            done += nt;
+        }
+    }
+    if (tb && tb != stack) free(tb);
+    return 1;
+}
+#endif
+
+void exa_qx16_matmul(exa_qtype t, const void *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1, const void *act,
+                     size_t act_stride, int T, float *y, size_t ldy) {
+#if defined(__x86_64__)
+    if (x16_cpu_ok()) {
+        if (!exa_qx16_layout_bytes(t, rows, cols) || T < 1) return;
+        const int64_t groups = (rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS;
+        if (g0 < 0) g0 = 0;
+        if (g1 > groups) g1 = groups;
+        if (g1 <= g0 || matmul_avx512(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy)) return;
+    }
+#endif
+    exa_qx16_matmul_scalar(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy);
+}
