@@ -37,7 +37,8 @@ ap.add_argument("--shape", default="exaone4-1.2b")
 ap.add_argument("--quant", default=None, help="weights converted at load, e.g. q4 (llama.cpp's Q4_K_M mix) or q8")
 a = ap.parse_args()
 conc = [int(x) for x in a.conc.split(",")]
-make_model(a.exaone, a.model, shape=a.shape)
+if not os.path.exists(a.model):   # a .gguf file or an existing folder is used as it is
+    make_model(a.exaone, a.model, shape=a.shape)
 args = ["--parallel", str(max(conc)), "--ctx", str(a.ctx)]
 if a.threads:
     args += ["-t", str(a.threads)]
