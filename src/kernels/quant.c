@@ -498,7 +498,10 @@ exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float 
     case EXA_QTYPE_Q4_K: quantize_q4_K(x, y, nb, simd); break;
     case EXA_QTYPE_Q5_K: quantize_q5_K(x, y, nb, simd); break;
     case EXA_QTYPE_Q6_K: quantize_q6_K(x, y, nb); break;
-    case EXA_QTYPE_Q8_K: quantize_q8_K(x, y, nb); break;
+    case EXA_QTYPE_Q8_K:
+        if (level >= EXA_CPU_AVX512 && exa_quant_has_vnni()) exa_quantize_q8_K_avx512(x, y, nb);
+        else quantize_q8_K(x, y, nb);
+        break;
     }
     return EXA_OK;
 }

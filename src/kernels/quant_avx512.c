@@ -8,6 +8,8 @@
  * quant.c selects these only when the CPU reports all four features. */
 #include "kernels/quant_impl.h"
 
+#include <math.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -490,9 +492,44 @@ EXA_AVX512 void exa_qdot4_q4_0_avx512(int64_t n, const void *w, const void *act,
     out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
 }
 
+/* Q8_K activation rows (ggml's quantize_row_q8_K), bit-identical to the scalar reference in
+ * quant.c: the same signed maximum (the FIRST element of largest |x|; NaN never wins, as there),
+ * the same iscale = -127/max and float product per element, round-to-nearest-even (what the
+ * reference's 1.5·2^23 trick does for |v| < 2^22; here |v| <= 127), saturation to int8, and
+ * per-16 sums. Runs once per activation row per matrix product (T rows per call). */
+EXA_AVX512 void exa_quantize_q8_K_avx512(const float *x, void *out, int64_t nb) {
+    exa_block_q8_K *y = out;
+    for (int64_t i = 0; i < nb; i++, x += EXA_QK_K) {
+        __m512 m = _mm512_setzero_ps();
+        for (int j = 0; j < EXA_QK_K; j += 16) /* max_ps(a, b) returns b when a is NaN: NaNs skipped */
+            m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + j)), m);
+        const float amax = _mm512_reduce_max_ps(m);
+        if (!amax || !(amax < INFINITY)) {
+            __builtin_memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        int first = 0;
+        for (int j = 0; j < EXA_QK_K; j += 16) {
+            const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)), _mm512_set1_ps(amax), _CMP_EQ_OQ);
+            if (hit) { first = j + __builtin_ctz(hit); break; }
+        }
+        const float iscale = -127.f / x[first];
+        const __m512 vs = _mm512_set1_ps(iscale);
+        for (int j = 0; j < EXA_QK_K; j += 16) {
+            const __m512 v = _mm512_mul_ps(vs, _mm512_loadu_ps(x + j));
+            const __m512i q = _mm512_maskz_cvtps_epi32(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v); /* nearest-even; NaN -> 0 as there */
+            _mm_storeu_si128((__m128i *)(y[i].qs + j), _mm512_cvtsepi32_epi8(q));             /* saturating */
+            y[i].bsums[j / 16] = (int16_t)_mm512_reduce_add_epi32(_mm512_max_epi32(_mm512_min_epi32(q, _mm512_set1_epi32(127)),
+                                                                                _mm512_set1_epi32(-128)));
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
 #else /* not x86-64: never selected by quant.c, defined so the library links */
 
 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q8_0_scalar(n, w, a); }
+void exa_quantize_q8_K_avx512(const float *x, void *out, int64_t nb) { (void)x; (void)out; (void)nb; }
 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q4_0_scalar(n, w, a); }
 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q5_K_scalar(n, w, a); }

@@ -38,6 +38,9 @@ EXA_QDOT4_DECL(q8_0, avx512) EXA_QDOT4_DECL(q4_0, avx512) EXA_QDOT4_DECL(q4_K, a
 EXA_QDOT4_DECL(q5_K, avx512) EXA_QDOT4_DECL(q6_K, avx512)
 #undef EXA_QDOT4_DECL
 
+/* Q8_K activation quantization, AVX-512 (quant_avx512.c): bit-identical to the scalar one */
+void exa_quantize_q8_K_avx512(const float *x, void *y, int64_t nb);
+
 /* The k-quant scale search (ggml make_qkx2_quants for 32 weights): the scalar reference lives in
  * quant.c; the AVX2 version evaluates 8 candidate scales at once, each lane doing exactly the
  * reference's float operations in the same order, so both give identical bytes. */

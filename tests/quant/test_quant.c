@@ -488,6 +488,33 @@ static void test_quantizer_levels(void) {
     free(x); free(q0); free(q1);
 }
 
+/* Q8_K activation quantization: the AVX-512 version gives the reference's bytes, including
+ * sign ties of the largest |x| (the first one wins), NaN elements (0), an infinite or all-zero
+ * block (zeroed), values that round at exactly .5 and rows that saturate. */
+static void test_q8_K_levels(void) {
+    if (exa_cpu_active() < EXA_CPU_AVX512 || !exa_quant_has_vnni()) { printf("q8_K AVX-512 quantizer: skipped (no AVX-512 VNNI)\n"); return; }
+    const int64_t n = 256 * 64;
+    float *x = malloc(sizeof(float) * (size_t)n);
+    const size_t bytes = exa_qtype_row_bytes(EXA_QTYPE_Q8_K, n);
+    uint8_t *q0 = malloc(bytes), *q1 = malloc(bytes);
+    for (int rep = 0; rep < 6; rep++) {
+        for (int64_t i = 0; i < n; i++) {
+            x[i] = gauss() * (rep == 1 ? 1e-30f : 1.f);
+            if (rep == 2) x[i] = (float)(int)(x[i] * 4) * 0.5f;  /* ties, exact halves after scaling */
+        }
+        for (int i = 0; i < 256; i++) x[i] = 0.f;                 /* an all-zero block */
+        x[256 + 3] = 2.f; x[256 + 9] = -2.f;                     /* sign tie: the first wins */
+        x[512 + 5] = NAN;                                        /* a NaN element */
+        x[768 + 1] = INFINITY;                                   /* an infinite block */
+        x[1024 + 7] = -3e38f; x[1024 + 8] = 3e38f;               /* huge values */
+        if (rep == 3) for (int64_t i = 0; i < n; i++) x[i] = (float)((i * 37) % 255) - 127.f;
+        exa_quantize_row_level(EXA_QTYPE_Q8_K, EXA_CPU_SCALAR, x, q0, n);
+        exa_quantize_row_level(EXA_QTYPE_Q8_K, EXA_CPU_AVX512, x, q1, n);
+        CHECK(!memcmp(q0, q1, bytes), "q8_K: AVX-512 quantizer differs from the reference (rep %d)", rep);
+    }
+    free(x); free(q0); free(q1);
+}
+
 /* ---- threaded helpers give exactly the single-threaded results */
 static void test_threaded(void) {
     const int64_t rows = 37, cols = 512;
@@ -527,6 +554,7 @@ int main(void) {
     test_levels();
     test_threaded();
     test_quantizer_levels();
+    test_q8_K_levels();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
