@@ -311,15 +311,83 @@ static exa_status validate_batch(exa_context *c, const exa_batch *b) {
     return EXA_OK;
 }
 
+/* ---- per-token work between the matrix products ------------------------------------------ */
+
+/* Norms, RoPE, cache writes, residual adds and the SiLU gate touch one token's rows each; with
+ * several tokens (batched decoding, prompts) they are split over the pool by tokens so the
+ * other threads do not wait for one thread's elementwise loops. */
+typedef enum { TOK_ATTN_IN, TOK_QK, TOK_ATTN_OUT, TOK_MLP_ACT, TOK_MLP_OUT } tok_stage;
+
+static void tok_stage_run(exa_context *c, const exa_batch *b, int l, tok_stage st, int i) {
+    const exa_model *m = c->m;
+    const exa_hparams *hp = &m->hp;
+    const exa_layer *ly = &m->layers[l];
+    const int D = hp->n_embd, d = hp->head_dim, H = hp->n_head, Hkv = hp->n_head_kv, F = hp->n_ff, L = hp->n_layer, d2 = d / 2;
+    const size_t KVd = (size_t)Hkv * (size_t)d, Hd = (size_t)H * (size_t)d;
+    const int is3 = hp->arch == EXA_ARCH_EXAONE;
+    float *xi = c->x + (size_t)i * D, *oi = c->xb + (size_t)i * D;
+    switch (st) {
+    case TOK_ATTN_IN: /* 3.x: attention input RMSNorm_ln1(h) (spec §3) */
+        exa_rmsnorm(oi, xi, ly->ln1, D, hp->norm_eps);
+        break;
+    case TOK_QK: {
+        float *qi = c->q + (size_t)i * Hd, *ki = c->kb + (size_t)i * KVd;
+        if (!is3) { /* per-head QK RMSNorm before RoPE (spec §4, pitfall 2) */
+            for (int h = 0; h < H; h++) exa_rmsnorm(qi + (size_t)h * d, qi + (size_t)h * d, ly->q_norm, d, hp->norm_eps);
+            for (int h = 0; h < Hkv; h++) exa_rmsnorm(ki + (size_t)h * d, ki + (size_t)h * d, ly->k_norm, d, hp->norm_eps);
+        }
+        if (hp->layer_rope[l]) { /* NoPE on global layers of hybrid 4.0 models (pitfall 3) */
+            const float *cs = c->cos_ + (size_t)i * d2, *sn = c->sin_ + (size_t)i * d2;
+            for (int h = 0; h < H; h++) exa_rope_neox(qi + (size_t)h * d, cs, sn, d);
+            for (int h = 0; h < Hkv; h++) exa_rope_neox(ki + (size_t)h * d, cs, sn, d);
+        }
+        /* write K, V into the cache slot of this position (tokens of a batch never share a slot) */
+        const int s = b->seq[i], slot = b->pos[i] % c->cap[l];
+        const float *vi = c->vb + (size_t)i * KVd;
+        for (int h = 0; h < Hkv; h++) {
+            const size_t o = ((size_t)h * (size_t)c->cap[l] + (size_t)slot) * c->head_bytes;
+            exa_attn_store_row(c->kvt, ki + (size_t)h * d, c->k[s * L + l] + o, 1, d);
+            exa_attn_store_row(c->kvt, vi + (size_t)h * d, c->v[s * L + l] + o, 1, d);
+        }
+        break;
+    }
+    case TOK_ATTN_OUT: /* h += post-norm(attn) for 4.0, h += attn for 3.x, whose MLP input is RMSNorm_ln2(h) */
+        if (!is3) exa_rmsnorm(oi, oi, ly->post_attn, D, hp->norm_eps);
+        for (int k = 0; k < D; k++) xi[k] += oi[k];
+        if (is3) exa_rmsnorm(oi, xi, ly->ln2, D, hp->norm_eps);
+        break;
+    case TOK_MLP_ACT:
+        exa_silu_mul(c->g + (size_t)i * F, c->g + (size_t)i * F, c->u + (size_t)i * F, F);
+        break;
+    case TOK_MLP_OUT:
+        if (!is3) exa_rmsnorm(oi, oi, ly->post_ffn, D, hp->norm_eps);
+        for (int k = 0; k < D; k++) xi[k] += oi[k];
+        break;
+    }
+}
+
+typedef struct { exa_context *c; const exa_batch *b; int l; tok_stage st; } tok_job;
+
+static void tok_worker(void *arg, int ith, int nth) {
+    const tok_job *j = arg;
+    int b, e;
+    exa_split(j->b->n_tokens, ith, nth, &b, &e);
+    for (int i = b; i < e; i++) tok_stage_run(j->c, j->b, j->l, j->st, i);
+}
+
+static void for_tokens(exa_context *c, const exa_batch *b, int l, tok_stage st) {
+    tok_job j = {c, b, l, st};
+    if (b->n_tokens > 1) exa_pool_run(c->pool, tok_worker, &j); /* one token: not worth a synchronisation */
+    else tok_worker(&j, 0, 1);
+}
+
 exa_status exa_context_decode(exa_context *c, const exa_batch *b) {
     if (!c) return EXA_ERR_INVALID_ARG;
     exa_status st = validate_batch(c, b);
     if (st != EXA_OK) return st;
     exa_model *m = c->m;
     const exa_hparams *hp = &m->hp;
-    const int T = b->n_tokens, D = hp->n_embd, d = hp->head_dim, H = hp->n_head, Hkv = hp->n_head_kv;
-    const int F = hp->n_ff, V = hp->n_vocab, L = hp->n_layer, d2 = d / 2;
-    const size_t KVd = (size_t)Hkv * (size_t)d, Hd = (size_t)H * (size_t)d;
+    const int T = b->n_tokens, D = hp->n_embd, d = hp->head_dim, V = hp->n_vocab, L = hp->n_layer, d2 = d / 2;
     const int is3 = hp->arch == EXA_ARCH_EXAONE;
 
     /* which tokens produce logits */
@@ -349,62 +417,25 @@ exa_status exa_context_decode(exa_context *c, const exa_batch *b) {
     for (int l = 0; l < L; l++) {
         const exa_layer *ly = &m->layers[l];
         /* attention input: RMSNorm_ln1(h) for 3.x, the raw stream for 4.0 (spec §3, §4) */
-        const float *ain = c->x;
-        if (is3) {
-            for (int i = 0; i < T; i++) exa_rmsnorm(c->xb + (size_t)i * D, c->x + (size_t)i * D, ly->ln1, D, hp->norm_eps);
-            ain = c->xb;
-        }
+        if (is3) for_tokens(c, b, l, TOK_ATTN_IN);
         { /* q (T, H·d), k and v (T, Hkv·d): one pass over the pool */
             const exa_mat *w[3] = {&ly->wq, &ly->wk, &ly->wv};
             float *y[3] = {c->q, c->kb, c->vb};
-            exa_matmul_n(c->pool, 3, w, ain, T, y);
+            exa_matmul_n(c->pool, 3, w, is3 ? c->xb : c->x, T, y);
         }
-        for (int i = 0; i < T; i++) {
-            float *qi = c->q + (size_t)i * Hd, *ki = c->kb + (size_t)i * KVd;
-            if (!is3) { /* per-head QK RMSNorm before RoPE (spec §4, pitfall 2) */
-                for (int h = 0; h < H; h++) exa_rmsnorm(qi + (size_t)h * d, qi + (size_t)h * d, ly->q_norm, d, hp->norm_eps);
-                for (int h = 0; h < Hkv; h++) exa_rmsnorm(ki + (size_t)h * d, ki + (size_t)h * d, ly->k_norm, d, hp->norm_eps);
-            }
-            if (hp->layer_rope[l]) { /* NoPE on global layers of hybrid 4.0 models (pitfall 3) */
-                const float *cs = c->cos_ + (size_t)i * d2, *sn = c->sin_ + (size_t)i * d2;
-                for (int h = 0; h < H; h++) exa_rope_neox(qi + (size_t)h * d, cs, sn, d);
-                for (int h = 0; h < Hkv; h++) exa_rope_neox(ki + (size_t)h * d, cs, sn, d);
-            }
-            /* write K, V into the cache slot of this position */
-            const int s = b->seq[i], slot = b->pos[i] % c->cap[l];
-            const float *vi = c->vb + (size_t)i * KVd;
-            for (int h = 0; h < Hkv; h++) {
-                const size_t o = ((size_t)h * (size_t)c->cap[l] + (size_t)slot) * c->head_bytes;
-                exa_attn_store_row(c->kvt, ki + (size_t)h * d, c->k[s * L + l] + o, 1, d);
-                exa_attn_store_row(c->kvt, vi + (size_t)h * d, c->v[s * L + l] + o, 1, d);
-            }
-        }
+        for_tokens(c, b, l, TOK_QK);                       /* QK norms, RoPE, K/V into the cache */
         attn_job aj = {c, l, T, b, exa_attn_get(c->kvt, exa_cpu_active(), d)};
         exa_pool_run(c->pool, attn_worker, &aj);           /* att: (T, H·d) */
         exa_matmul(c->pool, &ly->wo, c->att, T, c->xb);    /* (T, D) */
-        for (int i = 0; i < T; i++) {
-            float *xi = c->x + (size_t)i * D, *oi = c->xb + (size_t)i * D;
-            if (!is3) exa_rmsnorm(oi, oi, ly->post_attn, D, hp->norm_eps);
-            for (int k = 0; k < D; k++) xi[k] += oi[k];
-        }
-        /* MLP input: RMSNorm_ln2(h) for 3.x, the raw stream for 4.0 */
-        const float *min = c->x;
-        if (is3) {
-            for (int i = 0; i < T; i++) exa_rmsnorm(c->xb + (size_t)i * D, c->x + (size_t)i * D, ly->ln2, D, hp->norm_eps);
-            min = c->xb;
-        }
-        { /* gate and up (T, F), one pass */
+        for_tokens(c, b, l, TOK_ATTN_OUT);                 /* residual; 3.x: MLP input RMSNorm_ln2(h) */
+        { /* gate and up (T, F), one pass; MLP input: the raw stream for 4.0 */
             const exa_mat *w[2] = {&ly->gate, &ly->up};
             float *y[2] = {c->g, c->u};
-            exa_matmul_n(c->pool, 2, w, min, T, y);
+            exa_matmul_n(c->pool, 2, w, is3 ? c->xb : c->x, T, y);
         }
-        exa_silu_mul(c->g, c->g, c->u, T * F);
-        exa_matmul(c->pool, &ly->down, c->g, T, c->xb); /* (T, D) */
-        for (int i = 0; i < T; i++) {
-            float *xi = c->x + (size_t)i * D, *oi = c->xb + (size_t)i * D;
-            if (!is3) exa_rmsnorm(oi, oi, ly->post_ffn, D, hp->norm_eps);
-            for (int k = 0; k < D; k++) xi[k] += oi[k];
-        }
+        for_tokens(c, b, l, TOK_MLP_ACT);                  /* g = silu(g) ⊙ u */
+        exa_matmul(c->pool, &ly->down, c->g, T, c->xb);    /* (T, D) */
+        for_tokens(c, b, l, TOK_MLP_OUT);                  /* residual */
     }
 
     /* final norm on the tokens that want logits, gathered densely into xb, then the LM head */
