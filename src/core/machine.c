@@ -6,6 +6,7 @@
 
 #include "core/common.h"
 #include "kernels/kernels.h"
+#include "kernels/quant.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -134,6 +135,56 @@ double exa_machine_peak_gflops(exa_pool *pool) {
     double best = 0;
     for (int rep = 0; rep < 3; rep++) { /* best of 3: peak is what the hardware can do */
         exa_pool_run(pool, fl_worker, &j);
+        double tot = 0;
+        for (int i = 0; i < exa_pool_size(pool) && i < 256; i++) tot += j.gflops[i];
+        if (tot > best) best = tot;
+    }
+    return best;
+}
+
+/* int8 dot-product peak: vpdpbusd (64 u8·s8 multiply-adds per 512-bit instruction), the
+ * instruction the quantized kernels are built on; 12 independent chains, named (see FMA12). */
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512vnni"))) static double int8_avx512(void) {
+    const __m512i u = _mm512_set1_epi8(1), v = _mm512_set1_epi8(1);
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,
+            a10 = a0, a11 = a0;
+    double t0 = exa_time_now();
+    for (int i = 0; i < FMA_ITERS; i++) {
+        a0 = _mm512_dpbusd_epi32(a0, u, v); a1 = _mm512_dpbusd_epi32(a1, u, v); a2 = _mm512_dpbusd_epi32(a2, u, v);
+        a3 = _mm512_dpbusd_epi32(a3, u, v); a4 = _mm512_dpbusd_epi32(a4, u, v); a5 = _mm512_dpbusd_epi32(a5, u, v);
+        a6 = _mm512_dpbusd_epi32(a6, u, v); a7 = _mm512_dpbusd_epi32(a7, u, v); a8 = _mm512_dpbusd_epi32(a8, u, v);
+        a9 = _mm512_dpbusd_epi32(a9, u, v); a10 = _mm512_dpbusd_epi32(a10, u, v); a11 = _mm512_dpbusd_epi32(a11, u, v);
+    }
+    double dt = exa_time_now() - t0;
+    __m512i sum = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
+                                   _mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)));
+    sum = _mm512_add_epi32(sum, _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11)));
+    return (_mm512_reduce_add_epi32(sum) == 12345 ? 1.0 : 0.0) + 12.0 * 64 * 2 * FMA_ITERS / dt / 1e9;
+}
+#endif
+
+static void i8_worker(void *arg, int ith, int nth) {
+    (void)nth;
+    fl_job *j = arg;
+#if defined(__x86_64__)
+    j->gflops[ith % 256] = int8_avx512();
+#else
+    j->gflops[ith % 256] = 0;
+#endif
+}
+
+double exa_machine_peak_int8_gops(exa_pool *pool) {
+#if defined(__x86_64__)
+    if (exa_cpu_active() < EXA_CPU_AVX512 || !exa_quant_has_vnni()) return 0;
+#else
+    return 0;
+#endif
+    fl_job j;
+    memset(&j, 0, sizeof j);
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        exa_pool_run(pool, i8_worker, &j);
         double tot = 0;
         for (int i = 0; i < exa_pool_size(pool) && i < 256; i++) tot += j.gflops[i];
         if (tot > best) best = tot;
