@@ -147,8 +147,10 @@ double exa_machine_peak_gflops(exa_pool *pool) {
 #if defined(__x86_64__)
 __attribute__((target("avx512f,avx512vnni"))) static double int8_avx512(void) {
     const __m512i u = _mm512_set1_epi8(1), v = _mm512_set1_epi8(1);
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,
-            a10 = a0, a11 = a0;
+    /* distinct starting values: identical chains would be merged into one by the compiler */
+    __m512i a0 = _mm512_set1_epi32(0), a1 = _mm512_set1_epi32(1), a2 = _mm512_set1_epi32(2), a3 = _mm512_set1_epi32(3);
+    __m512i a4 = _mm512_set1_epi32(4), a5 = _mm512_set1_epi32(5), a6 = _mm512_set1_epi32(6), a7 = _mm512_set1_epi32(7);
+    __m512i a8 = _mm512_set1_epi32(8), a9 = _mm512_set1_epi32(9), a10 = _mm512_set1_epi32(10), a11 = _mm512_set1_epi32(11);
     double t0 = exa_time_now();
     for (int i = 0; i < FMA_ITERS; i++) {
         a0 = _mm512_dpbusd_epi32(a0, u, v); a1 = _mm512_dpbusd_epi32(a1, u, v); a2 = _mm512_dpbusd_epi32(a2, u, v);
