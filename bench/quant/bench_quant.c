@@ -6,7 +6,8 @@
  * Shared machines are noisy, so each matvec run is paired with a read of an equally large window
  * of another copy (same access pattern, same moment): the fraction is median matvec GB/s over
  * median read GB/s of those windows. Medians of runs.
- * Then all threads through exa_qmatmul (the lead's pool), and the compute-bound rate of each
+ * Then all threads through exa_matmul (the engine's matrix driver; packed=NULL, so the row
+ * kernels rather than the row-interleaved ones, see bench_qx16), and the compute-bound rate of each
  * kernel on cache-resident rows (best of 20).
  * Then the four-token kernels (exa_qdot4_get) on the same cache-resident rows against four
  * one-row calls: weight GB/s of each (a weight byte serves 4 token-dots in one pass) and the
@@ -155,7 +156,7 @@ int main(int argc, char **argv) {
             free(tr);
         }
     }
-    /* all threads (exa_qmatmul over the pool, active level), same DRAM-streaming setup */
+    /* all threads (exa_matmul over the pool, active level), same DRAM-streaming setup */
     exa_pool *tp = exa_pool_init(0);
     const int nth = tp ? exa_pool_size(tp) : 1;
     printf("\nthreaded matvec (%d threads, level %s):\n%-6s %9s %9s\n", nth, exa_cpu_level_name(exa_cpu_active()), "format",
@@ -171,7 +172,10 @@ int main(int argc, char **argv) {
         for (int r = 0; r < runs; r++) {
             const uint8_t *m = src + (size_t)((size_t)r % copies) * mb;
             double t0 = now();
-            exa_qmatmul(tp, q, m, rows, cols, x, 1, y, act);
+            exa_dtype dt;
+            exa_dtype_from_qtype(q, &dt);
+            const exa_mat mat = {dt, m, rows, cols, NULL};
+            exa_matmul(tp, &mat, x, 1, y);
             tm[r] = now() - t0;
         }
         const double med = median(tm, runs);

@@ -800,39 +800,18 @@ exa_status exa_qmatmul_rows(exa_qtype t, exa_cpu_level level, int64_t r0, int64_
 
 /* ---------------------------------------------------------------- threaded helpers */
 
-typedef struct qjob {
+typedef struct qjob { /* exa_quantize_matrix over the pool */
     exa_qtype t;
-    exa_cpu_level level;
-    const void *W;
     const float *x;
     int64_t rows, cols;
-    int T;
-    float *y;
-    void *act;
-    exa_status st[64]; /* per-thread status (threads beyond 64 fold onto the last slot) */
+    void *act;          /* output rows */
+    exa_status st[64];  /* per-thread status (threads beyond 64 fold onto the last slot) */
 } qjob;
 
 static void part64(int64_t n, int ith, int nth, int64_t *b, int64_t *e) {
     int64_t per = n / nth, rem = n % nth;
     *b = ith * per + (ith < rem ? ith : rem);
     *e = *b + per + (ith < rem);
-}
-
-static void qjob_act(void *arg, int ith, int nth) {
-    qjob *j = arg;
-    int64_t b, e;
-    part64(j->T, ith, nth, &b, &e);
-    const size_t ab = exa_qtype_row_bytes(exa_qtype_act(j->t), j->cols);
-    exa_status st = exa_quantize_act_rows(j->t, j->x + b * j->cols, (int)(e - b), j->cols, (uint8_t *)j->act + (size_t)b * ab);
-    if (st) j->st[ith < 64 ? ith : 63] = st;
-}
-
-static void qjob_rows(void *arg, int ith, int nth) {
-    qjob *j = arg;
-    int64_t b, e;
-    part64(j->rows, ith, nth, &b, &e);
-    exa_status st = exa_qmatmul_rows(j->t, j->level, b, e, j->cols, j->W, j->act, j->T, j->y, j->rows);
-    if (st) j->st[ith < 64 ? ith : 63] = st;
 }
 
 static void qjob_quant(void *arg, int ith, int nth) {
@@ -852,14 +831,6 @@ static exa_status qjob_run(exa_pool *pool, exa_pool_fn fn, qjob *j) {
     for (int i = 0; i < 64; i++)
         if (j->st[i]) return j->st[i];
     return EXA_OK;
-}
-
-exa_status exa_qmatmul(exa_pool *pool, exa_qtype t, const void *W, int64_t rows, int64_t cols, const float *x, int T,
-                       float *y, void *act_buf) {
-    if (!exa_qtype_is_weight(t) || !exa_qtype_row_bytes(t, cols) || rows < 0 || T < 0) return EXA_ERR_INVALID_ARG;
-    qjob j = {.t = t, .level = exa_cpu_active(), .W = W, .x = x, .rows = rows, .cols = cols, .T = T, .y = y, .act = act_buf};
-    exa_status st = qjob_run(T > 1 ? pool : NULL, qjob_act, &j);
-    return st ? st : qjob_run(pool, qjob_rows, &j);
 }
 
 exa_status exa_quantize_matrix(exa_pool *pool, exa_qtype t, const float *x, int64_t rows, int64_t cols, void *y) {

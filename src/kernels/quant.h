@@ -138,12 +138,9 @@ exa_status exa_quantize_act_rows(exa_qtype t, const float *x, int T, int64_t col
 exa_status exa_qmatmul_rows(exa_qtype t, exa_cpu_level level, int64_t r0, int64_t r1, int64_t cols, const void *W,
                             const void *act, int T, float *y, int64_t ldy);
 
-/* Threaded forms over the lead's pool (core/threadpool.h; pool NULL = calling thread only).
- * exa_qmatmul: y (T, rows) = x (T, cols) · Wᵀ at exa_cpu_active(), like exa_matmul in
- * kernels/kernels.h; act_buf holds T × exa_qtype_row_bytes(exa_qtype_act(t), cols) bytes.
- * exa_quantize_matrix: every row of x (rows, cols) into y (rows × exa_qtype_row_bytes(t, cols)). */
-exa_status exa_qmatmul(exa_pool *pool, exa_qtype t, const void *W, int64_t rows, int64_t cols, const float *x, int T,
-                       float *y, void *act_buf);
+/* Threaded quantization over the pool (core/threadpool.h; pool NULL = calling thread only):
+ * every row of x (rows, cols) into y (rows × exa_qtype_row_bytes(t, cols)). Threaded matrix
+ * products of quantized weights are exa_matmul / exa_matmul_n (kernels/kernels.h). */
 exa_status exa_quantize_matrix(exa_pool *pool, exa_qtype t, const float *x, int64_t rows, int64_t cols, void *y);
 
 /* y[r] = W[r,:] · x for rows r in [0, rows); W is rows × cols of type t, rows contiguous.
