@@ -37,7 +37,7 @@ typedef struct {
  * disjoint ranges of the concatenated rows, split by weight bytes (rows of different formats
  * cost different amounts), so one pool synchronisation serves all of them. */
 typedef struct {
-    int n, T, Tp;          /* Tp: T rounded up to the 4-token micro-kernel (padded rows in xp / act) */
+    int n, T, Tp;          /* Tp: T, or T + 1 when a last group of 3 tokens is padded for a 4-token kernel */
     const float *x;        /* (Tp, cols): x itself or a padded copy */
     size_t cost;           /* total weight bytes */
     mm_part part[EXA_MATMUL_MAX];
@@ -54,8 +54,8 @@ static void mm_rows(const mm_job *j, const mm_part *p, int64_t rb, int64_t re) {
     const char *W = p->w->data;
 #define ROW(r) (W + (size_t)(r) * p->rbytes)
     int t = 0;
-    if (p->gemm4) /* x has Tp rows; outputs of padded tokens are dropped */
-        for (; t < j->T; t += 4) {
+    if (p->gemm4) /* x has Tp rows; outputs of padded tokens are dropped; 1-2 left over: dot products */
+        for (; t < j->T && j->T - t >= 3; t += 4) {
             const float *xt = j->x + (size_t)t * cols;
             const int nt = EXA_MIN(4, j->T - t);
             int64_t r = rb;
@@ -148,20 +148,20 @@ static void matmul_n(exa_pool *pool, exa_cpu_level lv, int n, const exa_mat *con
         fail |= w[i]->cols != w[0]->cols || !p->rbytes;
         if (!exa_dtype_is_quant(w[i]->dtype)) {
             p->dot = exa_dot_get(w[i]->dtype, lv);
-            p->gemm4 = T > 1 ? exa_gemm4_get(w[i]->dtype, lv) : NULL;
-            if (p->gemm4) j.Tp = (T + 3) / 4 * 4;
+            p->gemm4 = T >= 3 ? exa_gemm4_get(w[i]->dtype, lv) : NULL; /* 1-2 tokens: dot products */
+            if (p->gemm4 && T % 4 == 3) j.Tp = T + 1;                     /* a last group of 3 is padded */
             continue;
         }
         const exa_qtype qt = exa_qtype_from_dtype(w[i]->dtype), at = exa_qtype_act(qt);
         const int slot = at == EXA_QTYPE_Q8_K;
         p->qt = qt;
         p->qdot = exa_qdot_get(qt, lv);
-        p->qdot4 = T > 1 ? exa_qdot4_get(qt, lv) : NULL;
+        p->qdot4 = T >= 3 ? exa_qdot4_get(qt, lv) : NULL;
         p->x16 = w[i]->packed && lv == EXA_CPU_AVX512 && exa_qx16_bytes(qt, w[i]->rows, w[i]->cols) > 0;
         p->act_bytes = exa_qtype_row_bytes(at, w[i]->cols);
         if (!p->qdot || !p->act_bytes) { fail = 1; break; } /* cols not a multiple of the block: the loader never does that */
         if (!act[slot]) {
-            const int Tq = (T + 3) / 4 * 4; /* the 4-token kernel reads whole groups: last row repeated */
+            const int Tq = T % 4 == 3 ? T + 1 : T; /* a last group of 3 goes through the 4-token kernel: last row repeated */
             act[slot] = malloc(p->act_bytes * (size_t)Tq);
             if (!act[slot]) { fail = 1; break; }
             qact_job q = {x, w[i]->cols, T, qt, act[slot], p->act_bytes};
@@ -171,7 +171,7 @@ static void matmul_n(exa_pool *pool, exa_cpu_level lv, int n, const exa_mat *con
         }
         p->act = act[slot];
     }
-    if (!fail && j.Tp > T) { /* the 4-token micro-kernel reads whole groups of 4: repeat the last row */
+    if (!fail && j.Tp > T) { /* the 4-token micro-kernel reads a whole group of 4: repeat the last row */
         const size_t cols = (size_t)w[0]->cols;
         xp = exa_aligned_alloc(sizeof(float) * (size_t)j.Tp * cols);
         if (xp) {
