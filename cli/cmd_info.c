@@ -38,7 +38,11 @@ int exa_cmd_info(int argc, char **argv) {
     printf("rope              theta %g%s\n", (double)in.rope_theta, in.rope_llama3 ? ", llama3 scaling" : "");
     printf("memory needed     %.1f MiB weights + %.1f MiB KV cache (%s) for %ld positions\n",
            (double)in.weight_bytes / (1 << 20), kv / (1 << 20), exa_kv_type_name(exa_cli_kv_type()), n_ctx);
-    printf("load time         %.2f ms (weights memory-mapped, not read)\n", in.load_seconds * 1e3);
+    if (in.repacked_bytes)
+        printf("load time         %.2f ms (%.1f MiB of quantized weights repacked for this CPU's VNNI kernels)\n", in.load_seconds * 1e3,
+               (double)in.repacked_bytes / (1 << 20));
+    else
+        printf("load time         %.2f ms (weights memory-mapped, not read)\n", in.load_seconds * 1e3);
     exa_model_free(m);
     return 0;
 }

@@ -74,6 +74,8 @@ typedef struct exa_model_params {
     exa_quant_type quant;       /* convert matrices (not norms) at load (default EXA_QUANT_NONE) */
     const char *lora_dir;       /* optional: a PEFT LoRA adapter folder merged in at load (W + (alpha/r)·B·A;
                                    the adapted matrices become owned copies in the base dtype) */
+    int keep_layout;            /* 1: no repacking of quantized matrices for this CPU's fastest kernels
+                                   (tools that only read the weights, e.g. export); default 0 */
 } exa_model_params;
 
 exa_model_params exa_model_default_params(void);
@@ -100,6 +102,7 @@ typedef struct exa_model_info {
     int bos_id, eos_id, pad_id; /* from config.json (EXAONE: 1, 361 [|endofturn|], 0) */
     int64_t n_params;
     int64_t weight_bytes;       /* bytes of weights as stored */
+    int64_t repacked_bytes;     /* bytes of weights repacked at load for this CPU's kernels (0: none) */
     double load_seconds;
 } exa_model_info;
 

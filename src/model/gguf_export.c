@@ -292,6 +292,7 @@ exa_status exa_gguf_export(const char *in, const char *out_path, exa_quant_type 
     if (!err) { err = dummy; err_size = sizeof dummy; }
     exa_model_params mp = exa_model_default_params();
     mp.quant = type;
+    mp.keep_layout = 1; /* the weights are written out, never multiplied */
     mp.progress = progress;
     mp.progress_user = user;
     exa_model *m = NULL;

@@ -405,6 +405,7 @@ static exa_status pack_weights(loader *ld) {
             st = own(ld, pool_mem);
         }
         for (int i = 0; i < n && st == EXA_OK; i++) dst[i] = pool_mem + off[i];
+        if (st == EXA_OK) m->repacked_bytes = (int64_t)total;
     }
     if (st == EXA_OK && n) {
         exa_pool *pool = exa_pool_init(0);
@@ -584,7 +585,7 @@ exa_status exa_model_load(const char *path, const exa_model_params *params, exa_
         ld.n_owned = ld.cap_owned = m->n_owned;
     }
     if (st == EXA_OK) st = convert_weights(&ld);
-    if (st == EXA_OK) st = pack_weights(&ld);
+    if (st == EXA_OK && !params->keep_layout) st = pack_weights(&ld);
     m->owned = ld.owned;
     m->n_owned = ld.n_owned;
     if (st != EXA_OK) {
@@ -634,5 +635,6 @@ void exa_model_get_info(const exa_model *m, exa_model_info *info) {
     info->pad_id = hp->pad_id;
     info->n_params = m->n_params;
     info->weight_bytes = m->weight_bytes;
+    info->repacked_bytes = m->repacked_bytes;
     info->load_seconds = m->load_seconds;
 }

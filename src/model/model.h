@@ -59,6 +59,7 @@ struct exa_model {
     int n_owned;
     int64_t n_params;
     int64_t weight_bytes;
+    int64_t repacked_bytes;   /* row-interleaved copies made at load (kernels/quant_x16.h) */
     exa_dtype main_dtype;     /* dtype of the FFN matrices (the bulk of the weights) */
     double load_seconds;
 };
