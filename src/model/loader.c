@@ -323,18 +323,16 @@ static exa_status convert_weights(loader *ld) {
     if (!pool) return exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "out of memory (thread pool)");
     exa_status st = EXA_OK;
     const int L = hp->n_layer;
-    for (int i = -2; i < L * 7 && st == EXA_OK; i++) {
+    for (int i = -2; i < L * EXA_LAYER_MATS && st == EXA_OK; i++) {
         exa_mat *w;
         exa_qrole role = EXA_QROLE_OTHER;
-        int layer = i < 0 ? 0 : i / 7;
+        int layer = i < 0 ? 0 : i / EXA_LAYER_MATS;
         if (i == -2) { w = &m->tok_emb; role = EXA_QROLE_EMBD; }
         else if (i == -1) { if (hp->tied) continue; w = &m->lm_head; role = EXA_QROLE_OUTPUT; }
         else {
-            exa_layer *ly = &m->layers[layer];
-            exa_mat *ws[7] = {&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->gate, &ly->up, &ly->down};
-            w = ws[i % 7];
-            if (i % 7 == 2) role = EXA_QROLE_ATTN_V;
-            if (i % 7 == 6) role = EXA_QROLE_FFN_DOWN;
+            w = exa_layer_mat(&m->layers[layer], i % EXA_LAYER_MATS);
+            if (w == &m->layers[layer].wv) role = EXA_QROLE_ATTN_V;
+            if (w == &m->layers[layer].down) role = EXA_QROLE_FFN_DOWN;
         }
         exa_dtype to = exa_quant_pick(q, role, layer, L, hp->tied, w->cols, w->dtype);
         if (to == w->dtype) continue;
@@ -376,15 +374,14 @@ static void pack_worker(void *arg, int ith, int nth) {
 static exa_status pack_weights(loader *ld) {
     exa_model *m = ld->m;
     const int L = m->hp.n_layer;
-    exa_mat **ws = calloc((size_t)L * 7 + 1, sizeof *ws);
-    void **dst = calloc((size_t)L * 7 + 1, sizeof *dst);
+    exa_mat **ws = calloc((size_t)L * EXA_LAYER_MATS + 1, sizeof *ws);
+    void **dst = calloc((size_t)L * EXA_LAYER_MATS + 1, sizeof *dst);
     exa_status st = ws && dst ? EXA_OK : exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "out of memory");
     int n = 0;
-    size_t total = 0, *off = calloc((size_t)L * 7 + 1, sizeof *off);
+    size_t total = 0, *off = calloc((size_t)L * EXA_LAYER_MATS + 1, sizeof *off);
     if (!off && st == EXA_OK) st = exa_err(ld->err, ld->err_size, EXA_ERR_NOMEM, "out of memory");
-    for (int i = -1; i < L * 7 && st == EXA_OK; i++) {
-        exa_layer *ly = i < 0 ? NULL : &m->layers[i / 7];
-        exa_mat *w = !ly ? &m->lm_head : (exa_mat *[7]){&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->gate, &ly->up, &ly->down}[i % 7];
+    for (int i = -1; i < L * EXA_LAYER_MATS && st == EXA_OK; i++) {
+        exa_mat *w = i < 0 ? &m->lm_head : exa_layer_mat(&m->layers[i / EXA_LAYER_MATS], i % EXA_LAYER_MATS);
         const size_t bytes = exa_dtype_is_quant(w->dtype) ? exa_qx16_bytes(exa_qtype_from_dtype(w->dtype), w->rows, w->cols) : 0;
         if (!bytes) continue;
         ws[n] = w;

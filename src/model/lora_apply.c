@@ -223,17 +223,15 @@ exa_status exa_lora_apply_model(exa_model *m, const char *dir, char *err, size_t
     exa_status st = exa_lora_open(dir, &a, err, errsz);
     if (st) return st;
     const int is3 = m->hp.arch == EXA_ARCH_EXAONE;
-    static const char *const n4[7] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+    static const char *const n4[EXA_LAYER_MATS] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
                                       "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"};
-    static const char *const n3[7] = {"attn.attention.q_proj", "attn.attention.k_proj", "attn.attention.v_proj",
+    static const char *const n3[EXA_LAYER_MATS] = {"attn.attention.q_proj", "attn.attention.k_proj", "attn.attention.v_proj",
                                       "attn.attention.out_proj", "mlp.c_fc_0", "mlp.c_fc_1", "mlp.c_proj"};
     for (int l = 0; l < m->hp.n_layer && !st; l++) {
-        exa_layer *L = &m->layers[l];
-        exa_mat *mats[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
-        for (int k = 0; k < 7 && !st; k++) {
+        for (int k = 0; k < EXA_LAYER_MATS && !st; k++) {
             char name[256];
             snprintf(name, sizeof name, is3 ? "transformer.h.%d.%s.weight" : "model.layers.%d.%s.weight", l, is3 ? n3[k] : n4[k]);
-            exa_mat *w = mats[k];
+            exa_mat *w = exa_layer_mat(&m->layers[l], k);
             if (w->dtype != EXA_DTYPE_F32 && w->dtype != EXA_DTYPE_BF16 && w->dtype != EXA_DTYPE_F16) {
                 st = exa_err(err, errsz, EXA_ERR_UNSUPPORTED, "%s: cannot apply LoRA to '%s' stored as %s", dir, name, exa_dtype_name(w->dtype));
                 break;

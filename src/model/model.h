@@ -44,6 +44,14 @@ typedef struct exa_layer {
     float *post_attn, *post_ffn; /* exaone4: (D) post-branch norms */
 } exa_layer;
 
+/* The matrices of a layer in one fixed order — wq wk wv wo gate up down — for code that treats
+ * them all alike (quantization at load, LoRA merging, repacking). */
+#define EXA_LAYER_MATS 7
+static inline exa_mat *exa_layer_mat(exa_layer *ly, int k) {
+    exa_mat *const all[EXA_LAYER_MATS] = {&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->gate, &ly->up, &ly->down};
+    return all[k];
+}
+
 struct exa_model {
     exa_hparams hp;
     exa_mat tok_emb;          /* (V, D) */
