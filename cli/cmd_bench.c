@@ -14,6 +14,7 @@
 #include "core/common.h"
 #include "core/machine.h"
 #include "kernels/kernels.h"
+#include "kernels/quant.h"
 
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -81,7 +82,8 @@ int exa_cmd_bench(int argc, char **argv) {
     /* the peak of the arithmetic the weights use: block-quantized matrices run int8 dot products
      * (VNNI), the others f32 FMAs */
     exa_dtype wdt;
-    const int int8 = exa_dtype_from_name(info.weight_dtype, &wdt) && exa_dtype_is_quant(wdt) && exa_machine_peak_int8_gops(pool) > 0;
+    const int int8 = exa_dtype_from_name(info.weight_dtype, &wdt) && exa_dtype_is_quant(wdt) && exa_cpu_active() >= EXA_CPU_AVX512 &&
+                     exa_quant_has_vnni(); /* what exa_machine_peak_int8_gops needs */
     const char *peak_kind = int8 ? "int8 vnni" : exa_cpu_active() >= EXA_CPU_AVX512 ? "f32 fma avx512" : exa_cpu_active() >= EXA_CPU_AVX2 ? "f32 fma avx2" : "f32 scalar";
     double pp[100], tg[100], bwr[100], pkr[100], ppf[100], tgf[100];
     for (long r = 0; r < reps; r++) {

@@ -129,18 +129,22 @@ static void fl_worker(void *arg, int ith, int nth) {
     j->gflops[ith % 256] = g;
 }
 
-double exa_machine_peak_gflops(exa_pool *pool) {
+/* all threads run a probe at once; its per-thread rates summed, best of 3 (a peak is what the
+ * hardware can do, interference only lowers it) */
+static double peak_of(exa_pool *pool, exa_pool_fn probe) {
     fl_job j;
     memset(&j, 0, sizeof j);
     double best = 0;
-    for (int rep = 0; rep < 3; rep++) { /* best of 3: peak is what the hardware can do */
-        exa_pool_run(pool, fl_worker, &j);
+    for (int rep = 0; rep < 3; rep++) {
+        exa_pool_run(pool, probe, &j);
         double tot = 0;
         for (int i = 0; i < exa_pool_size(pool) && i < 256; i++) tot += j.gflops[i];
         if (tot > best) best = tot;
     }
     return best;
 }
+
+double exa_machine_peak_gflops(exa_pool *pool) { return peak_of(pool, fl_worker); }
 
 /* int8 dot-product peak: vpdpbusd (64 u8·s8 multiply-adds per 512-bit instruction), the
  * instruction the quantized kernels are built on; 12 independent chains, named (see FMA12). */
@@ -182,14 +186,5 @@ double exa_machine_peak_int8_gops(exa_pool *pool) {
 #else
     return 0;
 #endif
-    fl_job j;
-    memset(&j, 0, sizeof j);
-    double best = 0;
-    for (int rep = 0; rep < 3; rep++) {
-        exa_pool_run(pool, i8_worker, &j);
-        double tot = 0;
-        for (int i = 0; i < exa_pool_size(pool) && i < 256; i++) tot += j.gflops[i];
-        if (tot > best) best = tot;
-    }
-    return best;
+    return peak_of(pool, i8_worker);
 }
