@@ -9,6 +9,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <math.h>
+#include <stddef.h>
 
 #define EXA_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -110,51 +111,14 @@ EXA_AVX2 float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) {
     return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
-EXA_AVX2 float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) {
-    const exa_block_q4_K *x = w;
-    const exa_block_q8_K *y = a;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    /* shuffles that broadcast i16 scale 2j to the low 128 bits and 2j+1 to the high 128 bits */
-    __m256i sel[4];
-    for (int j = 0; j < 4; j++) {
-        const __m128i lo = _mm_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8)));
-        const __m128i hi = _mm_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8)));
-        sel[j] = _mm256_set_m128i(hi, lo);
-    }
-    /* mins m0..m7 each repeated twice, as i16, to pair with the 16 bsums */
-    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-    __m256 acc = _mm256_setzero_ps();
-    __m256 acc_m = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        uint8_t sm[16];
-        exa_q4k_unpack_scales(x[i].scales, sm);
-        const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(smv));
-        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
-        const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
-        const uint8_t *q = x[i].qs;
-        const int8_t *aq = y[i].qs;
-        __m256i sumi = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++, q += 32, aq += 64) {
-            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
-            const __m256i lo = _mm256_and_si256(b, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-            const __m256i s = _mm256_shuffle_epi8(sc16, sel[j]); /* lanes: sc[2j] ×8 | sc[2j+1] ×8 */
-            const __m256i slo = _mm256_permute2x128_si256(s, s, 0x00), shi = _mm256_permute2x128_si256(s, s, 0x11);
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)aq)), slo);
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(aq + 32))), shi);
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
-        }
-        const float d = y[i].d * f16(x[i].d), dm = y[i].d * f16(x[i].dmin);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(summ), acc_m);
-    }
-    return hsum_ps(acc) - hsum_ps(acc_m);
-}
-
-EXA_AVX2 float exa_qdot_q5_K_avx2(int64_t n, const void *w, const void *a) {
-    const exa_block_q5_K *x = w;
-    const exa_block_q8_K *y = a;
+/* Q4_K and Q5_K blocks share d, dmin and the packed scales at the same offsets and differ only
+ * by Q5_K's 5th bits (qh): one body for both, qh_off < 0 for Q4_K. Both callers pass constants,
+ * so each gets its own specialised copy. */
+_Static_assert(offsetof(exa_block_q4_K, scales) == offsetof(exa_block_q5_K, scales) &&
+                   offsetof(exa_block_q4_K, dmin) == offsetof(exa_block_q5_K, dmin),
+               "Q4_K and Q5_K headers");
+EXA_AVX2 __attribute__((always_inline)) static inline float dot_k45(int64_t n, const void *w, size_t bsz, size_t qs_off,
+                                                                   ptrdiff_t qh_off, const exa_block_q8_K *y) {
     const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
     /* shuffles that broadcast i16 scale 2j to the low 128 bits and 2j+1 to the high 128 bits */
     __m256i sel[4];
@@ -168,35 +132,47 @@ EXA_AVX2 float exa_qdot_q5_K_avx2(int64_t n, const void *w, const void *a) {
     __m256 acc = _mm256_setzero_ps();
     __m256 acc_m = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
+        const uint8_t *blk = (const uint8_t *)w + (size_t)i * bsz;
+        const exa_block_q4_K *x = (const exa_block_q4_K *)blk; /* header fields only (d, dmin, scales) */
         uint8_t sm[16];
-        exa_q4k_unpack_scales(x[i].scales, sm);
+        exa_q4k_unpack_scales(x->scales, sm);
         const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
         const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(smv));
         const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
         const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
-        const uint8_t *q = x[i].qs;
+        const uint8_t *q = blk + qs_off;
         const int8_t *aq = y[i].qs;
-        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        const __m256i hb = qh_off >= 0 ? _mm256_loadu_si256((const __m256i *)(blk + qh_off)) : _mm256_setzero_si256();
         __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++, q += 32, aq += 64) {
             const __m256i b = _mm256_loadu_si256((const __m256i *)q);
-            /* 5th bits: bit 2j of qh for the low nibbles, bit 2j+1 for the high ones (masking
-             * bit 0 after the 16-bit shift keeps bytes independent) */
-            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4);
-            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4);
-            const __m256i lo = _mm256_or_si256(_mm256_and_si256(b, m4), h0);
-            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), h1);
+            __m256i lo = _mm256_and_si256(b, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+            if (qh_off >= 0) {
+                /* 5th bits: bit 2j of qh for the low nibbles, bit 2j+1 for the high ones (masking
+                 * bit 0 after the 16-bit shift keeps bytes independent) */
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4));
+            }
             const __m256i s = _mm256_shuffle_epi8(sc16, sel[j]); /* lanes: sc[2j] ×8 | sc[2j+1] ×8 */
             const __m256i slo = _mm256_permute2x128_si256(s, s, 0x00), shi = _mm256_permute2x128_si256(s, s, 0x11);
             const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)aq)), slo);
             const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(aq + 32))), shi);
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
         }
-        const float d = y[i].d * f16(x[i].d), dm = y[i].d * f16(x[i].dmin);
+        const float d = y[i].d * f16(x->d), dm = y[i].d * f16(x->dmin);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
         acc_m = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(summ), acc_m);
     }
     return hsum_ps(acc) - hsum_ps(acc_m);
+}
+
+EXA_AVX2 float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) {
+    return dot_k45(n, w, sizeof(exa_block_q4_K), offsetof(exa_block_q4_K, qs), -1, a);
+}
+
+EXA_AVX2 float exa_qdot_q5_K_avx2(int64_t n, const void *w, const void *a) {
+    return dot_k45(n, w, sizeof(exa_block_q5_K), offsetof(exa_block_q5_K, qs), (ptrdiff_t)offsetof(exa_block_q5_K, qh), a);
 }
 
 EXA_AVX2 float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a) {
