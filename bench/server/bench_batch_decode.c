@@ -4,7 +4,7 @@
  * by wall clock and by process CPU time (the CPU-time figures are the stable ones on a shared,
  * overloaded machine; use 1 thread for them, as idle pool threads may spin). The server's
  * aggregate decode throughput can approach B / step(B) tokens/s at most.
- * usage: bench_batch_decode MODEL_DIR [threads] [steps] */
+ * usage: bench_batch_decode MODEL_DIR [threads] [steps] [B ...]  (default B: 1 2 4 8 16) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,24 +25,33 @@ static int cmp_d(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) { fprintf(stderr, "usage: bench_batch_decode MODEL_DIR [threads] [steps]\n"); return 1; }
+    if (argc < 2) { fprintf(stderr, "usage: bench_batch_decode MODEL_DIR [threads] [steps] [B ...]\n"); return 1; }
     int threads = argc > 2 ? atoi(argv[2]) : 0, steps = argc > 3 ? atoi(argv[3]) : 5;
     if (steps < 1 || steps > 100) steps = 5;
     char err[512];
     exa_model *m = NULL;
     exa_model_params mp = exa_model_default_params();
     if (exa_model_load(argv[1], &mp, &m, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
-    const int sizes[] = {1, 2, 4, 8, 16}, maxB = 16, prompt = 8;
+    enum { maxB = 16, prompt = 8 };
+    int sizes[16] = {1, 2, 4, 8, 16}, n_sizes = 5;
+    if (argc > 4) {
+        n_sizes = 0;
+        for (int i = 4; i < argc && n_sizes < 16; i++) {
+            int b = atoi(argv[i]);
+            if (b < 1 || b > maxB) { fprintf(stderr, "batch sizes are 1..%d\n", maxB); return 1; }
+            sizes[n_sizes++] = b;
+        }
+    }
     exa_context_params cp = exa_context_default_params();
     cp.n_ctx = 256; cp.n_seq = maxB; cp.n_threads = threads; cp.n_batch = 128;
     exa_context *ctx = NULL;
     if (exa_context_init(m, &cp, &ctx, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
     int32_t tok[16], pos[16], seq[16];
     int8_t want[16];
-    printf("| decode tokens per step | wall ms per step | tokens/s (wall) | CPU ms per step | tokens per CPU-second | vs 1 (CPU) |\n"
-           "| ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    printf("| decode tokens per step | wall ms per step | tokens/s (wall) | CPU ms per step | tokens per CPU-second | vs B = %d (CPU) |\n"
+           "| ---: | ---: | ---: | ---: | ---: | ---: |\n", sizes[0]);
     double base = 0;
-    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+    for (int k = 0; k < n_sizes; k++) {
         int B = sizes[k];
         for (int s = 0; s < maxB; s++) exa_context_seq_reset(ctx, s);
         int32_t pr[8];
@@ -62,7 +71,7 @@ int main(int argc, char **argv) {
         qsort(t, (size_t)steps, sizeof t[0], cmp_d);
         qsort(u, (size_t)steps, sizeof u[0], cmp_d);
         double med = t[steps / 2], cpu = u[steps / 2], tpc = B / cpu;
-        if (B == 1) base = tpc;
+        if (k == 0) base = tpc;
         printf("| %d | %.1f | %.2f | %.1f | %.2f | %.2f× |\n", B, med * 1e3, B / med, cpu * 1e3, tpc, tpc / base);
         fflush(stdout);
     }

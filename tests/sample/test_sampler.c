@@ -23,6 +23,24 @@ int main(void) {
     exa_sampler_params p = exa_sampler_default_params();
 
     CHECK(draw(p, lg, 5, a) && a[0] == 123 && a[4] == 123, "greedy picks argmax");
+    { /* the chunked argmax against a plain scan: ties (first wins), NaN, -inf, the tail past the
+       * last 64-value chunk (V = 1000 = 15·64 + 40) */
+        static float g[V];
+        for (int rep = 0; rep < 200; rep++) {
+            for (int i = 0; i < V; i++) g[i] = (float)(int)(25 * (test_randf() + 1)); /* many ties */
+            if (rep % 3 == 0) g[(int)(V * 0.5f * (test_randf() + 1))] = NAN;
+            if (rep % 5 == 0) g[0] = NAN;
+            if (rep % 7 == 0) g[(int)(V * 0.5f * (test_randf() + 1))] = -INFINITY;
+            if (rep % 11 == 0) g[V - 1 - (int)(20 * (test_randf() + 1))] = 60.0f; /* the max in the tail */
+            int want = -1;
+            for (int i = 0; i < V; i++)
+                if (g[i] == g[i] && (want < 0 || g[i] > g[want])) want = i;
+            draw(p, g, 1, a);
+            if (a[0] != want) { CHECK(0, "chunked argmax = plain scan (rep %d: %d vs %d)", rep, a[0], want); break; }
+        }
+        for (int i = 0; i < V; i++) g[i] = NAN;
+        CHECK(draw(p, g, 1, a) && a[0] == 0, "greedy over all-NaN logits gives 0");
+    }
     p.temperature = 1.0f;
     p.seed = 42;
     draw(p, lg, 200, a);
