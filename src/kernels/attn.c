@@ -108,105 +108,24 @@ void exa_attn_ref(const exa_attn_args *a) {
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-/* ---- AVX-512 ---- */
-#define ATT(name) name##_avx512
-#define ATT_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
-#define VEC __m512
-#define VL 16
+/* ---- AVX-512, then AVX2: the template attn_simd.h over simd_f32.h's vocabulary ---- */
+#define SIMD_AVX512
+#include "kernels/simd_f32.h"
+#define ATT(name) SIMD(name)
+#define ATT_TARGET SIMD_TARGET
 #define ATT_NG_MAX_V 8
 #define ATT_CW_BUDGET 16
-#define V_ZERO() _mm512_setzero_ps()
-#define V_SET1(x) _mm512_set1_ps(x)
-#define V_LOADU(p) _mm512_loadu_ps(p)
-#define V_STOREU(p, v) _mm512_storeu_ps(p, v)
-#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
-#define V_FNMADD(a, b, c) _mm512_fnmadd_ps(a, b, c)
-#define V_MUL(a, b) _mm512_mul_ps(a, b)
-#define V_ADD(a, b) _mm512_add_ps(a, b)
-#define V_SUB(a, b) _mm512_sub_ps(a, b)
-#define V_MAX(a, b) _mm512_max_ps(a, b)
-#define V_ROUND(a) _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
-#define V_POW2I(fx) \
-    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23))
-#define V_RADD(v) _mm512_reduce_add_ps(v)
-#define V_RMAX(v) _mm512_reduce_max_ps(v)
-#define V_FOLD(v) \
-    _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
-#define LD_F32(p) _mm512_loadu_ps(p)
-#define LD_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
-#define LD_BF16(p) \
-    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(p))), 16))
-#define LD_I8(p) _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p))))
 #include "kernels/attn_simd.h"
-#undef ATT
-#undef ATT_TARGET
-#undef VEC
-#undef VL
 #undef ATT_NG_MAX_V
 #undef ATT_CW_BUDGET
-#undef V_ZERO
-#undef V_SET1
-#undef V_LOADU
-#undef V_STOREU
-#undef V_FMA
-#undef V_FNMADD
-#undef V_MUL
-#undef V_ADD
-#undef V_SUB
-#undef V_MAX
-#undef V_ROUND
-#undef V_POW2I
-#undef V_RADD
-#undef V_RMAX
-#undef V_FOLD
-#undef LD_F32
-#undef LD_F16
-#undef LD_BF16
-#undef LD_I8
+#include "kernels/simd_f32_end.h"
 
-/* ---- AVX2 ---- */
-static inline __attribute__((target("avx2,fma"))) float att_radd256(__m256 v) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
-}
-static inline __attribute__((target("avx2,fma"))) float att_rmax256(__m256 v) {
-    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_max_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
-}
-#define ATT(name) name##_avx2
-#define ATT_TARGET __attribute__((target("avx2,fma,f16c")))
-#define VEC __m256
-#define VL 8
+#define SIMD_AVX2
+#include "kernels/simd_f32.h"
 #define ATT_NG_MAX_V 4
 #define ATT_CW_BUDGET 8
-#define V_ZERO() _mm256_setzero_ps()
-#define V_SET1(x) _mm256_set1_ps(x)
-#define V_LOADU(p) _mm256_loadu_ps(p)
-#define V_STOREU(p, v) _mm256_storeu_ps(p, v)
-#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
-#define V_FNMADD(a, b, c) _mm256_fnmadd_ps(a, b, c)
-#define V_MUL(a, b) _mm256_mul_ps(a, b)
-#define V_ADD(a, b) _mm256_add_ps(a, b)
-#define V_SUB(a, b) _mm256_sub_ps(a, b)
-#define V_MAX(a, b) _mm256_max_ps(a, b)
-#define V_ROUND(a) _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
-#define V_POW2I(fx) \
-    _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23))
-#define V_RADD(v) att_radd256(v)
-#define V_RMAX(v) att_rmax256(v)
-#define V_FOLD(v) (v)
-#define LD_F32(p) _mm256_loadu_ps(p)
-#define LD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
-#define LD_BF16(p) \
-    _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
-#define LD_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
 #include "kernels/attn_simd.h"
+#include "kernels/simd_f32_end.h"
 #endif
 
 exa_attn_fn exa_attn_get(exa_dtype t, exa_cpu_level level, int d) {

@@ -1,10 +1,8 @@
 /* attn_simd.h — the SIMD attention kernel of attn.c, written once and included once per ISA
- * (AVX2, AVX-512). Not a public header: attn.c defines before including it
+ * (AVX2, AVX-512). Not a public header: attn.c includes simd_f32.h (the ISA's vector
+ * vocabulary: VEC, VL, V_*, LD_*, SIMD(exp)) first and defines
  *   ATT(name)      the ISA's function name (name##_avx2 ...), ATT_TARGET its target attribute
- *   VEC, VL        vector type and f32 lanes; ATT_NG_MAX_V / ATT_CW_BUDGET register budgets
- *   V_ZERO V_SET1 V_LOADU V_STOREU V_FMA V_FNMADD V_MUL V_ADD V_SUB V_MAX V_ROUND V_POW2I
- *   V_RADD V_RMAX  horizontal add / max, V_FOLD(v) → __m256 (sum of halves for AVX-512)
- *   LD_F32 LD_F16 LD_BF16 LD_I8  load VL elements and widen to f32 (LD_I8: int8, unscaled)
+ *   ATT_NG_MAX_V / ATT_CW_BUDGET  register budgets
  * Layout of the work for one KV head and its G query heads (see attn.h):
  *   1. scores: per cached key row, widen each VL-chunk once and FMA it into up to 8 named
  *      accumulators (one per query head), then reduce them together (hadd tree)
@@ -25,22 +23,6 @@ ATT_INL VEC ATT(ldrow)(exa_dtype t, const uint8_t *r, int c) {
         return V_MUL(LD_I8(b->qs + (c * VL) % EXA_QK), V_SET1(_cvtsh_ss(b->d)));
     }
     }
-}
-
-/* e^x for x <= 0 (inputs below -87.3 give e^-87.3 ≈ 1.2e-38 instead of a denormal or 0) */
-ATT_INL VEC ATT(exp)(VEC x) {
-    x = V_MAX(x, V_SET1(-87.3f));
-    VEC fx = V_ROUND(V_MUL(x, V_SET1(1.44269504088896341f)));
-    VEC r = V_FNMADD(fx, V_SET1(0.693359375f), x);
-    r = V_FNMADD(fx, V_SET1(-2.12194440e-4f), r);
-    VEC y = V_SET1(1.9875691500e-4f);
-    y = V_FMA(y, r, V_SET1(1.3981999507e-3f));
-    y = V_FMA(y, r, V_SET1(8.3334519073e-3f));
-    y = V_FMA(y, r, V_SET1(4.1665795894e-2f));
-    y = V_FMA(y, r, V_SET1(1.6666665459e-1f));
-    y = V_FMA(y, r, V_SET1(5.0000001201e-1f));
-    y = V_FMA(y, V_MUL(r, r), V_ADD(r, V_SET1(1.0f)));
-    return V_MUL(y, V_POW2I(fx));
 }
 
 /* 4 (8) accumulators → their 4 (8) horizontal sums */
@@ -106,7 +88,7 @@ ATT_INL void ATT(softmax)(float *x, int n) {
     const VEC vm = V_SET1(mx);
     VEC sum = V_ZERO();
     for (i = 0; i + VL <= n; i += VL) {
-        VEC e = ATT(exp)(V_SUB(V_LOADU(x + i), vm));
+        VEC e = SIMD(exp)(V_SUB(V_LOADU(x + i), vm));
         V_STOREU(x + i, e);
         sum = V_ADD(sum, e);
     }

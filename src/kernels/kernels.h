@@ -62,8 +62,11 @@ void exa_matmul_ref(const exa_mat *w, const float *x, int T, float *y);
 
 /* RMSNorm (HF semantics, spec §2.1): y = w ⊙ x / sqrt(mean(x²) + eps); computed in f32. */
 void exa_rmsnorm(float *y, const float *x, const float *w, int n, float eps);
-/* out = silu(g) ⊙ u, elementwise over n */
+/* out = silu(g) ⊙ u, elementwise over n (vector exp, ~1 ulp) */
 void exa_silu_mul(float *out, const float *g, const float *u, int n);
+/* their scalar references (kernels/elementwise.c): f64 sum of squares, libm expf */
+void exa_rmsnorm_ref(float *y, const float *x, const float *w, int n, float eps);
+void exa_silu_mul_ref(float *out, const float *g, const float *u, int n);
 /* in-place softmax over n (max-subtracted, f32) */
 void exa_softmax(float *x, int n);
 /* rotate-half (NeoX) RoPE on one head vector x (d): spec §2.2. cos/sin have d/2 entries. */

@@ -204,17 +204,6 @@ void exa_matmul_ref(const exa_mat *w, const float *x, int T, float *y) {
     matmul_n(NULL, EXA_CPU_SCALAR, 1, &w, x, T, &y);
 }
 
-void exa_rmsnorm(float *y, const float *x, const float *w, int n, float eps) {
-    double ss = 0.0; /* f64 accumulation: at least as exact as HF's f32 mean */
-    for (int i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
-    float r = 1.0f / sqrtf((float)(ss / n) + eps);
-    for (int i = 0; i < n; i++) y[i] = w[i] * (x[i] * r);
-}
-
-void exa_silu_mul(float *out, const float *g, const float *u, int n) {
-    for (int i = 0; i < n; i++) out[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-}
-
 void exa_softmax(float *x, int n) {
     float mx = -INFINITY;
     for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;

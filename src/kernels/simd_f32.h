@@ -1,0 +1,104 @@
+/* simd_f32.h — one ISA's f32 vector vocabulary, for kernels written once as templates and
+ * compiled per ISA (attn_simd.h, elementwise_simd.h). Not a public header. The includer defines
+ * SIMD_AVX512 or SIMD_AVX2, includes this file, then its templates, then simd_f32_end.h, which
+ * undefines everything defined here, so the next ISA can follow in the same file.
+ *   SIMD(name)     the ISA's function name (name##_avx512, name##_avx2); SIMD_TARGET, SIMD_INL
+ *   VEC, VL        vector type and its f32 lanes
+ *   V_ZERO V_SET1 V_LOADU V_STOREU V_FMA V_FNMADD V_MUL V_ADD V_SUB V_MAX V_MIN V_DIV V_ROUND
+ *   V_POW2I(fx)    2^fx for integral fx (as f32); V_RADD / V_RMAX horizontal add / max;
+ *   V_FOLD(v)      → __m256 (the sum of the halves for AVX-512)
+ *   LD_F32 LD_F16 LD_BF16 LD_I8  load VL elements and widen to f32 (LD_I8: int8, unscaled)
+ *   SIMD(exp)(x)   e^x, Cephes polynomial (~1 ulp), x clamped to [-87.3, 88.3] (no inf, no
+ *                  denormals) */
+#include <immintrin.h>
+
+#if defined(SIMD_AVX512)
+#define SIMD(name) name##_avx512
+#define SIMD_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#define VEC __m512
+#define VL 16
+#define V_ZERO() _mm512_setzero_ps()
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_LOADU(p) _mm512_loadu_ps(p)
+#define V_STOREU(p, v) _mm512_storeu_ps(p, v)
+#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_FNMADD(a, b, c) _mm512_fnmadd_ps(a, b, c)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_SUB(a, b) _mm512_sub_ps(a, b)
+#define V_MAX(a, b) _mm512_max_ps(a, b)
+#define V_ROUND(a) _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define V_POW2I(fx) \
+    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23))
+#define V_RADD(v) _mm512_reduce_add_ps(v)
+#define V_RMAX(v) _mm512_reduce_max_ps(v)
+#define V_FOLD(v) \
+    _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+#define LD_F32(p) _mm512_loadu_ps(p)
+#define LD_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
+#define LD_BF16(p) \
+    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(p))), 16))
+#define LD_I8(p) _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p))))
+#define V_MIN(a, b) _mm512_min_ps(a, b)
+#define V_DIV(a, b) _mm512_div_ps(a, b)
+
+#elif defined(SIMD_AVX2)
+static inline __attribute__((target("avx2,fma"))) float simd_radd256(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+static inline __attribute__((target("avx2,fma"))) float simd_rmax256(__m256 v) {
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+#define SIMD(name) name##_avx2
+#define SIMD_TARGET __attribute__((target("avx2,fma,f16c")))
+#define VEC __m256
+#define VL 8
+#define V_ZERO() _mm256_setzero_ps()
+#define V_SET1(x) _mm256_set1_ps(x)
+#define V_LOADU(p) _mm256_loadu_ps(p)
+#define V_STOREU(p, v) _mm256_storeu_ps(p, v)
+#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define V_FNMADD(a, b, c) _mm256_fnmadd_ps(a, b, c)
+#define V_MUL(a, b) _mm256_mul_ps(a, b)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_SUB(a, b) _mm256_sub_ps(a, b)
+#define V_MAX(a, b) _mm256_max_ps(a, b)
+#define V_ROUND(a) _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define V_POW2I(fx) \
+    _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23))
+#define V_RADD(v) simd_radd256(v)
+#define V_RMAX(v) simd_rmax256(v)
+#define V_FOLD(v) (v)
+#define LD_F32(p) _mm256_loadu_ps(p)
+#define LD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define LD_BF16(p) \
+    _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
+#define LD_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
+#define V_MIN(a, b) _mm256_min_ps(a, b)
+#define V_DIV(a, b) _mm256_div_ps(a, b)
+#else
+#error "simd_f32.h: define SIMD_AVX512 or SIMD_AVX2 first"
+#endif
+
+#define SIMD_INL static inline SIMD_TARGET __attribute__((always_inline))
+
+SIMD_INL VEC SIMD(exp)(VEC x) {
+    x = V_MIN(V_MAX(x, V_SET1(-87.3f)), V_SET1(88.3f));
+    VEC fx = V_ROUND(V_MUL(x, V_SET1(1.44269504088896341f)));
+    VEC r = V_FNMADD(fx, V_SET1(0.693359375f), x);
+    r = V_FNMADD(fx, V_SET1(-2.12194440e-4f), r);
+    VEC y = V_SET1(1.9875691500e-4f);
+    y = V_FMA(y, r, V_SET1(1.3981999507e-3f));
+    y = V_FMA(y, r, V_SET1(8.3334519073e-3f));
+    y = V_FMA(y, r, V_SET1(4.1665795894e-2f));
+    y = V_FMA(y, r, V_SET1(1.6666665459e-1f));
+    y = V_FMA(y, r, V_SET1(5.0000001201e-1f));
+    y = V_FMA(y, V_MUL(r, r), V_ADD(r, V_SET1(1.0f)));
+    return V_MUL(y, V_POW2I(fx));
+}
