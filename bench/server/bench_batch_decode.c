@@ -33,10 +33,10 @@ int main(int argc, char **argv) {
     exa_model_params mp = exa_model_default_params();
     if (exa_model_load(argv[1], &mp, &m, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
     enum { maxB = 16, prompt = 8 };
-    int sizes[16] = {1, 2, 4, 8, 16}, n_sizes = 5;
+    int sizes[maxB] = {1, 2, 4, 8, 16}, n_sizes = 5;
     if (argc > 4) {
         n_sizes = 0;
-        for (int i = 4; i < argc && n_sizes < 16; i++) {
+        for (int i = 4; i < argc && n_sizes < maxB; i++) {
             int b = atoi(argv[i]);
             if (b < 1 || b > maxB) { fprintf(stderr, "batch sizes are 1..%d\n", maxB); return 1; }
             sizes[n_sizes++] = b;

@@ -111,8 +111,6 @@ void exa_attn_ref(const exa_attn_args *a) {
 /* ---- AVX-512, then AVX2: the template attn_simd.h over simd_f32.h's vocabulary ---- */
 #define SIMD_AVX512
 #include "kernels/simd_f32.h"
-#define ATT(name) SIMD(name)
-#define ATT_TARGET SIMD_TARGET
 #define ATT_NG_MAX_V 8
 #define ATT_CW_BUDGET 16
 #include "kernels/attn_simd.h"

@@ -1,8 +1,7 @@
 /* attn_simd.h — the SIMD attention kernel of attn.c, written once and included once per ISA
  * (AVX2, AVX-512). Not a public header: attn.c includes simd_f32.h (the ISA's vector
- * vocabulary: VEC, VL, V_*, LD_*, SIMD(exp)) first and defines
- *   ATT(name)      the ISA's function name (name##_avx2 ...), ATT_TARGET its target attribute
- *   ATT_NG_MAX_V / ATT_CW_BUDGET  register budgets
+ * vocabulary: SIMD(name), SIMD_TARGET, SIMD_INL, VEC, VL, V_*, LD_*, SIMD(exp)) first and
+ * defines the register budgets ATT_NG_MAX_V / ATT_CW_BUDGET.
  * Layout of the work for one KV head and its G query heads (see attn.h):
  *   1. scores: per cached key row, widen each VL-chunk once and FMA it into up to 8 named
  *      accumulators (one per query head), then reduce them together (hadd tree)
@@ -10,10 +9,8 @@
  *   3. values: per chunk group, NG × CW named accumulators; each value chunk is widened once and
  *      used for NG query heads. */
 
-#define ATT_INL static inline ATT_TARGET __attribute__((always_inline))
-
 /* chunk c (VL values) of a cached row of type t, widened to f32 */
-ATT_INL VEC ATT(ldrow)(exa_dtype t, const uint8_t *r, int c) {
+SIMD_INL VEC SIMD(ldrow)(exa_dtype t, const uint8_t *r, int c) {
     switch (t) {
     case EXA_DTYPE_F32: return LD_F32((const float *)r + c * VL);
     case EXA_DTYPE_F16: return LD_F16((const uint16_t *)r + c * VL);
@@ -26,11 +23,11 @@ ATT_INL VEC ATT(ldrow)(exa_dtype t, const uint8_t *r, int c) {
 }
 
 /* 4 (8) accumulators → their 4 (8) horizontal sums */
-ATT_INL __m128 ATT(hsum4)(VEC a0, VEC a1, VEC a2, VEC a3) {
+SIMD_INL __m128 SIMD(hsum4)(VEC a0, VEC a1, VEC a2, VEC a3) {
     __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(V_FOLD(a0), V_FOLD(a1)), _mm256_hadd_ps(V_FOLD(a2), V_FOLD(a3)));
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
-ATT_INL __m256 ATT(hsum8)(VEC a0, VEC a1, VEC a2, VEC a3, VEC a4, VEC a5, VEC a6, VEC a7) {
+SIMD_INL __m256 SIMD(hsum8)(VEC a0, VEC a1, VEC a2, VEC a3, VEC a4, VEC a5, VEC a6, VEC a7) {
     __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(V_FOLD(a0), V_FOLD(a1)), _mm256_hadd_ps(V_FOLD(a2), V_FOLD(a3)));
     __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(V_FOLD(a4), V_FOLD(a5)), _mm256_hadd_ps(V_FOLD(a6), V_FOLD(a7)));
     return _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x20), _mm256_permute2f128_ps(h0, h1, 0x31));
@@ -43,7 +40,7 @@ ATT_INL __m256 ATT(hsum8)(VEC a0, VEC a1, VEC a2, VEC a3, VEC a4, VEC a5, VEC a6
     if (NG > (g) + 1) sc[(size_t)((g) + 1) * n + i] = _mm_cvtss_f32(_mm_shuffle_ps(r, r, 1));      \
     if (NG > (g) + 2) sc[(size_t)((g) + 2) * n + i] = _mm_cvtss_f32(_mm_shuffle_ps(r, r, 2));      \
     if (NG > (g) + 3) sc[(size_t)((g) + 3) * n + i] = _mm_cvtss_f32(_mm_shuffle_ps(r, r, 3));
-ATT_INL void ATT(scores)(const exa_attn_args *a, exa_dtype t, int g0, const int NG, int n, const int DC) {
+SIMD_INL void SIMD(scores)(const exa_attn_args *a, exa_dtype t, int g0, const int NG, int n, const int DC) {
     const int NC = (DC ? DC : a->d) / VL;
     const size_t qs = a->q_stride;
     const float *q0 = a->q + (size_t)g0 * qs;
@@ -56,7 +53,7 @@ ATT_INL void ATT(scores)(const exa_attn_args *a, exa_dtype t, int g0, const int 
         VEC c4 = V_ZERO(), c5 = V_ZERO(), c6 = V_ZERO(), c7 = V_ZERO();
 #pragma GCC unroll 16
         for (int c = 0; c < NC; c++) {
-            const VEC kc = ATT(ldrow)(t, kr, c);
+            const VEC kc = SIMD(ldrow)(t, kr, c);
             const float *qc = q0 + c * VL;
             ATT_QFMA(0) ATT_QFMA(1) ATT_QFMA(2) ATT_QFMA(3) ATT_QFMA(4) ATT_QFMA(5) ATT_QFMA(6) ATT_QFMA(7)
         }
@@ -64,10 +61,10 @@ ATT_INL void ATT(scores)(const exa_attn_args *a, exa_dtype t, int g0, const int 
         if (NG == 1) {
             sc[i] = V_RADD(c0) * scale;
         } else if (NG <= 4) {
-            const __m128 r = _mm_mul_ps(ATT(hsum4)(c0, c1, c2, c3), _mm_set1_ps(scale));
+            const __m128 r = _mm_mul_ps(SIMD(hsum4)(c0, c1, c2, c3), _mm_set1_ps(scale));
             ATT_LANES4(r, 0)
         } else {
-            const __m256 r8 = _mm256_mul_ps(ATT(hsum8)(c0, c1, c2, c3, c4, c5, c6, c7), _mm256_set1_ps(scale));
+            const __m256 r8 = _mm256_mul_ps(SIMD(hsum8)(c0, c1, c2, c3, c4, c5, c6, c7), _mm256_set1_ps(scale));
             const __m128 r = _mm256_castps256_ps128(r8), rh = _mm256_extractf128_ps(r8, 1);
             ATT_LANES4(r, 0)
             ATT_LANES4(rh, 4)
@@ -79,7 +76,7 @@ ATT_INL void ATT(scores)(const exa_attn_args *a, exa_dtype t, int g0, const int 
 #undef ATT_LANES4
 
 /* in-place softmax over n scores (max-subtracted, f32) */
-ATT_INL void ATT(softmax)(float *x, int n) {
+SIMD_INL void SIMD(softmax)(float *x, int n) {
     VEC m = V_SET1(-INFINITY);
     int i = 0;
     for (; i + VL <= n; i += VL) m = V_MAX(m, V_LOADU(x + i));
@@ -106,14 +103,14 @@ ATT_INL void ATT(softmax)(float *x, int n) {
 #define ATT_VACC(g, w) if (NG > g) o##g##w = V_FMA(vv, b##g, o##g##w);
 #define ATT_VCOL(w)                                                                                \
     if (CW > w) {                                                                                  \
-        const VEC vv = ATT(ldrow)(t, vr, c0 + w);                                                  \
+        const VEC vv = SIMD(ldrow)(t, vr, c0 + w);                                                  \
         ATT_VACC(0, w) ATT_VACC(1, w) ATT_VACC(2, w) ATT_VACC(3, w)                                \
         ATT_VACC(4, w) ATT_VACC(5, w) ATT_VACC(6, w) ATT_VACC(7, w)                                \
     }
 #define ATT_VB(g) const VEC b##g = NG > g ? V_SET1(w0[(size_t)(g) * n + i]) : V_ZERO();
 #define ATT_VST(g, w) \
     if (NG > g && CW > w) V_STOREU(a->out + (size_t)(g0 + g) * a->out_stride + (size_t)(c0 + w) * VL, o##g##w);
-ATT_INL void ATT(values)(const exa_attn_args *a, exa_dtype t, int g0, const int NG, int c0, const int CW, int n) {
+SIMD_INL void SIMD(values)(const exa_attn_args *a, exa_dtype t, int g0, const int NG, int c0, const int CW, int n) {
     const float *w0 = a->scratch + (size_t)g0 * (size_t)n;
     ATT_VZ(0) ATT_VZ(1) ATT_VZ(2) ATT_VZ(3)
     int s = a->lo % a->cap;
@@ -138,21 +135,21 @@ ATT_INL void ATT(values)(const exa_attn_args *a, exa_dtype t, int g0, const int 
 #define ATT_VALUES_ALL(NGc, CWc)                                                                   \
     {                                                                                              \
         int c0 = 0;                                                                                \
-        for (; c0 + (CWc) <= NC; c0 += (CWc)) ATT(values)(a, t, g0, NGc, c0, CWc, n);               \
-        for (; c0 < NC; c0++) ATT(values)(a, t, g0, NGc, c0, 1, n);                                 \
+        for (; c0 + (CWc) <= NC; c0 += (CWc)) SIMD(values)(a, t, g0, NGc, c0, CWc, n);               \
+        for (; c0 < NC; c0++) SIMD(values)(a, t, g0, NGc, c0, 1, n);                                 \
     }
 
 /* DC: the head dimension as a compile-time constant (64, 80, 128: inner loops fully unrolled) or 0 */
-ATT_INL void ATT(attn)(const exa_attn_args *a, exa_dtype t, const int DC) {
+SIMD_INL void SIMD(attn)(const exa_attn_args *a, exa_dtype t, const int DC) {
     const int n = a->hi - a->lo + 1, G = a->G, NC = (DC ? DC : a->d) / VL;
     for (int g0 = 0; g0 < G;) {
         const int r = G - g0;
-        if (r >= 8) { ATT(scores)(a, t, g0, 8, n, DC); g0 += 8; }
-        else if (r >= 4) { ATT(scores)(a, t, g0, 4, n, DC); g0 += 4; }
-        else if (r >= 2) { ATT(scores)(a, t, g0, 2, n, DC); g0 += 2; }
-        else { ATT(scores)(a, t, g0, 1, n, DC); g0 += 1; }
+        if (r >= 8) { SIMD(scores)(a, t, g0, 8, n, DC); g0 += 8; }
+        else if (r >= 4) { SIMD(scores)(a, t, g0, 4, n, DC); g0 += 4; }
+        else if (r >= 2) { SIMD(scores)(a, t, g0, 2, n, DC); g0 += 2; }
+        else { SIMD(scores)(a, t, g0, 1, n, DC); g0 += 1; }
     }
-    for (int g = 0; g < G; g++) ATT(softmax)(a->scratch + (size_t)g * (size_t)n, n);
+    for (int g = 0; g < G; g++) SIMD(softmax)(a->scratch + (size_t)g * (size_t)n, n);
     for (int g0 = 0; g0 < G;) {
         const int r = G - g0;
         if (ATT_NG_MAX_V >= 8 && r >= 8) { ATT_VALUES_ALL(8, ATT_CW_BUDGET / 8) g0 += 8; }
@@ -165,15 +162,15 @@ ATT_INL void ATT(attn)(const exa_attn_args *a, exa_dtype t, const int DC) {
 
 #define ATT_DISPATCH_D(T)                                                                          \
     switch (a->d) {                                                                                \
-    case 64: ATT(attn)(a, T, 64); break;                                                           \
-    case 80: ATT(attn)(a, T, 80); break;                                                           \
-    case 128: ATT(attn)(a, T, 128); break;                                                         \
-    default: ATT(attn)(a, T, 0);                                                                   \
+    case 64: SIMD(attn)(a, T, 64); break;                                                           \
+    case 80: SIMD(attn)(a, T, 80); break;                                                           \
+    case 128: SIMD(attn)(a, T, 128); break;                                                         \
+    default: SIMD(attn)(a, T, 0);                                                                   \
     }
-static ATT_TARGET void ATT(attn_f32)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_F32) }
-static ATT_TARGET void ATT(attn_f16)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_F16) }
-static ATT_TARGET void ATT(attn_bf16)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_BF16) }
-static ATT_TARGET void ATT(attn_q8_0)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_Q8_0) }
+static SIMD_TARGET void SIMD(attn_f32)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_F32) }
+static SIMD_TARGET void SIMD(attn_f16)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_F16) }
+static SIMD_TARGET void SIMD(attn_bf16)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_BF16) }
+static SIMD_TARGET void SIMD(attn_q8_0)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_Q8_0) }
 #undef ATT_DISPATCH_D
 
-#undef ATT_INL
+#undef SIMD_INL

@@ -1,6 +1,6 @@
 /* elementwise_simd.h — elementwise.c's SIMD kernels, written once over simd_f32.h's vocabulary
- * and included once per ISA (AVX-512, AVX2). Not a public header. Tails (n % VL) run the same
- * formula in scalar code. */
+ * and included once per ISA (AVX-512, AVX2). Not a public header. Tails (n % VL) run the
+ * scalar code: SiLU·mul's reference itself, RMSNorm's own scalar sum and scaling. */
 
 /* out = g / (1 + e^-g) ⊙ u (the reference's expression, vector exp ~1 ulp) */
 static SIMD_TARGET void SIMD(silu_mul)(float *out, const float *g, const float *u, int n) {
@@ -10,7 +10,7 @@ static SIMD_TARGET void SIMD(silu_mul)(float *out, const float *g, const float *
         const VEC x = V_LOADU(g + i);
         V_STOREU(out + i, V_MUL(V_DIV(x, V_ADD(one, SIMD(exp)(V_SUB(zero, x)))), V_LOADU(u + i)));
     }
-    for (; i < n; i++) out[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    exa_silu_mul_ref(out + i, g + i, u + i, n - i); /* the tail */
 }
 
 /* y = w ⊙ x / sqrt(mean(x²) + eps): the sum of squares in f32 over 4 vector accumulators (HF
