@@ -7,6 +7,7 @@
 #include "core/common.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
+#include "kernels/quant_x16.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -187,4 +188,54 @@ double exa_machine_peak_int8_gops(exa_pool *pool) {
     return 0;
 #endif
     return peak_of(pool, i8_worker);
+}
+
+/* AMX int8 peak: TDPBSSD on full tiles (16 × 64 bytes: 16·16·64 multiply-adds each), 4
+ * independent accumulators C0..C3 = A4,A5 × B6,B7 (the 2 × 2 blocking AMX kernels use). Runs only
+ * when the AMX kernels are on (exa_qx16_amx_state: the CPU, the OS permission and the self-check). */
+#if defined(__x86_64__)
+#define AMX_ITERS 200000
+__attribute__((target("amx-tile,amx-int8"))) static double int8_amx(void) {
+    _Alignas(64) uint8_t cfg[64], buf[16 * 64];
+    memset(cfg, 0, sizeof cfg);
+    memset(buf, 1, sizeof buf);
+    cfg[0] = 1;
+    for (int i = 0; i < 8; i++) cfg[16 + 2 * i] = 64, cfg[48 + i] = 16;
+    __asm__ volatile("" ::: "memory");
+    _tile_loadconfig(cfg);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    _tile_loadd(4, buf, 64);
+    _tile_loadd(5, buf, 64);
+    _tile_loadd(6, buf, 64);
+    _tile_loadd(7, buf, 64);
+    const double t0 = exa_time_now();
+    for (int i = 0; i < AMX_ITERS; i++) {
+        _tile_dpbssd(0, 4, 6);
+        _tile_dpbssd(1, 4, 7);
+        _tile_dpbssd(2, 5, 6);
+        _tile_dpbssd(3, 5, 7);
+    }
+    _tile_stored(0, buf, 64);
+    const double dt = exa_time_now() - t0;
+    _tile_release();
+    return (buf[0] == 7 ? 1e-9 : 0.0) + 4.0 * 16 * 16 * 64 * 2 * AMX_ITERS / dt / 1e9;
+}
+#endif
+
+static void amx_worker(void *arg, int ith, int nth) {
+    (void)nth;
+    fl_job *j = arg;
+#if defined(__x86_64__)
+    j->gflops[ith % 256] = int8_amx();
+#else
+    j->gflops[ith % 256] = 0;
+#endif
+}
+
+double exa_machine_peak_amx_int8_gops(exa_pool *pool) {
+    if (strcmp(exa_qx16_amx_state(), "on")) return 0;
+    return peak_of(pool, amx_worker);
 }

@@ -1,6 +1,12 @@
 /* cpu.c — run-time CPU feature detection and the EXA_CPU override. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "kernels/kernels.h"
 
@@ -39,4 +45,35 @@ const char *exa_cpu_level_name(exa_cpu_level l) {
     case EXA_CPU_AVX2: return "avx2";
     default: return "scalar";
     }
+}
+
+#if defined(__x86_64__)
+/* AMX-TILE and AMX-INT8 (CPUID.(7,0):EDX bits 24, 25), the OS saving the tile state (XCR0 bits 17
+ * XTILECFG and 18 XTILEDATA), and Linux's per-process permission for the 8 KiB tile data state
+ * (>= 5.16: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA); without it the first tile
+ * instruction raises SIGILL). REF: Intel SDM vol. 1 §13.14, linux Documentation/arch/x86/xstate.rst. */
+#define EXA_ARCH_REQ_XCOMP_PERM 0x1023
+#define EXA_XFEATURE_XTILEDATA 18
+static int amx_hw(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 24) & 1u) || !((d >> 25) & 1u)) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if (((lo >> 17) & 3u) != 3u) return 0;
+    return syscall(SYS_arch_prctl, EXA_ARCH_REQ_XCOMP_PERM, EXA_XFEATURE_XTILEDATA) == 0;
+}
+#endif
+
+int exa_cpu_amx(void) {
+    static atomic_int cached = -1; /* cpuid traps to the hypervisor in VMs: ask once */
+    int v = atomic_load(&cached);
+    if (v >= 0) return v;
+    v = 0;
+#if defined(__x86_64__)
+    const char *e = getenv("EXA_CPU");
+    if (exa_cpu_active() == EXA_CPU_AVX512 && (!e || !*e || !strcmp(e, "amx"))) v = amx_hw();
+#endif
+    atomic_store(&cached, v);
+    return v;
 }

@@ -1,7 +1,8 @@
 /* kernels.h — compute kernels of the forward pass. Kernels know nothing of models: they see
  * arrays and shapes. Every optimised kernel has a scalar reference (exa_*_ref) that is kept
  * forever and that tests compare against. The SIMD level is chosen once at run time from CPUID;
- * the environment variable EXA_CPU=scalar|avx2|avx512 forces a lower level (tests use it). */
+ * the environment variable EXA_CPU=scalar|avx2|avx512 forces a lower level (tests use it), and
+ * every value but "amx" keeps AMX tiles off. */
 #ifndef EXA_KERNELS_H
 #define EXA_KERNELS_H
 
@@ -16,6 +17,10 @@ typedef enum exa_cpu_level { EXA_CPU_SCALAR = 0, EXA_CPU_AVX2 = 1, EXA_CPU_AVX51
 exa_cpu_level exa_cpu_detect(void);     /* best level this CPU supports */
 exa_cpu_level exa_cpu_active(void);     /* detected level, lowered by EXA_CPU if set */
 const char *exa_cpu_level_name(exa_cpu_level l);
+/* 1 when AMX tiles with int8 products are usable: the CPU has AMX-TILE and AMX-INT8, the OS saves
+ * the tile state and granted this process the permission (Linux arch_prctl), the active level is
+ * AVX-512, and EXA_CPU is unset or "amx" (EXA_CPU=avx512 and below turn AMX off). */
+int exa_cpu_amx(void);
 
 /* dot(w, x) over n elements where w has dtype t and x is f32. */
 typedef float (*exa_dot_fn)(const void *w, const float *x, int n);

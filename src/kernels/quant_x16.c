@@ -19,10 +19,15 @@
  * project builds ISO C11, where GCC does not contract, and intrinsics are separate statements). */
 #include "kernels/quant_x16.h"
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/common.h"
 #include "core/tensor.h"
+#include "kernels/amx_emu.h"
+#include "kernels/kernels.h"
 #include "kernels/quant_impl.h"
 
 /* GSB layouts (quant_x16.h): the per-row header first, then the codes in k order, so that one GSB
@@ -397,24 +402,36 @@ X16_TGT X16_INL __m512 bcf(const uint8_t *p) {
 #define X16_P_DECL                                                                                            \
     __m512i p0 = _mm512_setzero_si512(), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0, p6 = p0, p7 = p0
 
-/* Q4_K end of a super-block, token t: mins against S_j = bsums[2j] + bsums[2j+1] (int16 pairs
- * (S_2p, S_2p+1) broadcast, one vpdpwssd per pair of sub-blocks), then the reference's float ops:
- * sum += yd*d*(float)sumi - yd*dmin*(float)summ */
+/* Q4_K end of a super-block for one token (activation super-block At, integer sums isum = Σ_j
+ * sc_j·p_j per row): mins against S_j = bsums[2j] + bsums[2j+1] (int16 pairs (S_2p, S_2p+1)
+ * broadcast, one vpdpwssd per pair of sub-blocks, M0..M3 = the GSB's mins as int16), then the
+ * reference's float ops: sum += yd*d*(float)sumi - yd*dmin*(float)summ. Shared by the VNNI and AMX
+ * kernels. */
+X16_TGT X16_INL __m512 q4k_end(__m512 f, const uint8_t *At, __m512i isum, __m512i M0, __m512i M1, __m512i M2,
+                               __m512i M3, __m512 dd, __m512 dm) {
+    uint8_t s8[16];
+    _mm_storeu_si128((__m128i *)s8, _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(At + A_BSUMS)),
+                                                   _mm_loadu_si128((const __m128i *)(At + A_BSUMS + 16))));
+    __m512i mn = dpw_bc(_mm512_setzero_si512(), M0, s8);
+    mn = dpw_bc(mn, M1, s8 + 4);
+    mn = dpw_bc(mn, M2, s8 + 8);
+    mn = dpw_bc(mn, M3, s8 + 12);
+    const __m512 yd = bcf(At);
+    const __m512 t1 = _mm512_mul_ps(_mm512_mul_ps(yd, dd), _mm512_cvtepi32_ps(isum));
+    const __m512 t2 = _mm512_mul_ps(_mm512_mul_ps(yd, dm), _mm512_cvtepi32_ps(mn));
+    return _mm512_add_ps(f, _mm512_sub_ps(t1, t2));
+}
 #define Q4K_END(t)                                                                                            \
-    if (NT > t) {                                                                                             \
-        const uint8_t *At = A + (size_t)(t) * as;                                                            \
-        uint8_t s8[16];                                                                                       \
-        _mm_storeu_si128((__m128i *)s8, _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(At + A_BSUMS)),     \
-                                                       _mm_loadu_si128((const __m128i *)(At + A_BSUMS + 16)))); \
-        __m512i mn = dpw_bc(_mm512_setzero_si512(), M0, s8);                                \
-        mn = dpw_bc(mn, M1, s8 + 4);                                                        \
-        mn = dpw_bc(mn, M2, s8 + 8);                                                        \
-        mn = dpw_bc(mn, M3, s8 + 12);                                                       \
-        const __m512 yd = bcf(At);                                                                            \
-        const __m512 t1 = _mm512_mul_ps(_mm512_mul_ps(yd, dd), _mm512_cvtepi32_ps(i##t));                     \
-        const __m512 t2 = _mm512_mul_ps(_mm512_mul_ps(yd, dm), _mm512_cvtepi32_ps(mn));                       \
-        f##t = _mm512_add_ps(f##t, _mm512_sub_ps(t1, t2));                                                    \
-    }
+    if (NT > t) f##t = q4k_end(f##t, A + (size_t)(t) * as, i##t, M0, M1, M2, M3, dd, dm);
+
+/* a GSB's Q4_K mins (as int16, for q4k_end) and d, dmin (as f32) */
+#define Q4K_GSB_CONSTS(B)                                                                                     \
+    const __m512i M0 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)((B) + Q4K_MN)));           \
+    const __m512i M1 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)((B) + Q4K_MN + 32)));      \
+    const __m512i M2 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)((B) + Q4K_MN + 64)));      \
+    const __m512i M3 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)((B) + Q4K_MN + 96)));      \
+    const __m512 dd = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((B) + Q4K_D)));                   \
+    const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((B) + Q4K_DMIN)))
 
 #define X16_STORE(t)                                                                                          \
     if (NT > t) _mm512_mask_storeu_ps(y + (size_t)(t) * ldy, rmask, f##t);
@@ -424,6 +441,17 @@ X16_TGT X16_INL __m512 bcf(const uint8_t *p) {
 #define X16_ISUM_DECL                                                                                         \
     __m512i i0 = _mm512_setzero_si512(), i1 = i0, i2 = i0, i3 = i0, i4 = i0, i5 = i0, i6 = i0, i7 = i0
 #define X16_EACH(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+
+/* Q4_K sub-block codes at q (4 nibble chunks) -> the 8 code vectors l0, h0, ..., l3, h3: vector
+ * 2c (+1) holds k = 8c + b (8c + 4 + b) of row r in bytes 4r + b (a vpdpbusd operand, and in this
+ * order the rows of an AMX B tile for k = 0..31 of the sub-block) */
+#define Q4K_UNPACK(q)                                                                                         \
+    const __m512i P0 = _mm512_loadu_si512(q), P1 = _mm512_loadu_si512((q) + 64);                             \
+    const __m512i P2 = _mm512_loadu_si512((q) + 128), P3 = _mm512_loadu_si512((q) + 192);                    \
+    const __m512i l0 = _mm512_and_si512(P0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(P0, 4), m4);        \
+    const __m512i l1 = _mm512_and_si512(P1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(P1, 4), m4);        \
+    const __m512i l2 = _mm512_and_si512(P2, m4), h2 = _mm512_and_si512(_mm512_srli_epi16(P2, 4), m4);        \
+    const __m512i l3 = _mm512_and_si512(P3, m4), h3 = _mm512_and_si512(_mm512_srli_epi16(P3, 4), m4)
 
 X16_TGT X16_INL void q4k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int32_t *tb, size_t ts,
                                 const int NT, float *y, size_t ldy, __mmask16 rmask) {
@@ -436,12 +464,7 @@ X16_TGT X16_INL void q4k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
         for (int j = 0; j < 8; j++) {
             const uint8_t *q = B + Q4K_CODES + 256 * j;
             prefetch_lines(B, X16_PF_GSBS * Q4K_GSB + 320 * (size_t)j, 5); /* 8 × 5 lines >= the GSB's 37 */
-            const __m512i P0 = _mm512_loadu_si512(q), P1 = _mm512_loadu_si512(q + 64);
-            const __m512i P2 = _mm512_loadu_si512(q + 128), P3 = _mm512_loadu_si512(q + 192);
-            const __m512i l0 = _mm512_and_si512(P0, m4), h0 = _mm512_and_si512(_mm512_srli_epi16(P0, 4), m4);
-            const __m512i l1 = _mm512_and_si512(P1, m4), h1 = _mm512_and_si512(_mm512_srli_epi16(P1, 4), m4);
-            const __m512i l2 = _mm512_and_si512(P2, m4), h2 = _mm512_and_si512(_mm512_srli_epi16(P2, 4), m4);
-            const __m512i l3 = _mm512_and_si512(P3, m4), h3 = _mm512_and_si512(_mm512_srli_epi16(P3, 4), m4);
+            Q4K_UNPACK(q);
             const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(B + Q4K_SC + 16 * j)));
             const uint8_t *a = A + A_QS + 32 * j;
             X16_P_DECL;
@@ -449,12 +472,7 @@ X16_TGT X16_INL void q4k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
             X16_EACH2(X16_DP, l2, 16) X16_EACH2(X16_DP, h2, 20) X16_EACH2(X16_DP, l3, 24) X16_EACH2(X16_DP, h3, 28)
             X16_EACH(X16_SCALE)
         }
-        const __m512i M0 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN)));
-        const __m512i M1 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN + 32)));
-        const __m512i M2 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN + 64)));
-        const __m512i M3 = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(B + Q4K_MN + 96)));
-        const __m512 dd = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(B + Q4K_D)));
-        const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(B + Q4K_DMIN)));
+        Q4K_GSB_CONSTS(B);
         X16_EACH(Q4K_END)
     }
     X16_EACH(X16_STORE)
@@ -473,20 +491,34 @@ X16_TGT X16_INL void q4k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
         i##t = _mm512_add_epi32(i##t, _mm512_mullo_epi32(p, sc));                                             \
     }
 
-/* -32·bsums of token t's super-block, as 16 int32 */
+/* -32·bsums of token t's super-block At, as 16 int32 */
+X16_TGT X16_INL void q6k_off(int32_t off[16], const uint8_t *At) {
+    _mm512_storeu_si512(off, _mm512_sub_epi32(_mm512_setzero_si512(),
+                                              _mm512_slli_epi32(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(At + A_BSUMS))), 5)));
+}
 #define Q6K_OFF(t)                                                                                            \
-    if (NT > t)                                                                                               \
-        _mm512_storeu_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(),                                  \
-                                                     _mm512_slli_epi32(_mm512_cvtepi16_epi32(_mm256_loadu_si256( \
-                                                                           (const __m256i *)(A + (size_t)(t) * as + A_BSUMS))), \
-                                                                       5)));
+    if (NT > t) q6k_off(off[t], A + (size_t)(t) * as);
 
 /* reference: contrib = d*yd*(float)sumi; sum += contrib */
+X16_TGT X16_INL __m512 q6k_end(__m512 f, __m512 d, const uint8_t *At, __m512i isum) {
+    const __m512 contrib = _mm512_mul_ps(_mm512_mul_ps(d, bcf(At)), _mm512_cvtepi32_ps(isum));
+    return _mm512_add_ps(f, contrib);
+}
 #define Q6K_END(t)                                                                                            \
-    if (NT > t) {                                                                                             \
-        const __m512 contrib = _mm512_mul_ps(_mm512_mul_ps(d, bcf(A + (size_t)(t) * as)), _mm512_cvtepi32_ps(i##t)); \
-        f##t = _mm512_add_ps(f##t, contrib);                                                                  \
-    }
+    if (NT > t) f##t = q6k_end(f##t, d, A + (size_t)(t) * as, i##t);
+
+/* Q6_K 16-weight group at u (two nibble chunks, then the high bits H) -> code vectors c0..c3, c_q
+ * holding k = 4q + b of row r in bytes 4r + b; code = low nibble | (2 high bits << 4): ternary
+ * logic A | (B & C) = 0xF8; 16-bit shifts move bits across bytes only into positions that the 0x30
+ * mask clears */
+#define Q6K_UNPACK(u)                                                                                         \
+    const __m512i P0 = _mm512_loadu_si512(u), P1 = _mm512_loadu_si512((u) + 64), H = _mm512_loadu_si512((u) + 128); \
+    const __m512i c0 = _mm512_ternarylogic_epi32(_mm512_and_si512(P0, m4), _mm512_slli_epi16(H, 4), m30, 0xF8); \
+    const __m512i c1 = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(P0, 4), m4),              \
+                                                 _mm512_slli_epi16(H, 2), m30, 0xF8);                           \
+    const __m512i c2 = _mm512_ternarylogic_epi32(_mm512_and_si512(P1, m4), H, m30, 0xF8);                      \
+    const __m512i c3 = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(P1, 4), m4),              \
+                                                 _mm512_srli_epi16(H, 2), m30, 0xF8)
 
 X16_TGT X16_INL void q6k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int32_t *tb, size_t ts,
                                 const int NT, float *y, size_t ldy, __mmask16 rmask) {
@@ -501,15 +533,7 @@ X16_TGT X16_INL void q6k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
         for (int g = 0; g < 16; g++) {
             prefetch_lines(B, X16_PF_GSBS * Q6K_GSB + 212 * (size_t)g, 4); /* 16 × [212g, 212g+256) covers the GSB */
             const uint8_t *u = B + Q6K_UNITS + 192 * g;
-            const __m512i P0 = _mm512_loadu_si512(u), P1 = _mm512_loadu_si512(u + 64), H = _mm512_loadu_si512(u + 128);
-            /* code = low nibble | (2 high bits << 4): ternary logic A | (B & C) = 0xF8; 16-bit shifts
-             * move bits across bytes only into positions that the 0x30 mask clears */
-            const __m512i c0 = _mm512_ternarylogic_epi32(_mm512_and_si512(P0, m4), _mm512_slli_epi16(H, 4), m30, 0xF8);
-            const __m512i c1 = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(P0, 4), m4),
-                                                         _mm512_slli_epi16(H, 2), m30, 0xF8);
-            const __m512i c2 = _mm512_ternarylogic_epi32(_mm512_and_si512(P1, m4), H, m30, 0xF8);
-            const __m512i c3 = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(P1, 4), m4),
-                                                         _mm512_srli_epi16(H, 2), m30, 0xF8);
+            Q6K_UNPACK(u);
             const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(B + Q6K_SC + 16 * g)));
             const uint8_t *a = A + A_QS + 16 * g;
             X16_EACH(Q6K_TOK)
@@ -518,6 +542,11 @@ X16_TGT X16_INL void q6k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
         X16_EACH(Q6K_END)
     }
     X16_EACH(X16_STORE)
+}
+
+/* reference: sum += (float)s * (dx * dy), dy from the token's table entry tt */
+X16_TGT X16_INL __m512 q80_add(__m512 f, __m512i s, __m512 dx, const int32_t *tt) {
+    return _mm512_add_ps(f, _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dx, bcf((const uint8_t *)(tt + 1)))));
 }
 
 /* Q8_0 block blk, token t: p starts at -128·Σa (the codes are w + 128), 8 vpdpbusd; then the
@@ -536,7 +565,7 @@ X16_TGT X16_INL void q6k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
         p = dp_bc(p, c5, at + 20);                                                                            \
         p = dp_bc(p, c6, at + 24);                                                                            \
         p = dp_bc(p, c7, at + 28);                                                                            \
-        f##t = _mm512_add_ps(f##t, _mm512_mul_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dx, bcf((const uint8_t *)(tt + 1))))); \
+        f##t = q80_add(f##t, p, dx, tt);                                                                     \
     }
 
 X16_TGT X16_INL void q80_tokens(const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int32_t *tb, size_t ts,
@@ -632,17 +661,163 @@ static int matmul_avx512(exa_qtype t, const uint8_t *P, int64_t rows, int64_t co
     if (tb && tb != stack) free(tb);
     return 1;
 }
+
+/* ---------------------------------------------------------------- AMX (kernels/quant_x16_amx.h) */
+
+/* the instance with the real tile instructions. GCC 12's _tile_loadd and _tile_loadconfig are asm
+ * statements that do not tell the compiler they read memory (only the first 8 bytes of the
+ * config), so a compiler barrier before each makes the stores to the B buffer and the config land
+ * first; _tile_stored has its memory clobber. */
+#define AMX_BARRIER() __asm__ volatile("" ::: "memory")
+#define AMX_FN(name) name##_hw
+#define AMX_TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c,amx-tile,amx-int8")))
+#define AMX_CFG(p) do { AMX_BARRIER(); _tile_loadconfig(p); } while (0)
+#define AMX_RELEASE() _tile_release()
+#define AMX_ZERO(t) _tile_zero(t)
+#define AMX_LOAD(t, p, s) do { AMX_BARRIER(); _tile_loadd(t, p, (long)(s)); } while (0)
+#define AMX_STORE(t, p, s) do { _tile_stored(t, p, (long)(s)); AMX_BARRIER(); } while (0)
+#define AMX_DPBSUD(c, a, b) _tile_dpbsud(c, a, b)
+#include "kernels/quant_x16_amx.h"
+#undef AMX_FN
+#undef AMX_TGT
+#undef AMX_CFG
+#undef AMX_RELEASE
+#undef AMX_ZERO
+#undef AMX_LOAD
+#undef AMX_STORE
+#undef AMX_DPBSUD
+
+/* the instance over the software tile unit (kernels/amx_emu.h), for the tests */
+#define AMX_FN(name) name##_emu
+#define AMX_TGT X16_TGT
+#define AMX_CFG(p) exa_amx_emu_loadconfig(p)
+#define AMX_RELEASE() exa_amx_emu_release()
+#define AMX_ZERO(t) exa_amx_emu_zero(t)
+#define AMX_LOAD(t, p, s) exa_amx_emu_loadd(t, p, s)
+#define AMX_STORE(t, p, s) exa_amx_emu_stored(t, p, s)
+#define AMX_DPBSUD(c, a, b) exa_amx_emu_dpbsud(c, a, b)
+#include "kernels/quant_x16_amx.h"
+#undef AMX_FN
+#undef AMX_TGT
+#undef AMX_CFG
+#undef AMX_RELEASE
+#undef AMX_ZERO
+#undef AMX_LOAD
+#undef AMX_STORE
+#undef AMX_DPBSUD
+
+/* Start-up self-check of the real instructions (the emulated instance is what the tests check):
+ * every format on random blocks (all codes, finite scales) and random activations (-128
+ * included), 2 row groups (one padded) × 17 tokens (chunks of 9 and 8, two tile configurations),
+ * bit for bit against the scalar reference. A CPU or OS that gets this wrong keeps the VNNI kernel. */
+static uint64_t sc_next(uint64_t *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static int amx_selfcheck(void) {
+    static const exa_qtype types[3] = {EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K, EXA_QTYPE_Q8_0};
+    enum { ROWS = 20, T = 17 };
+    uint64_t s = 0x2545F4914F6CDD1Dull;
+    int ok = 1;
+    for (int k = 0; k < 3 && ok; k++) {
+        const exa_qtype t = types[k];
+        const int64_t cols = t == EXA_QTYPE_Q8_0 ? 128 : 512;
+        const size_t rb = exa_qtype_row_bytes(t, cols), ab = exa_qtype_row_bytes(exa_qtype_act(t), cols);
+        const size_t pb = exa_qx16_layout_bytes(t, ROWS, cols);
+        uint8_t *W = malloc(rb * ROWS), *act = malloc(ab * T), *P = exa_aligned_alloc(pb);
+        float *y = malloc(sizeof(float) * ROWS * T), *ref = malloc(sizeof(float) * ROWS * T);
+        ok = W && act && P && y && ref;
+        if (ok) {
+            for (size_t i = 0; i < rb * ROWS; i++) W[i] = (uint8_t)sc_next(&s);
+            for (size_t i = 0; i < ab * T; i++) act[i] = (uint8_t)sc_next(&s);
+            const size_t be = exa_qtype_block_elems(t), bbytes = exa_qtype_row_bytes(t, (int64_t)be);
+            for (size_t b = 0; b < rb * ROWS / bbytes; b++) { /* finite f16 scales in [2^-10, 2) */
+                uint8_t *blk = W + b * bbytes;
+                const uint16_t h = (uint16_t)(0x1400 + sc_next(&s) % 0x2800), h2 = (uint16_t)(0x1400 + sc_next(&s) % 0x2800);
+                if (t == EXA_QTYPE_Q6_K) memcpy(blk + offsetof(exa_block_q6_K, d), &h, 2);
+                else memcpy(blk, &h, 2);
+                if (t == EXA_QTYPE_Q4_K) memcpy(blk + offsetof(exa_block_q4_K, dmin), &h2, 2);
+            }
+            for (int r = 0; r < T; r++) /* activation scales: finite, bsums consistent with qs */
+                for (int64_t b = 0; b < cols / (t == EXA_QTYPE_Q8_0 ? EXA_QK : EXA_QK_K); b++) {
+                    if (t == EXA_QTYPE_Q8_0) {
+                        exa_block_q8_0 *a = (exa_block_q8_0 *)(void *)(act + (size_t)r * ab) + b;
+                        a->d = 0x2000;
+                        continue;
+                    }
+                    exa_block_q8_K *a = (exa_block_q8_K *)(void *)(act + (size_t)r * ab) + b;
+                    a->d = 0.01f;
+                    for (int j = 0; j < EXA_QK_K / 16; j++) {
+                        int sum = 0;
+                        for (int i = 0; i < 16; i++) sum += a->qs[16 * j + i];
+                        a->bsums[j] = (int16_t)sum;
+                    }
+                }
+            ok = exa_qx16_pack(t, W, ROWS, cols, P) == EXA_OK && matmul_amx_hw(t, P, ROWS, cols, 0, 2, act, ab, T, y, ROWS);
+            exa_qx16_matmul_scalar(t, P, ROWS, cols, 0, 2, act, ab, T, ref, ROWS);
+            ok = ok && !memcmp(y, ref, sizeof(float) * ROWS * T);
+        }
+        free(W), free(act), free(P), free(y), free(ref);
+    }
+    return ok;
+}
+
+/* 1 AMX on and checked, 0 off (no AMX, EXA_CPU, or the self-check failed) */
+static atomic_int amx_state = -1; /* -1 unknown, 0 off, 1 on, 2 self-check failed */
+static int amx_ready(void) {
+    int v = atomic_load(&amx_state);
+    if (v < 0) { /* threads may race here: each computes the same answer */
+        v = x16_cpu_ok() && exa_cpu_amx() ? (amx_selfcheck() ? 1 : 2) : 0;
+        atomic_store(&amx_state, v);
+    }
+    return v == 1;
+}
 #endif
+
+const char *exa_qx16_amx_state(void) {
+#if defined(__x86_64__)
+    amx_ready();
+    switch (atomic_load(&amx_state)) {
+    case 1: return "on";
+    case 2: return "off (AMX present, but the start-up self-check failed: using AVX-512 VNNI)";
+    default: return exa_cpu_amx() ? "off (no AVX-512 VNNI)" : "off (no AMX, or EXA_CPU set)";
+    }
+#else
+    return "off (not x86-64)";
+#endif
+}
+
+/* clamp [g0, g1) to the matrix; 0 when there is nothing to do */
+static int clamp_groups(exa_qtype t, int64_t rows, int64_t cols, int T, int64_t *g0, int64_t *g1) {
+    if (!exa_qx16_layout_bytes(t, rows, cols) || T < 1) return 0;
+    const int64_t groups = (rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS;
+    if (*g0 < 0) *g0 = 0;
+    if (*g1 > groups) *g1 = groups;
+    return *g1 > *g0;
+}
 
 void exa_qx16_matmul(exa_qtype t, const void *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1, const void *act,
                      size_t act_stride, int T, float *y, size_t ldy) {
 #if defined(__x86_64__)
     if (x16_cpu_ok()) {
-        if (!exa_qx16_layout_bytes(t, rows, cols) || T < 1) return;
-        const int64_t groups = (rows + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS;
-        if (g0 < 0) g0 = 0;
-        if (g1 > groups) g1 = groups;
-        if (g1 <= g0 || matmul_avx512(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy)) return;
+        if (!clamp_groups(t, rows, cols, T, &g0, &g1)) return;
+        if (T >= EXA_QX16_AMX_MIN_T && amx_ready() && matmul_amx_hw(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy))
+            return;
+        if (matmul_avx512(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy)) return;
+    }
+#endif
+    exa_qx16_matmul_scalar(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy);
+}
+
+void exa_qx16_matmul_amx_emu(exa_qtype t, const void *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
+                             const void *act, size_t act_stride, int T, float *y, size_t ldy) {
+#if defined(__x86_64__)
+    if (x16_cpu_ok()) {
+        if (!clamp_groups(t, rows, cols, T, &g0, &g1)) return;
+        if (matmul_amx_emu(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy)) return;
     }
 #endif
     exa_qx16_matmul_scalar(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy);

@@ -79,6 +79,18 @@ exa_status exa_qx16_pack_groups(exa_qtype t, const void *W, int64_t rows, int64_
  * take disjoint group ranges. */
 void exa_qx16_matmul(exa_qtype t, const void *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1, const void *act,
                      size_t act_stride, int T, float *y, size_t ldy);
+/* AMX: with AMX tiles usable (exa_cpu_amx) and their start-up self-check passed, T >=
+ * EXA_QX16_AMX_MIN_T tokens go through the tile kernels (kernels/quant_x16_amx.h), in chunks of
+ * up to 16 tokens; same contract and same bits. The threshold is a guess: no AMX machine has been
+ * available to measure where tiles start to pay. */
+#define EXA_QX16_AMX_MIN_T 4
+#define EXA_QX16_AMX_MAX_T 16
+/* "on", or "off (why)" — for `exaone info` and the benchmark */
+const char *exa_qx16_amx_state(void);
+/* the AMX tile kernels run on the software tile unit (kernels/amx_emu.h), on any CPU with AVX-512
+ * VNNI (else the scalar reference): what the tests use to check the tile kernels' logic */
+void exa_qx16_matmul_amx_emu(exa_qtype t, const void *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
+                             const void *act, size_t act_stride, int T, float *y, size_t ldy);
 /* the scalar reference over the packed layout (same contract, same bits) */
 void exa_qx16_matmul_scalar(exa_qtype t, const void *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
                             const void *act, size_t act_stride, int T, float *y, size_t ldy);

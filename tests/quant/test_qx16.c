@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "core/tensor.h"
+#include "kernels/amx_emu.h"
+#include "kernels/kernels.h"
 #include "kernels/quant.h"
 #include "kernels/quant_x16.h"
 
@@ -140,11 +142,13 @@ static void check_shape(exa_qtype t, int64_t rows, int64_t cols, int T, int raw,
         for (int64_t r = 0; r < rows; r++)
             ref[(size_t)tok * ldy + (size_t)r] = dot(cols, W + (size_t)r * rb, act + (size_t)tok * stride);
     const int64_t groups = (rows + 15) / 16;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1 && !simd) break;
+    static const char *const pass_name[3] = {"scalar", "simd", "amx-emu"};
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass >= 1 && !simd) break;
         for (size_t k = 0; k < ldy * (size_t)T; k++) y[k] = SENTINEL;
         if (pass == 0) exa_qx16_matmul_scalar(t, P, rows, cols, 0, groups, act, stride, T, y, ldy);
-        else exa_qx16_matmul(t, P, rows, cols, 0, groups + 3, act, stride, T, y, ldy); /* g1 past the end: clamped */
+        else if (pass == 1) exa_qx16_matmul(t, P, rows, cols, 0, groups + 3, act, stride, T, y, ldy); /* g1 past the end: clamped */
+        else exa_qx16_matmul_amx_emu(t, P, rows, cols, 0, groups + 3, act, stride, T, y, ldy);
         int bad = 0;
         for (int tok = 0; tok < T && bad < 3; tok++) {
             for (int64_t r = 0; r < rows && bad < 3; r++) {
@@ -152,7 +156,7 @@ static void check_shape(exa_qtype t, int64_t rows, int64_t cols, int T, int raw,
                 if (memcmp(&a, &b, sizeof a)) {
                     bad++;
                     CHECK(0, "%s %s rows %lld cols %lld T %d raw %d: y[%d][%lld] = %.9g, reference %.9g",
-                          pass ? "simd" : "scalar", exa_qtype_name(t), (long long)rows, (long long)cols, T, raw, tok,
+                          pass_name[pass], exa_qtype_name(t), (long long)rows, (long long)cols, T, raw, tok,
                           (long long)r, a, b);
                 }
             }
@@ -161,14 +165,15 @@ static void check_shape(exa_qtype t, int64_t rows, int64_t cols, int T, int raw,
         }
     }
     /* a middle group range writes exactly its rows */
-    if (simd && groups >= 3) {
+    for (int pass = 1; pass < 3 && simd && groups >= 3; pass++) {
         for (size_t k = 0; k < ldy * (size_t)T; k++) y[k] = SENTINEL;
-        exa_qx16_matmul(t, P, rows, cols, 1, 2, act, stride, T, y, ldy);
+        if (pass == 1) exa_qx16_matmul(t, P, rows, cols, 1, 2, act, stride, T, y, ldy);
+        else exa_qx16_matmul_amx_emu(t, P, rows, cols, 1, 2, act, stride, T, y, ldy);
         for (int tok = 0; tok < T; tok++)
             for (size_t r = 0; r < ldy; r++) {
                 const float v = y[(size_t)tok * ldy + r];
-                if (r >= 16 && r < 32) CHECK(v == ref[(size_t)tok * ldy + r], "group range value row %zu", r);
-                else CHECK(v == SENTINEL, "group range wrote row %zu", r);
+                if (r >= 16 && r < 32) CHECK(v == ref[(size_t)tok * ldy + r], "%s group range value row %zu", pass_name[pass], r);
+                else CHECK(v == SENTINEL, "%s group range wrote row %zu", pass_name[pass], r);
             }
     }
     free(W), free(act), free(P), free(ref), free(y);
@@ -217,6 +222,56 @@ static void test_layout(void) {
           "unsupported formats");
 }
 
+/* The software tile unit against a plain triple loop, and its fault checks (a kernel bug such as
+ * a K that does not match B's rows must show as a fault, not as silently wrong numbers). */
+static void test_amx_emu(void) {
+    const long f0 = exa_amx_emu_faults();
+    for (int M = 1; M <= 16; M += 5)
+        for (int K = 4; K <= 64; K += 12) {
+            uint8_t cfg[64] = {1};
+            const int colsb[3] = {64, K, 64}, rws[3] = {M, M, K / 4};
+            for (int i = 0; i < 3; i++) cfg[16 + 2 * i] = (uint8_t)colsb[i], cfg[48 + i] = (uint8_t)rws[i];
+            int8_t A[16][80];
+            uint8_t B[16][64];
+            int32_t C[16][16], R[16][16];
+            for (int m = 0; m < 16; m++)
+                for (int k = 0; k < 80; k++) A[m][k] = (int8_t)rng();
+            for (int q = 0; q < 16; q++)
+                for (int b = 0; b < 64; b++) B[q][b] = (uint8_t)rng();
+            for (int m = 0; m < 16; m++)
+                for (int n = 0; n < 16; n++) C[m][n] = R[m][n] = (int32_t)(rng() % 1000) - 500;
+            for (int m = 0; m < M; m++)
+                for (int n = 0; n < 16; n++)
+                    for (int k = 0; k < K; k++) R[m][n] += A[m][k] * B[k / 4][4 * n + k % 4];
+            exa_amx_emu_loadconfig(cfg);
+            exa_amx_emu_loadd(0, C, sizeof C[0]); /* C as the accumulator's start */
+            exa_amx_emu_loadd(1, A, sizeof A[0]); /* stride 80 > K: rows read at the stride */
+            exa_amx_emu_loadd(2, B, sizeof B[0]);
+            exa_amx_emu_dpbsud(0, 1, 2);
+            int32_t out[16][16];
+            memset(out, 0x55, sizeof out);
+            exa_amx_emu_stored(0, out, sizeof out[0]);
+            int bad = 0;
+            for (int m = 0; m < 16; m++)
+                for (int n = 0; n < 16; n++) bad += m < M ? out[m][n] != R[m][n] : out[m][n] != 0x55555555;
+            CHECK(!bad, "amx emu M %d K %d: %d wrong values", M, K, bad);
+            exa_amx_emu_release();
+        }
+    CHECK(exa_amx_emu_faults() == f0, "amx emu faulted on valid use");
+    uint8_t cfg[64] = {1};
+    cfg[16] = 64, cfg[48] = 16, cfg[18] = 32, cfg[49] = 16, cfg[20] = 64, cfg[50] = 4; /* K = 32 but B has 4 rows */
+    exa_amx_emu_loadconfig(cfg);
+    exa_amx_emu_dpbsud(0, 1, 2);
+    CHECK(exa_amx_emu_faults() == f0 + 1, "amx emu: K != 4 x rows(B) is a fault");
+    exa_amx_emu_release();
+    exa_amx_emu_zero(0);
+    CHECK(exa_amx_emu_faults() == f0 + 2, "amx emu: use after release is a fault");
+    cfg[16] = 65; /* 65 bytes per row */
+    exa_amx_emu_loadconfig(cfg);
+    CHECK(exa_amx_emu_faults() == f0 + 3, "amx emu: colsb > 64 is a fault");
+    exa_amx_emu_release();
+}
+
 int main(void) {
     const int simd = exa_qx16_bytes(EXA_QTYPE_Q4_K, 16, 256) != 0;
     if (exa_cpu_active() != EXA_CPU_AVX512 || !exa_quant_has_vnni()) {
@@ -251,6 +306,16 @@ int main(void) {
         check_shape(EXA_QTYPE_Q8_0, 17, 4096, 17, 0, simd);
         cases += 2;
     }
-    printf("%d shapes checked (%s), %d failures\n", cases, simd ? "avx512 vnni + scalar" : "scalar", failures);
+    for (size_t k = 0; k < sizeof types / sizeof types[0] && simd; k++) { /* AMX chunks: 16, 9 + 8, 11 × 3 */
+        check_shape(types[k], 33, 512, 16, 1, simd);
+        check_shape(types[k], 20, 256, 17, 0, simd);
+        check_shape(types[k], 17, 768, 33, 1, simd);
+        cases += 3;
+    }
+    const long faults = exa_amx_emu_faults();
+    test_amx_emu();
+    CHECK(faults == 0, "the AMX kernels faulted %ld times on the software tile unit", faults);
+    printf("AMX on this machine: %s\n", exa_qx16_amx_state());
+    printf("%d shapes checked (%s), %d failures\n", cases, simd ? "avx512 vnni + amx (emulated) + scalar" : "scalar", failures);
     return failures ? 1 : 0;
 }
