@@ -18,9 +18,10 @@ reader cannot hide):
     (ggml/src/ggml-quants.c dequantize_row_*, get_scale_min_k4; block layouts of
     ggml/src/ggml-common.h; type ids and (block, bytes) of gguf-py/gguf/constants.py
     GGML_QUANT_SIZES). f32 arithmetic is done op by op in numpy float32 in the C order (no FMA).
-  - ports of ggml's deterministic reference quantizers quantize_row_q8_0_ref / quantize_row_q4_0_ref
-    (byte-exact), the last (deterministic given the stored scales) step of quantize_row_q4_K_ref /
-    q5_K_ref / q6_K_ref, the activation quantizers the CPU backend pairs with each weight type
+  - ports of ggml's deterministic reference quantizers quantize_row_{q8_0,q4_0,q4_K,q5_K,q6_K}_ref
+    (with make_qkx2_quants / make_qx_quants, vectorized over sub-blocks but every float32 op in the
+    C order; byte-exact, validated against a C transcription of the upstream functions), the last
+    (deterministic given the stored scales) step of the k-quant ones alone, the activation quantizers the CPU backend pairs with each weight type
     (Q8_0 for Q8_0/Q4_0, quantize_row_q8_K_ref for the k-quants), and llama.cpp's q4_K_M tensor-type
     mix (src/llama-quant.cpp llama_tensor_get_type_impl, use_more_bits, tensor_type_fallback).
   - to_hf(): GGUF -> folder with config.json (from the exaone.* / exaone4.* keys, spec §6 / §1.2)
@@ -447,7 +448,223 @@ def quantize_q4_0_ref(x):
     return out
 
 
-def requantize_codes(blocks, x, type_name):
+def _make_qkx2_quants(x, w, nmax, rmin, rdelta, nstep):
+    """make_qkx2_quants (use_mad = false) over S rows at once: x, w (S, n) float32 ->
+    (scale (S,), the_min (S,), L (S, n) int32). Every float op in the C order, float32, no FMA
+    (ggml builds with -std=c11, where GCC does not contract)."""
+    S, n = x.shape
+    mn, mx = x[:, 0].copy(), x[:, 0].copy()
+    sum_w = w[:, 0].copy()
+    sum_x = (sum_w * x[:, 0]).astype(F32)
+    for i in range(1, n):
+        mn = np.minimum(mn, x[:, i])
+        mx = np.maximum(mx, x[:, i])
+        sum_w = (sum_w + w[:, i]).astype(F32)
+        sum_x = (sum_x + (w[:, i] * x[:, i]).astype(F32)).astype(F32)
+    mn = np.where(mn > 0, F32(0), mn).astype(F32)
+    flat = mx == mn
+    rng = np.where(flat, F32(1), (mx - mn).astype(F32)).astype(F32)
+    iscale = (F32(nmax) / rng).astype(F32)
+    scale = (F32(1) / iscale).astype(F32)
+    L = np.clip(_nearest_int((iscale[:, None] * (x - mn[:, None]).astype(F32)).astype(F32)), 0, nmax)
+    best = np.zeros(S, F32)
+    for i in range(n):
+        diff = (((scale * L[:, i].astype(F32)).astype(F32) + mn).astype(F32) - x[:, i]).astype(F32)
+        best = (best + (w[:, i] * (diff * diff).astype(F32)).astype(F32)).astype(F32)
+    for st in range(nstep + 1):
+        isc = ((F32(rmin) + (F32(rdelta) * F32(st)).astype(F32)).astype(F32) + F32(nmax)).astype(F32)
+        # max - min with the *current* min: the C loop updates min when a candidate wins
+        isc = (isc / np.where(flat, F32(1), (mx - mn).astype(F32))).astype(F32)
+        La = np.clip(_nearest_int((isc[:, None] * (x - mn[:, None]).astype(F32)).astype(F32)), 0, nmax)
+        Lf = La.astype(F32)
+        sl = np.zeros(S, F32)
+        sl2 = np.zeros(S, F32)
+        sxl = np.zeros(S, F32)
+        for i in range(n):
+            wl = (w[:, i] * Lf[:, i]).astype(F32)
+            sl = (sl + wl).astype(F32)
+            sl2 = (sl2 + (wl * Lf[:, i]).astype(F32)).astype(F32)
+            sxl = (sxl + (wl * x[:, i]).astype(F32)).astype(F32)
+        D = ((sum_w * sl2).astype(F32) - (sl * sl).astype(F32)).astype(F32)
+        ok = D > 0
+        Ds = np.where(ok, D, F32(1)).astype(F32)
+        this_scale = (((sum_w * sxl).astype(F32) - (sum_x * sl).astype(F32)).astype(F32) / Ds).astype(F32)
+        this_min = (((sl2 * sum_x).astype(F32) - (sl * sxl).astype(F32)).astype(F32) / Ds).astype(F32)
+        pos = this_min > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alt = (sxl / sl2).astype(F32)
+        this_scale = np.where(pos, alt, this_scale).astype(F32)
+        this_min = np.where(pos, F32(0), this_min).astype(F32)
+        cur = np.zeros(S, F32)
+        for i in range(n):
+            diff = (((this_scale * Lf[:, i]).astype(F32) + this_min).astype(F32) - x[:, i]).astype(F32)
+            cur = (cur + (w[:, i] * (diff * diff).astype(F32)).astype(F32)).astype(F32)
+        take = ok & (cur < best) & ~flat
+        L = np.where(take[:, None], La, L)
+        best = np.where(take, cur, best)
+        scale = np.where(take, this_scale, scale)
+        mn = np.where(take, this_min, mn)
+    L = np.where(flat[:, None], 0, L)
+    scale = np.where(flat, F32(0), scale).astype(F32)
+    return scale, (-mn).astype(F32), L
+
+
+def _pack_scale_min_k4(ls, lm):
+    """quantize_row_q4_K_ref's 6-bit packing of 8 (scale, min) pairs -> (nb, 12) uint8."""
+    nb = ls.shape[0]
+    out = np.zeros((nb, 12), np.uint8)
+    for j in range(8):
+        if j < 4:
+            out[:, j] = ls[:, j]
+            out[:, j + 4] = lm[:, j]
+        else:
+            out[:, j + 4] = (ls[:, j] & 0xF) | ((lm[:, j] & 0xF) << 4)
+            out[:, j - 4] |= (ls[:, j] >> 4) << 6
+            out[:, j] |= (lm[:, j] >> 4) << 6
+    return out
+
+
+def quantize_qK_ref(x, type_name):
+    """quantize_row_q4_K_ref / quantize_row_q5_K_ref: float32[k] -> (k/256, 144 or 176) uint8."""
+    q5 = type_name == "Q5_K"
+    nmax, rmin, rdelta, nstep = (31, -0.5, 0.1, 15) if q5 else (15, -1.0, 0.1, 20)
+    xb = np.asarray(x, dtype=F32).reshape(-1, 8, 32)
+    nb = xb.shape[0]
+    xs = xb.reshape(-1, 32)
+    sum_x2 = np.zeros(xs.shape[0], F32)
+    for l_ in range(32):
+        sum_x2 = (sum_x2 + (xs[:, l_] * xs[:, l_]).astype(F32)).astype(F32)
+    av_x = np.sqrt((sum_x2 / F32(32)).astype(F32)).astype(F32)
+    w = (av_x[:, None] + np.abs(xs)).astype(F32)
+    sc, mins, L = _make_qkx2_quants(xs, w, nmax, rmin, rdelta, nstep)
+    sc, mins, L = sc.reshape(nb, 8), mins.reshape(nb, 8), L.reshape(nb, 256)
+    max_scale = np.zeros(nb, F32)
+    max_min = np.zeros(nb, F32)
+    for j in range(8):     # strict '>' running maxima starting at 0
+        max_scale = np.where(sc[:, j] > max_scale, sc[:, j], max_scale)
+        max_min = np.where(mins[:, j] > max_min, mins[:, j], max_min)
+    inv_s = np.where(max_scale > 0, F32(63) / np.where(max_scale > 0, max_scale, F32(1)), F32(0)).astype(F32)
+    inv_m = np.where(max_min > 0, F32(63) / np.where(max_min > 0, max_min, F32(1)), F32(0)).astype(F32)
+    ls = np.minimum(63, _nearest_int((inv_s[:, None] * sc).astype(F32)) & 0xFF).astype(np.uint8)  # uint8_t cast
+    lm = np.minimum(63, _nearest_int((inv_m[:, None] * mins).astype(F32)) & 0xFF).astype(np.uint8)
+    out = np.zeros((nb, 176 if q5 else 144), np.uint8)
+    dbits = f32_to_f16_bits((max_scale / F32(63)).astype(F32))
+    mbits = f32_to_f16_bits((max_min / F32(63)).astype(F32))
+    out[:, 0:2] = dbits.reshape(-1, 1).view(np.uint8).reshape(-1, 2)
+    out[:, 2:4] = mbits.reshape(-1, 1).view(np.uint8).reshape(-1, 2)
+    out[:, 4:16] = _pack_scale_min_k4(ls, lm)
+    exp, _, mask = requantize_codes(out, xb.reshape(-1), type_name, codes_only=True)
+    L = np.where(mask, exp, L)          # sub-blocks with d == 0 keep make_qkx2_quants' codes
+    if not q5:
+        Lr = L.reshape(nb, 4, 2, 32)
+        out[:, 16:144] = (Lr[:, :, 0] | (Lr[:, :, 1] << 4)).reshape(nb, 128).astype(np.uint8)
+        return out
+    Lr = L.reshape(nb, 4, 2, 32)
+    qh = np.zeros((nb, 32), np.uint8)
+    ql = np.zeros((nb, 4, 32), np.uint8)
+    for c in range(4):
+        l1, l2 = Lr[:, c, 0].copy(), Lr[:, c, 1].copy()
+        qh |= np.where(l1 > 15, 1 << (2 * c), 0).astype(np.uint8)
+        qh |= np.where(l2 > 15, 2 << (2 * c), 0).astype(np.uint8)
+        ql[:, c] = ((l1 & 15) | ((l2 & 15) << 4)).astype(np.uint8)
+    out[:, 16:48] = qh
+    out[:, 48:176] = ql.reshape(nb, 128)
+    return out
+
+
+GROUP_MAX_EPS = F32(1e-15)
+
+
+def _make_qx_quants_rmse1(x, nmax):
+    """make_qx_quants(n, nmax, x, L, rmse_type = 1, qw = NULL) over S rows: -> (scale (S,), L (S, n))."""
+    S, n = x.shape
+    ax = np.abs(x)
+    amax = ax.max(axis=1)
+    first = np.argmax(ax == amax[:, None], axis=1)
+    mx = x[np.arange(S), first]
+    zero = amax < GROUP_MAX_EPS
+    mxs = np.where(zero, F32(1), mx).astype(F32)
+    w = (x * x).astype(F32)
+
+    def sums(isc):
+        l_ = np.clip(_nearest_int((isc[:, None] * x).astype(F32)), -nmax, nmax - 1)
+        lf = l_.astype(F32)
+        slx = np.zeros(S, F32)
+        sl2 = np.zeros(S, F32)
+        for i in range(n):
+            slx = (slx + ((w[:, i] * x[:, i]).astype(F32) * lf[:, i]).astype(F32)).astype(F32)
+            sl2 = (sl2 + ((w[:, i] * lf[:, i]).astype(F32) * lf[:, i]).astype(F32)).astype(F32)
+        return l_, slx, sl2
+
+    iscale = (F32(-nmax) / mxs).astype(F32)
+    l_, sumlx, suml2 = sums(iscale)
+    L = l_ + nmax
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(suml2 != 0, (sumlx / suml2).astype(F32), F32(0)).astype(F32)
+    best = (scale * sumlx).astype(F32)
+    for st in range(-9, 10):
+        if st == 0:
+            continue
+        isc = (-(F32(nmax) + (F32(0.1) * F32(st)).astype(F32)).astype(F32) / mxs).astype(F32)
+        l_, slx, sl2 = sums(isc)
+        take = (sl2 > 0) & ((slx * slx).astype(F32) > (best * sl2).astype(F32)) & ~zero
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nscale = (slx / sl2).astype(F32)
+        L = np.where(take[:, None], l_ + nmax, L)
+        scale = np.where(take, nscale, scale).astype(F32)
+        best = np.where(take, (nscale * slx).astype(F32), best).astype(F32)
+    L = np.where(zero[:, None], 0, L)
+    scale = np.where(zero, F32(0), scale).astype(F32)
+    return scale, L
+
+
+def quantize_q6_K_ref(x):
+    """quantize_row_q6_K_ref: float32[k] -> (k/256, 210) uint8."""
+    xb = np.asarray(x, dtype=F32).reshape(-1, 16, 16)
+    nb = xb.shape[0]
+    sc, L = _make_qx_quants_rmse1(xb.reshape(-1, 16), 32)
+    sc, L = sc.reshape(nb, 16), L.reshape(nb, 256)
+    max_scale = np.zeros(nb, F32)
+    max_abs = np.zeros(nb, F32)
+    for ib in range(16):
+        a = np.abs(sc[:, ib])
+        upd = a > max_abs
+        max_abs = np.where(upd, a, max_abs)
+        max_scale = np.where(upd, sc[:, ib], max_scale)
+    zero = max_abs < GROUP_MAX_EPS
+    iscale = (F32(-128) / np.where(zero, F32(1), max_scale)).astype(F32)
+    out = np.zeros((nb, 210), np.uint8)
+    dbits = f32_to_f16_bits((F32(1) / iscale).astype(F32))
+    out[:, 208:210] = dbits.reshape(-1, 1).view(np.uint8).reshape(-1, 2)
+    scl = np.minimum(127, _nearest_int((iscale[:, None] * sc).astype(F32))).astype(np.int8)
+    out[:, 192:208] = scl.view(np.uint8)
+    exp, _, mask = requantize_codes(out, xb.reshape(-1), "Q6_K", codes_only=True)
+    L = np.where(mask, exp + 32, L)
+    Lr = L.reshape(nb, 2, 4, 32)
+    for h in range(2):
+        q1, q2, q3, q4 = (Lr[:, h, c] for c in range(4))
+        out[:, 64 * h:64 * h + 32] = ((q1 & 0xF) | ((q3 & 0xF) << 4)).astype(np.uint8)
+        out[:, 64 * h + 32:64 * h + 64] = ((q2 & 0xF) | ((q4 & 0xF) << 4)).astype(np.uint8)
+        out[:, 128 + 32 * h:128 + 32 * h + 32] = ((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4)
+                                                  | ((q4 >> 4) << 6)).astype(np.uint8)
+    out[zero] = 0
+    return out
+
+
+def quantize_ref(x, type_name):
+    """ggml's reference quantizer (quantize_row_*_ref) for Q8_0, Q4_0, Q4_K, Q5_K, Q6_K."""
+    if type_name == "Q8_0":
+        return quantize_q8_0_ref(x)
+    if type_name == "Q4_0":
+        return quantize_q4_0_ref(x)
+    if type_name in ("Q4_K", "Q5_K"):
+        return quantize_qK_ref(x, type_name)
+    if type_name == "Q6_K":
+        return quantize_q6_K_ref(x)
+    raise GGUFError("no reference quantizer for " + type_name)
+
+
+def requantize_codes(blocks, x, type_name, codes_only=False):
     """The final, deterministic step of quantize_row_q{4,5,6}_K_ref: given the scales stored in
     each block, every code must be nearest_int((x + dm) / d) clamped (q4_K/q5_K) or
     nearest_int(x / d) clamped (q6_K). Returns (expected codes, stored codes, mask of sub-blocks
@@ -467,8 +684,10 @@ def requantize_codes(blocks, x, type_name):
             v = ((xs + dm[:, :, None]).astype(F32) / dd[:, :, None]).astype(F32)
         v = np.where(dd[:, :, None] != 0, v, F32(0))
         exp = np.clip(_nearest_int(v), 0, nmax).reshape(nb, 256)
-        got = _codes_k4(b[:, 16:144]) if type_name == "Q4_K" else _codes_k5(b[:, 16:48], b[:, 48:176])
         mask = np.repeat(dd != 0, 32, axis=1)
+        if codes_only:
+            return exp, None, mask
+        got = _codes_k4(b[:, 16:144]) if type_name == "Q4_K" else _codes_k5(b[:, 16:48], b[:, 48:176])
         return exp, got.astype(np.int32), mask
     if type_name == "Q6_K":
         sc = b[:, 192:208].view(np.int8).astype(F32)
@@ -479,8 +698,10 @@ def requantize_codes(blocks, x, type_name):
             v = (xs / dd[:, :, None]).astype(F32)
         v = np.where(dd[:, :, None] != 0, v, F32(0))
         exp = np.clip(_nearest_int(v), -32, 31).reshape(nb, 256)
-        got = _codes_q6(b[:, 0:128], b[:, 128:192]).astype(np.int32)
         mask = np.repeat(dd != 0, 16, axis=1)
+        if codes_only:
+            return exp, None, mask
+        got = _codes_q6(b[:, 0:128], b[:, 128:192]).astype(np.int32)
         return exp, got, mask
     raise GGUFError("requantize_codes: %s is not a k-quant" % type_name)
 

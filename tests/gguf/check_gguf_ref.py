@@ -14,9 +14,10 @@ and each --type (q8_0 q4_0 q4_K q5_K q6_K q4_K_M bf16 f16):
      attn_v / ffn_down and Q6_K for the (tied) output, the row-length fallbacks) — except that
      where llama.cpp falls back to Q5_0 / Q5_1 (not implemented here) Q8_0 is accepted (counted);
   4. every tensor dequantized and compared with the source f32 weights: F32 equal, F16/BF16 equal to
-     round-to-nearest-even, Q8_0 / Q4_0 blocks byte-identical to ggml's quantize_row_q8_0_ref /
-     quantize_row_q4_0_ref, k-quant codes equal to the reference quantizer's final (deterministic
-     given the stored scales) step, element errors within what the format allows;
+     round-to-nearest-even, Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K blocks byte-identical to ggml's
+     quantize_row_*_ref (what llama-quantize writes without an imatrix; ported in gguf_ref.py),
+     k-quant codes also equal to the reference's final step given the stored scales (a separate,
+     simpler check that pinpoints scale-vs-code errors), element errors within the format's bound;
   5. GGUF -> HF folder (gguf_ref.to_hf, rope_scaling checked against the source config) run by the
      independent torch reference (tools/reference.py) vs `exaone logits` on the .gguf, KV cache f32:
        - `--quant f32` (the engine dequantizes with its C code, f32 matmuls) vs reference: f32
@@ -31,7 +32,9 @@ and each --type (q8_0 q4_0 q4_K q5_K q6_K q4_K_M bf16 f16):
      one activation step; layout / scale / semantic errors show at every position, position 0
      included. The first diverging position must hold an activation within FLIP_MARGIN (relative)
      of a rounding boundary in the reference's emulation. Flips are counted and printed.
-  6. negative check: the q4_K exaone4 GGUF with the top two bits of every Q4_K block's scales[0] of
+  6. malformed variants of one file (bad magic / version, truncations, misplaced or unknown-type
+     tensor, absurd counts) are refused by gguf_ref with GGUFError;
+  7. negative check: the q4_K exaone4 GGUF with the top two bits of every Q4_K block's scales[0] of
      one matrix flipped (= sub-block 4's 6-bit scale, get_scale_min_k4's j >= 4 path) must change
      only elements 128..159 of each block in the reference dequantization, and change the logits of
      both implementations identically (agree to TOL_REL, native at position 0, while moving by more
@@ -212,14 +215,15 @@ def check_tensor(tag, g, name, x):
     elif t == "BF16":
         if not np.array_equal(g.raw(name).view("<u2"), G.f32_to_bf16_bits(flat)):
             fail("%s: %s BF16 bits are not round-to-nearest-even of the source" % (tag, name))
-    elif t in ("Q8_0", "Q4_0"):
+    if t in ("Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"):
         b = g.blocks(name)
-        ref = G.quantize_q8_0_ref(flat) if t == "Q8_0" else G.quantize_q4_0_ref(flat)
+        ref = G.quantize_ref(flat, t)
         if not np.array_equal(b, ref):
             bad = np.nonzero(np.any(b != ref, axis=1))[0]
             i = int(bad[0])
             fail("%s: %s %d of %d %s blocks differ from ggml's quantize_row_%s_ref; block %d: ours %s ref %s"
                  % (tag, name, len(bad), b.shape[0], t, t.lower(), i, bytes(b[i]).hex(), bytes(ref[i]).hex()))
+    if t in ("Q8_0", "Q4_0"):
         d = np.abs(G.f16_to_f32(b[:, 0:2].copy().view("<u2"))).astype(np.float64)   # (nb, 1)
         e = err.reshape(-1, 32)
         # Q8_0: round to nearest of x/d (d = amax/127 before fp16 rounding: +127 * 2^-11 d);
@@ -242,7 +246,7 @@ def check_tensor(tag, g, name, x):
         ratio = rel
         if rel > lim:
             fail("%s: %s %s relative RMS error %.4f > %.2f" % (tag, name, t, rel, lim))
-    else:
+    elif t not in ("F32", "F16", "BF16"):
         fail("%s: %s has type %s, not one our quantizer should write" % (tag, name, t))
     return float(err.max()), ratio, mism
 
@@ -300,7 +304,13 @@ def check_model(args, variant, ttype, stats):
         mism += mm
 
     hf = os.path.join(work, "hf")
-    G.to_hf(g, hf, source_config=src_cfg)
+    cfg = G.to_hf(g, hf, source_config=src_cfg)
+    blind = G.hf_config(g)     # without the source: llama3 with the family defaults, factor = max
+    if blind != cfg:
+        fail("%s: config from the GGUF alone differs from the one checked against the source: %s vs %s"
+             % (tag, blind, cfg))
+    if R.resolve_config(cfg)["layer_types"] != rc["layer_types"] or R.resolve_config(cfg)["use_rope"] != rc["use_rope"]:
+        fail("%s: converted config's layer types / RoPE layers differ from the source's" % tag)
     ref_deq = ref_logits(hf)
     margins = []
     ref_nat = ref_logits(hf, g, margins)
@@ -382,6 +392,34 @@ def negative_check(args, g, gguf, work, src_cfg):
         fail("negative: engine and reference disagree on the corrupted file (%.3g / %.3g > %.3g)" % (d32, dn, tol))
 
 
+def reader_rejects(gguf, work):
+    """gguf_ref must refuse malformed variants of a valid file with GGUFError (never another
+    exception): bad magic, version 1, truncated header, truncated data, misplaced / unknown-type
+    tensor, absurd counts, a kv count one too high."""
+    g = G.GGUFFile(gguf)
+    buf = g.buf
+    last = g.tensors[-1]
+    cases = {"magic": b"GGUX" + buf[4:], "version 1": buf[:4] + (1).to_bytes(4, "little") + buf[8:],
+             "truncated header": buf[:g.header_end - 3],
+             "truncated data": buf[:last.abs_offset + last.nbytes - 1],
+             "offset +32": buf[:g.header_end - 8] + (last.offset + 32).to_bytes(8, "little") + buf[g.header_end:],
+             "type 99": buf[:g.header_end - 12] + (99).to_bytes(4, "little") + buf[g.header_end - 8:],
+             "tensor count 2^40": buf[:8] + (1 << 40).to_bytes(8, "little") + buf[16:],
+             "kv count +1": buf[:16] + (len(g.kv) + 1).to_bytes(8, "little") + buf[24:]}
+    for what, data in cases.items():
+        path = os.path.join(work, "bad.gguf")
+        with open(path, "wb") as f:
+            f.write(data)
+        try:
+            G.GGUFFile(path)
+            fail("reader: malformed file (%s) accepted" % what)
+        except G.GGUFError:
+            pass
+        except Exception as e:   # noqa: BLE001 - any other exception is the failure being tested
+            fail("reader: malformed file (%s) raised %s: %s instead of GGUFError" % (what, type(e).__name__, e))
+    print("%-22s %d malformed variants refused with GGUFError" % ("reader", len(cases)), flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--exaone", required=True)
@@ -403,6 +441,7 @@ def main(argv=None):
                 fail("%s/%s: %s" % (v, t, e))
     if neg is not None:
         try:
+            reader_rejects(neg[1], neg[2])
             negative_check(a, *neg)
         except (G.GGUFError, R.ModelError, RuntimeError, OSError) as e:
             fail("negative: %s" % e)
