@@ -550,8 +550,9 @@ __attribute__((always_inline)) static inline void k45_block_sums(const uint8_t *
         exa_q4k_scale_min(j + 1, scales, &sc1, &m1);
         int s0 = 0, s1 = 0;
         for (int l = 0; l < 32; l++) { /* codes of sub-blocks j, j+1 (+16 where Q5_K's 5th bit is set) */
-            s0 += ((q[l] & 0xF) | (qh ? ((qh[l] >> j) & 1) << 4 : 0)) * aq[l];
-            s1 += ((q[l] >> 4) | (qh ? ((qh[l] >> (j + 1)) & 1) << 4 : 0)) * aq[l + 32];
+            const int h = qh ? qh[l] : 0;
+            s0 += ((q[l] & 0xF) | (((h >> j) & 1) << 4)) * aq[l];
+            s1 += ((q[l] >> 4) | (((h >> (j + 1)) & 1) << 4)) * aq[l + 32];
         }
         sumi += sc0 * s0 + sc1 * s1;
         summ += m0 * (y->bsums[2 * j] + y->bsums[2 * j + 1]) + m1 * (y->bsums[2 * j + 2] + y->bsums[2 * j + 3]);
