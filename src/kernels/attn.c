@@ -101,40 +101,32 @@ void exa_attn_ref(const exa_attn_args *a) {
 /* f32 → f16 / bf16 at a level the CPU has. REF: core/tensor.h's exa_f32_to_f16 / exa_f32_to_bf16
  * per value; the SIMD levels give the same bits for every input (simd_f32.h ST_F16 / ST_BF16,
  * tests/kernels/test_f16_store.c) */
-static void to_f16(exa_cpu_level level, const float *x, uint16_t *h, size_t n) {
+static void to_16bit(exa_dtype t, exa_cpu_level level, const float *x, uint16_t *h, size_t n) {
+    const int bf16 = t == EXA_DTYPE_BF16;
 #if defined(__x86_64__)
-    if (level >= EXA_CPU_AVX512) { to_f16_avx512(x, h, n); return; }
-    if (level >= EXA_CPU_AVX2) { to_f16_avx2(x, h, n); return; }
+    if (level >= EXA_CPU_AVX512) { (bf16 ? to_bf16_avx512 : to_f16_avx512)(x, h, n); return; }
+    if (level >= EXA_CPU_AVX2) { (bf16 ? to_bf16_avx2 : to_f16_avx2)(x, h, n); return; }
 #else
     (void)level;
 #endif
-    for (size_t i = 0; i < n; i++) h[i] = exa_f32_to_f16(x[i]);
-}
-
-static void to_bf16(exa_cpu_level level, const float *x, uint16_t *h, size_t n) {
-#if defined(__x86_64__)
-    if (level >= EXA_CPU_AVX512) { to_bf16_avx512(x, h, n); return; }
-    if (level >= EXA_CPU_AVX2) { to_bf16_avx2(x, h, n); return; }
-#else
-    (void)level;
-#endif
-    for (size_t i = 0; i < n; i++) h[i] = exa_f32_to_bf16(x[i]);
+    if (bf16) for (size_t i = 0; i < n; i++) h[i] = exa_f32_to_bf16(x[i]);
+    else for (size_t i = 0; i < n; i++) h[i] = exa_f32_to_f16(x[i]);
 }
 
 void exa_attn_f32_to_f16(exa_cpu_level level, const float *x, uint16_t *h, size_t n) {
-    to_f16(level > exa_cpu_detect() ? exa_cpu_detect() : level, x, h, n);
+    to_16bit(EXA_DTYPE_F16, level > exa_cpu_detect() ? exa_cpu_detect() : level, x, h, n);
 }
 
 void exa_attn_f32_to_bf16(exa_cpu_level level, const float *x, uint16_t *h, size_t n) {
-    to_bf16(level > exa_cpu_detect() ? exa_cpu_detect() : level, x, h, n);
+    to_16bit(EXA_DTYPE_BF16, level > exa_cpu_detect() ? exa_cpu_detect() : level, x, h, n);
 }
 
 void exa_attn_store_row(exa_dtype t, const float *x, void *dst, int n_heads, int d) {
     const int n = n_heads * d;
     switch (t) {
     case EXA_DTYPE_F32: memcpy(dst, x, (size_t)n * sizeof(float)); break;
-    case EXA_DTYPE_F16: to_f16(exa_cpu_active(), x, dst, (size_t)n); break;
-    case EXA_DTYPE_BF16: to_bf16(exa_cpu_active(), x, dst, (size_t)n); break;
+    case EXA_DTYPE_F16:
+    case EXA_DTYPE_BF16: to_16bit(t, exa_cpu_active(), x, dst, (size_t)n); break;
     case EXA_DTYPE_Q8_0: {
         const int nb = (d + EXA_QK - 1) / EXA_QK;
         exa_block_q8_0 *y = dst;

@@ -452,7 +452,9 @@ static void dequantize_q8_K(const exa_block_q8_K *x, float *y, int64_t nb) {
 
 /* ---------------------------------------------------------------- row entry points */
 
+#if defined(__x86_64__)
 static int cpu_has_f16c(void);
+#endif
 
 exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float *x, void *y, int64_t n) {
     if (!exa_qtype_row_bytes(t, n) && n != 0) return EXA_ERR_INVALID_ARG;
@@ -539,9 +541,11 @@ float exa_qdot_q4_0_scalar(int64_t n, const void *w, const void *a) {
  * codes q (128 bytes: per 64 weights, sub-block 2j in the low nibbles of 32 bytes, 2j+1 in the high
  * ones); Q5_K adds a 5th bit per code from qh (32 bytes, bit j for sub-block j). Weight j·32+l is
  * d·sc_j·q − dmin·m_j, so a block contributes y.d·d·Σ_j sc_j·(Σ_l q·a) − y.d·dmin·Σ_j m_j·(Σ_l a),
- * Σ a from the Q8_K bsums. The integer sums of one block (qh NULL for Q4_K): */
-__attribute__((always_inline)) static inline void k45_block_sums(const uint8_t *scales, const uint8_t *q, const uint8_t *qh,
-                                                                 const exa_block_q8_K *y, int *sumi_out, int *summ_out) {
+ * Σ a from the Q8_K bsums. The integer sums of one block (qh NULL for Q4_K); the two callers are
+ * flattened, so each gets its own copy (GCC 12 emits the same code as for two separate loops,
+ * which always_inline did not quite do: one more spill in the Q5_K loop). */
+static void k45_block_sums(const uint8_t *scales, const uint8_t *q, const uint8_t *qh, const exa_block_q8_K *y,
+                           int *sumi_out, int *summ_out) {
     const int8_t *aq = y->qs;
     int sumi = 0, summ = 0;
     for (int j = 0; j < 8; j += 2, q += 32, aq += 64) {
@@ -561,7 +565,7 @@ __attribute__((always_inline)) static inline void k45_block_sums(const uint8_t *
     *summ_out = summ;
 }
 
-float exa_qdot_q4_K_scalar(int64_t n, const void *w, const void *a) {
+__attribute__((flatten)) float exa_qdot_q4_K_scalar(int64_t n, const void *w, const void *a) {
     const exa_block_q4_K *x = w;
     const exa_block_q8_K *y = a;
     float sum = 0.f;
@@ -573,7 +577,7 @@ float exa_qdot_q4_K_scalar(int64_t n, const void *w, const void *a) {
     return sum;
 }
 
-float exa_qdot_q5_K_scalar(int64_t n, const void *w, const void *a) {
+__attribute__((flatten)) float exa_qdot_q5_K_scalar(int64_t n, const void *w, const void *a) {
     const exa_block_q5_K *x = w;
     const exa_block_q8_K *y = a;
     float sum = 0.f;
@@ -625,10 +629,6 @@ EXA_QDOT4_SCALAR(q6_K)
 #undef EXA_QDOT4_SCALAR
 
 /* ---------------------------------------------------------------- CPU level + dispatch */
-
-#if !defined(__x86_64__)
-static int cpu_has_f16c(void) { return 0; }
-#endif
 
 #if defined(__x86_64__)
 /* AVX-512 VNNI (CPUID.7.0:ECX bit 11) with the OS saving opmask/ZMM state (XCR0 bits 1,2,5,6,7);

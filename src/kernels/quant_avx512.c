@@ -127,8 +127,9 @@ EXA_AVX512 static inline float q4_0_block(const exa_block_q4_0 *x, const exa_blo
         int64_t i = 0;                                                                                        \
         for (; i + 3 < nb; i += 4) {                                                                          \
             const __m128 s4 = scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y); \
-            const __m512i p01 = w2dot_##fmt(w2_##fmt(&x[i]), load2x256(y[i].qs, y[i + 1].qs));                 \
-            const __m512i p23 = w2dot_##fmt(w2_##fmt(&x[i + 2]), load2x256(y[i + 2].qs, y[i + 3].qs));         \
+            const W2_##fmt w01 = w2_##fmt(&x[i]), w23 = w2_##fmt(&x[i + 2]);                                  \
+            const __m512i p01 = w2dot_##fmt(w01, load2x256(y[i].qs, y[i + 1].qs));                            \
+            const __m512i p23 = w2dot_##fmt(w23, load2x256(y[i + 2].qs, y[i + 3].qs));                        \
             acc0 = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), acc0);                            \
             acc1 = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), acc1);                            \
         }                                                                                                     \
