@@ -7,7 +7,11 @@
  * real decoding — larger than the L3) and the time is scaled to all layers. Shared machines are
  * noisy: each run times every kernel in turn, and "vs old" is the median over runs of the ratio
  * old / kernel within the run (ms / token: median over runs).
- * Usage: bench_attn [runs]   (default 7). Not a pass/fail test. */
+ * Then the KV-row store (exa_attn_store_row's f32 → f16 / bf16 conversion, kernels/attn.c) of one
+ * token's K and V rows for all layers: the scalar reference loop against exa_attn_store_row at the
+ * active level (medians of interleaved runs of 200 tokens each).
+ * Usage: bench_attn [runs]   (default 7). EXA_BENCH_STORE=1: only the store section (seconds).
+ * Not a pass/fail test. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +69,48 @@ static void old_attn(const float *K, const float *V, int n, int H, int Hkv, int 
 
 typedef struct { const char *name; int H, Hkv, d, L; } shape;
 
+/* µs per token to write its K and V rows (2 · L · Hkv · d values) as f16 / bf16: the scalar
+ * reference loop (what exa_attn_store_row did before) against exa_attn_store_row at level lv
+ * (exa_cpu_active(), EXA_CPU=scalar|avx2 lowers it) */
+static void bench_store(const shape *shapes, int nshapes, exa_cpu_level lv, int runs) {
+    printf("\nKV-row store, f32 -> f16 / bf16, one token's K and V rows of all layers, 1 thread, median of %d runs\n\n", runs);
+    printf("| shape | type | scalar µs / token | %s µs / token | speed-up |\n| --- | --- | ---: | ---: | ---: |\n", exa_cpu_level_name(lv));
+    for (int si = 0; si < nshapes; si++) {
+        const shape *S = &shapes[si];
+        const size_t nv = (size_t)2 * S->L * S->Hkv * S->d, TOK = 200;
+        float *x = malloc(sizeof(float) * nv);
+        uint16_t *h = malloc(sizeof(uint16_t) * nv);
+        double *t = malloc(sizeof(double) * 2 * (size_t)runs), *ratio = malloc(sizeof(double) * (size_t)runs);
+        unsigned seed = 11;
+        for (size_t i = 0; i < nv; i++) x[i] = frand(&seed) * 4.0f;
+        for (int ty = 0; ty < 2; ty++) {
+            for (int r = 0; r < runs; r++)
+                for (int k = 0; k < 2; k++) {
+                    const double t0 = now();
+                    for (size_t tok = 0; tok < TOK; tok++)
+                        for (size_t o = 0; o < nv; o += (size_t)S->d) { /* per head row, as the engine writes them */
+                            if (k) exa_attn_store_row(ty ? EXA_DTYPE_BF16 : EXA_DTYPE_F16, x + o, h + o, 1, S->d);
+                            else if (ty) for (int i = 0; i < S->d; i++) h[o + i] = exa_f32_to_bf16(x[o + i]);
+                            else for (int i = 0; i < S->d; i++) h[o + i] = exa_f32_to_f16(x[o + i]);
+                        }
+                    t[k * runs + r] = (now() - t0) * 1e6 / (double)TOK;
+                }
+            for (int r = 0; r < runs; r++) ratio[r] = t[r] / t[runs + r];
+            const double rt = median(ratio, runs), a = median(t, runs), b = median(t + runs, runs);
+            printf("| %s | %s | %.1f | %.1f | %.1fx |\n", S->name, ty ? "bf16" : "f16", a, b, rt);
+        }
+        free(x); free(h); free(t); free(ratio);
+    }
+}
+
 int main(int argc, char **argv) {
     const int runs = argc > 1 ? atoi(argv[1]) : 7;
     const shape shapes[] = {{"exaone4-1.2b", 32, 8, 64, 30}, {"exaone3.5-2.4b", 32, 8, 80, 30}};
+    const char *so = getenv("EXA_BENCH_STORE");
+    if (so && *so == '1') {
+        bench_store(shapes, 2, exa_cpu_active(), runs);
+        return 0;
+    }
     const int ctxs[] = {512, 2048};
     const exa_dtype types[] = {EXA_DTYPE_F32, EXA_DTYPE_F16, EXA_DTYPE_BF16, EXA_DTYPE_Q8_0};
     const exa_cpu_level lv = exa_cpu_active();
@@ -134,5 +177,6 @@ int main(int argc, char **argv) {
             free(q); free(out); free(sc); free(x);
         }
     }
+    bench_store(shapes, 2, lv, runs);
     return 0;
 }

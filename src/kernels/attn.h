@@ -50,5 +50,10 @@ size_t exa_attn_head_bytes(exa_dtype t, int d);   /* bytes of one cached head ve
  * (n_heads × exa_attn_head_bytes bytes): f16/bf16 round to nearest even, Q8_0 per 32 values as
  * ggml's quantize_row_q8_0_ref (padding zeros do not change a block's scale). */
 void exa_attn_store_row(exa_dtype t, const float *x, void *dst, int n_heads, int d);
+/* The f16 / bf16 conversion of exa_attn_store_row at a given level (clamped to the CPU; the row
+ * functions use exa_cpu_active()): n values, bit-identical at every level to core/tensor.h's
+ * exa_f32_to_f16 / exa_f32_to_bf16 (the scalar reference) for every f32 input. */
+void exa_attn_f32_to_f16(exa_cpu_level level, const float *x, uint16_t *h, size_t n);
+void exa_attn_f32_to_bf16(exa_cpu_level level, const float *x, uint16_t *h, size_t n);
 
 #endif

@@ -173,4 +173,17 @@ static SIMD_TARGET void SIMD(attn_bf16)(const exa_attn_args *a) { ATT_DISPATCH_D
 static SIMD_TARGET void SIMD(attn_q8_0)(const exa_attn_args *a) { ATT_DISPATCH_D(EXA_DTYPE_Q8_0) }
 #undef ATT_DISPATCH_D
 
+/* f32 → f16 / bf16 cache values (exa_attn_f32_to_f16 / _bf16): VL at a time, the last n % VL
+ * through the scalar conversions */
+static SIMD_TARGET void SIMD(to_f16)(const float *x, uint16_t *h, size_t n) {
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) ST_F16(h + i, LD_F32(x + i));
+    for (; i < n; i++) h[i] = exa_f32_to_f16(x[i]);
+}
+static SIMD_TARGET void SIMD(to_bf16)(const float *x, uint16_t *h, size_t n) {
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) ST_BF16(h + i, LD_F32(x + i));
+    for (; i < n; i++) h[i] = exa_f32_to_bf16(x[i]);
+}
+
 #undef SIMD_INL

@@ -84,14 +84,6 @@ exa_qtype exa_qtype_act(exa_qtype t) {
 
 /* ---------------------------------------------------------------- helpers */
 
-/* ggml's nearest_int: round half to even via the 1.5*2^23 trick; valid for |f| <= 2^22. */
-static inline int nearest_int(float fval) {
-    float val = fval + 12582912.f;
-    int i;
-    memcpy(&i, &val, sizeof(int));
-    return (i & 0x007fffff) - 0x00400000;
-}
-
 /* float -> int8 after rounding, clamped; NaN -> 0 (ggml would have undefined behaviour here) */
 static inline int8_t round_i8(float v) {
     v = roundf(v);
@@ -157,35 +149,15 @@ static void dequantize_q4_0(const exa_block_q4_0 *x, float *y, int64_t nb) {
  * nstep perturbed inverse scales; returns scale, *the_min = -min. (ggml make_qkx2_quants) */
 static float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L,
                               float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep) {
-    float min = x[0], max = x[0];
-    float sum_w = weights[0], sum_x = sum_w * x[0];
-    for (int i = 1; i < n; i++) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        float w = weights[i];
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max == min || !(max - min < INFINITY)) { /* constant (or non-finite) block */
-        for (int i = 0; i < n; i++) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_error = 0;
-    for (int i = 0; i < n; i++) {
-        int l = nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
-        float diff = scale * L[i] + min - x[i];
-        best_error += weights[i] * diff * diff;
-    }
+    exa_qkx2_fit f; /* min/max, Σw, Σw·x and the plain fit's codes L, scale and error */
+    if (!exa_qkx2_first_fit(n, nmax, x, weights, L, the_min, &f)) return 0.f;
+    const float max = f.max, sum_w = f.sum_w, sum_x = f.sum_x;
+    float min = f.min, scale = f.scale, best_error = f.best_error;
     for (int is = 0; is <= nstep; is++) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
+        const float iscale = (rmin + rdelta * is + nmax) / (max - min);
         float sum_l = 0, sum_l2 = 0, sum_xl = 0;
         for (int i = 0; i < n; i++) {
-            int l = nearest_int(iscale * (x[i] - min));
+            int l = exa_nearest_int(iscale * (x[i] - min));
             l = l < 0 ? 0 : l > nmax ? nmax : l;
             Laux[i] = (uint8_t)l;
             float w = weights[i];
@@ -245,7 +217,7 @@ static void kquant_scales(const float *x, uint16_t *d_out, uint16_t *dmin_out, u
     memset(scales_out, 0, 12);
     for (int j = 0; j < EXA_QK_K / 32; j++) {
         /* as ggml: the int is narrowed to uint8 first, then capped at 63 */
-        uint8_t ls8 = (uint8_t)nearest_int(inv_scale * scales[j]), lm8 = (uint8_t)nearest_int(inv_min * mins[j]);
+        uint8_t ls8 = (uint8_t)exa_nearest_int(inv_scale * scales[j]), lm8 = (uint8_t)exa_nearest_int(inv_min * mins[j]);
         if (ls8 > 63) ls8 = 63;
         if (lm8 > 63) lm8 = 63;
         if (j < 4) {
@@ -267,7 +239,7 @@ static void kquant_scales(const float *x, uint16_t *d_out, uint16_t *dmin_out, u
         if (!d) continue;
         const float dmj = dm * m;
         for (int ii = 0; ii < 32; ii++) {
-            int l = nearest_int((x[32 * j + ii] + dmj) / d);
+            int l = exa_nearest_int((x[32 * j + ii] + dmj) / d);
             L[32 * j + ii] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
         }
     }
@@ -351,7 +323,7 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
     float iscale = -nmax / max;
     float sumlx = 0, suml2 = 0;
     for (int i = 0; i < n; i++) {
-        int l = nearest_int(iscale * x[i]);
+        int l = exa_nearest_int(iscale * x[i]);
         l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
         L[i] = (int8_t)(l + nmax);
         float w = x[i] * x[i];
@@ -365,7 +337,7 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
         iscale = -(nmax + 0.1f * is) / max;
         sumlx = suml2 = 0;
         for (int i = 0; i < n; i++) {
-            int l = nearest_int(iscale * x[i]);
+            int l = exa_nearest_int(iscale * x[i]);
             l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
             float w = x[i] * x[i];
             sumlx += w * x[i] * l;
@@ -373,7 +345,7 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
         }
         if (suml2 > 0 && sumlx * sumlx > best * suml2) {
             for (int i = 0; i < n; i++) {
-                int l = nearest_int(iscale * x[i]);
+                int l = exa_nearest_int(iscale * x[i]);
                 L[i] = (int8_t)(nmax + (l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l));
             }
             scale = sumlx / suml2;
@@ -400,7 +372,7 @@ static void quantize_q6_K(const float *x, exa_block_q6_K *y, int64_t nb) {
         float iscale = -128.f / max_scale;
         y[i].d = exa_f32_to_f16(1 / iscale);
         for (int ib = 0; ib < EXA_QK_K / 16; ib++) {
-            int s = nearest_int(iscale * scales[ib]);
+            int s = exa_nearest_int(iscale * scales[ib]);
             y[i].scales[ib] = (int8_t)(s > 127 ? 127 : s < -128 ? -128 : s);
         }
         const float dd = exa_f16_to_f32(y[i].d);
@@ -408,7 +380,7 @@ static void quantize_q6_K(const float *x, exa_block_q6_K *y, int64_t nb) {
             float d = dd * y[i].scales[j];
             if (!d) continue;
             for (int ii = 0; ii < 16; ii++) {
-                int l = nearest_int(x[16 * j + ii] / d);
+                int l = exa_nearest_int(x[16 * j + ii] / d);
                 l = l < -32 ? -32 : l > 31 ? 31 : l;
                 L[16 * j + ii] = (int8_t)(l + 32);
             }
@@ -461,7 +433,7 @@ static void quantize_q8_K(const float *x, exa_block_q8_K *y, int64_t nb) {
         }
         const float iscale = -127.f / max;
         for (int j = 0; j < EXA_QK_K; j++) {
-            int v = nearest_int(iscale * x[j]);
+            int v = exa_nearest_int(iscale * x[j]);
             y[i].qs[j] = (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v);
         }
         for (int j = 0; j < EXA_QK_K / 16; j++) {
@@ -480,7 +452,9 @@ static void dequantize_q8_K(const exa_block_q8_K *x, float *y, int64_t nb) {
 
 /* ---------------------------------------------------------------- row entry points */
 
+#if defined(__x86_64__)
 static int cpu_has_f16c(void);
+#endif
 
 exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float *x, void *y, int64_t n) {
     if (!exa_qtype_row_bytes(t, n) && n != 0) return EXA_ERR_INVALID_ARG;
@@ -499,8 +473,13 @@ exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float 
     case EXA_QTYPE_Q5_K: quantize_q5_K(x, y, nb, simd); break;
     case EXA_QTYPE_Q6_K: quantize_q6_K(x, y, nb); break;
     case EXA_QTYPE_Q8_K:
-        if (level >= EXA_CPU_AVX512 && exa_quant_has_vnni()) exa_quantize_q8_K_avx512(x, y, nb);
-        else quantize_q8_K(x, y, nb);
+#if defined(__x86_64__)
+        if (level >= EXA_CPU_AVX512 && exa_quant_has_vnni()) {
+            exa_quantize_q8_K_avx512(x, y, nb);
+            break;
+        }
+#endif
+        quantize_q8_K(x, y, nb);
         break;
     }
     return EXA_OK;
@@ -558,56 +537,54 @@ float exa_qdot_q4_0_scalar(int64_t n, const void *w, const void *a) {
     return sum;
 }
 
-float exa_qdot_q4_K_scalar(int64_t n, const void *w, const void *a) {
+/* Q4_K and Q5_K super-blocks both hold d, dmin, 8 (scale, min) pairs of 6 bits and 256 4-bit
+ * codes q (128 bytes: per 64 weights, sub-block 2j in the low nibbles of 32 bytes, 2j+1 in the high
+ * ones); Q5_K adds a 5th bit per code from qh (32 bytes, bit j for sub-block j). Weight j·32+l is
+ * d·sc_j·q − dmin·m_j, so a block contributes y.d·d·Σ_j sc_j·(Σ_l q·a) − y.d·dmin·Σ_j m_j·(Σ_l a),
+ * Σ a from the Q8_K bsums. The integer sums of one block (qh NULL for Q4_K); the two callers are
+ * flattened, so each gets its own copy (GCC 12 emits the same code as for two separate loops,
+ * which always_inline did not quite do: one more spill in the Q5_K loop). */
+static void k45_block_sums(const uint8_t *scales, const uint8_t *q, const uint8_t *qh, const exa_block_q8_K *y,
+                           int *sumi_out, int *summ_out) {
+    const int8_t *aq = y->qs;
+    int sumi = 0, summ = 0;
+    for (int j = 0; j < 8; j += 2, q += 32, aq += 64) {
+        uint8_t sc0, m0, sc1, m1;
+        exa_q4k_scale_min(j, scales, &sc0, &m0);
+        exa_q4k_scale_min(j + 1, scales, &sc1, &m1);
+        int s0 = 0, s1 = 0;
+        for (int l = 0; l < 32; l++) { /* codes of sub-blocks j, j+1 (+16 where Q5_K's 5th bit is set) */
+            const int h = qh ? qh[l] : 0;
+            s0 += ((q[l] & 0xF) | (((h >> j) & 1) << 4)) * aq[l];
+            s1 += ((q[l] >> 4) | (((h >> (j + 1)) & 1) << 4)) * aq[l + 32];
+        }
+        sumi += sc0 * s0 + sc1 * s1;
+        summ += m0 * (y->bsums[2 * j] + y->bsums[2 * j + 1]) + m1 * (y->bsums[2 * j + 2] + y->bsums[2 * j + 3]);
+    }
+    *sumi_out = sumi;
+    *summ_out = summ;
+}
+
+__attribute__((flatten)) float exa_qdot_q4_K_scalar(int64_t n, const void *w, const void *a) {
     const exa_block_q4_K *x = w;
     const exa_block_q8_K *y = a;
     float sum = 0.f;
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        const uint8_t *q = x[i].qs;
-        const int8_t *aq = y[i].qs;
-        int sumi = 0, summ = 0;
-        for (int j = 0; j < 8; j += 2, q += 32, aq += 64) {
-            uint8_t sc0, m0, sc1, m1;
-            exa_q4k_scale_min(j, x[i].scales, &sc0, &m0);
-            exa_q4k_scale_min(j + 1, x[i].scales, &sc1, &m1);
-            int s0 = 0, s1 = 0;
-            for (int l = 0; l < 32; l++) {
-                s0 += (q[l] & 0xF) * aq[l];
-                s1 += (q[l] >> 4) * aq[l + 32];
-            }
-            sumi += sc0 * s0 + sc1 * s1;
-            summ += m0 * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]) +
-                    m1 * (y[i].bsums[2 * j + 2] + y[i].bsums[2 * j + 3]);
-        }
-        sum += y[i].d * exa_f16_to_f32(x[i].d) * (float)sumi -
-               y[i].d * exa_f16_to_f32(x[i].dmin) * (float)summ;
+        int sumi, summ;
+        k45_block_sums(x[i].scales, x[i].qs, NULL, &y[i], &sumi, &summ);
+        sum += y[i].d * exa_f16_to_f32(x[i].d) * (float)sumi - y[i].d * exa_f16_to_f32(x[i].dmin) * (float)summ;
     }
     return sum;
 }
 
-float exa_qdot_q5_K_scalar(int64_t n, const void *w, const void *a) {
+__attribute__((flatten)) float exa_qdot_q5_K_scalar(int64_t n, const void *w, const void *a) {
     const exa_block_q5_K *x = w;
     const exa_block_q8_K *y = a;
     float sum = 0.f;
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        const uint8_t *ql = x[i].qs, *qh = x[i].qh;
-        const int8_t *aq = y[i].qs;
-        int sumi = 0, summ = 0;
-        for (int j = 0; j < 8; j += 2, ql += 32, aq += 64) {
-            uint8_t sc0, m0, sc1, m1;
-            exa_q4k_scale_min(j, x[i].scales, &sc0, &m0);
-            exa_q4k_scale_min(j + 1, x[i].scales, &sc1, &m1);
-            int s0 = 0, s1 = 0;
-            for (int l = 0; l < 32; l++) {
-                s0 += ((ql[l] & 0xF) | (((qh[l] >> j) & 1) << 4)) * aq[l];
-                s1 += ((ql[l] >> 4) | (((qh[l] >> (j + 1)) & 1) << 4)) * aq[l + 32];
-            }
-            sumi += sc0 * s0 + sc1 * s1;
-            summ += m0 * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]) +
-                    m1 * (y[i].bsums[2 * j + 2] + y[i].bsums[2 * j + 3]);
-        }
-        sum += y[i].d * exa_f16_to_f32(x[i].d) * (float)sumi -
-               y[i].d * exa_f16_to_f32(x[i].dmin) * (float)summ;
+        int sumi, summ;
+        k45_block_sums(x[i].scales, x[i].qs, x[i].qh, &y[i], &sumi, &summ);
+        sum += y[i].d * exa_f16_to_f32(x[i].d) * (float)sumi - y[i].d * exa_f16_to_f32(x[i].dmin) * (float)summ;
     }
     return sum;
 }
@@ -652,10 +629,6 @@ EXA_QDOT4_SCALAR(q6_K)
 #undef EXA_QDOT4_SCALAR
 
 /* ---------------------------------------------------------------- CPU level + dispatch */
-
-#if !defined(__x86_64__)
-static int cpu_has_f16c(void) { return 0; }
-#endif
 
 #if defined(__x86_64__)
 /* AVX-512 VNNI (CPUID.7.0:ECX bit 11) with the OS saving opmask/ZMM state (XCR0 bits 1,2,5,6,7);
@@ -712,56 +685,35 @@ static exa_cpu_level kernel_level(exa_cpu_level level) {
     return level;
 }
 
-exa_qdot4_fn exa_qdot4_get(exa_qtype t, exa_cpu_level level) {
-    level = kernel_level(level);
-#define EXA_QDOT4_PICK(lvl)                                           \
+/* the level's kernel of one kind (qdot: one activation row, qdot4: four) for format t */
+#define EXA_QDOT_PICK(kind, lvl)                                      \
     switch (t) {                                                      \
-    case EXA_QTYPE_Q8_0: return exa_qdot4_q8_0_##lvl;                 \
-    case EXA_QTYPE_Q4_0: return exa_qdot4_q4_0_##lvl;                 \
-    case EXA_QTYPE_Q4_K: return exa_qdot4_q4_K_##lvl;                 \
-    case EXA_QTYPE_Q5_K: return exa_qdot4_q5_K_##lvl;                 \
-    case EXA_QTYPE_Q6_K: return exa_qdot4_q6_K_##lvl;                 \
+    case EXA_QTYPE_Q8_0: return exa_##kind##_q8_0_##lvl;              \
+    case EXA_QTYPE_Q4_0: return exa_##kind##_q4_0_##lvl;              \
+    case EXA_QTYPE_Q4_K: return exa_##kind##_q4_K_##lvl;              \
+    case EXA_QTYPE_Q5_K: return exa_##kind##_q5_K_##lvl;              \
+    case EXA_QTYPE_Q6_K: return exa_##kind##_q6_K_##lvl;              \
     default: return NULL;                                             \
     }
-    if (level == EXA_CPU_AVX512) EXA_QDOT4_PICK(avx512)
-    if (level == EXA_CPU_AVX2) EXA_QDOT4_PICK(avx2)
-    EXA_QDOT4_PICK(scalar)
-#undef EXA_QDOT4_PICK
+
+exa_qdot4_fn exa_qdot4_get(exa_qtype t, exa_cpu_level level) {
+    level = kernel_level(level);
+#if defined(__x86_64__)
+    if (level == EXA_CPU_AVX512) EXA_QDOT_PICK(qdot4, avx512)
+    if (level == EXA_CPU_AVX2) EXA_QDOT_PICK(qdot4, avx2)
+#endif
+    EXA_QDOT_PICK(qdot4, scalar)
 }
 
 exa_qdot_fn exa_qdot_get(exa_qtype t, exa_cpu_level level) {
     level = kernel_level(level);
 #if defined(__x86_64__)
-    if (level == EXA_CPU_AVX512) {
-        switch (t) {
-        case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_avx512;
-        case EXA_QTYPE_Q4_0: return exa_qdot_q4_0_avx512;
-        case EXA_QTYPE_Q4_K: return exa_qdot_q4_K_avx512;
-        case EXA_QTYPE_Q5_K: return exa_qdot_q5_K_avx512;
-        case EXA_QTYPE_Q6_K: return exa_qdot_q6_K_avx512;
-        default: return NULL;
-        }
-    }
-    if (level == EXA_CPU_AVX2) {
-        switch (t) {
-        case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_avx2;
-        case EXA_QTYPE_Q4_0: return exa_qdot_q4_0_avx2;
-        case EXA_QTYPE_Q4_K: return exa_qdot_q4_K_avx2;
-        case EXA_QTYPE_Q5_K: return exa_qdot_q5_K_avx2;
-        case EXA_QTYPE_Q6_K: return exa_qdot_q6_K_avx2;
-        default: return NULL;
-        }
-    }
+    if (level == EXA_CPU_AVX512) EXA_QDOT_PICK(qdot, avx512)
+    if (level == EXA_CPU_AVX2) EXA_QDOT_PICK(qdot, avx2)
 #endif
-    switch (t) {
-    case EXA_QTYPE_Q8_0: return exa_qdot_q8_0_scalar;
-    case EXA_QTYPE_Q4_0: return exa_qdot_q4_0_scalar;
-    case EXA_QTYPE_Q4_K: return exa_qdot_q4_K_scalar;
-    case EXA_QTYPE_Q5_K: return exa_qdot_q5_K_scalar;
-    case EXA_QTYPE_Q6_K: return exa_qdot_q6_K_scalar;
-    default: return NULL;
-    }
+    EXA_QDOT_PICK(qdot, scalar)
 }
+#undef EXA_QDOT_PICK
 
 exa_status exa_qmatvec(exa_qtype t, exa_cpu_level level, int64_t rows, int64_t cols, const void *W,
                        const float *x, float *y, void *act_buf) {

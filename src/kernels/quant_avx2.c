@@ -29,20 +29,6 @@ EXA_AVX2 static inline int hsum_epi32(__m256i v) {
 
 EXA_AVX2 static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 
-static inline int nearest_int_scalar(float fval) { /* ggml's nearest_int */
-    float val = fval + 12582912.f;
-    int i;
-    __builtin_memcpy(&i, &val, sizeof(int));
-    return (i & 0x007fffff) - 0x00400000;
-}
-
-/* 8 int32 partial sums of x·y for signed bytes x, y (x = -128 is handled: |x| fits in u8) */
-EXA_AVX2 static inline __m256i dot_i8(__m256i x, __m256i y) {
-    const __m256i ax = _mm256_sign_epi8(x, x);
-    const __m256i sy = _mm256_sign_epi8(y, x);
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
-}
-
 /* scales of 4 consecutive blocks (f16 at byte stride sx in x, sy in y), multiplied, broadcast to
  * 4 vectors (one per block) */
 EXA_AVX2 static inline void scales4(const uint8_t *x, size_t sx, const uint8_t *y, size_t sy, __m256 out[4]) {
@@ -56,70 +42,119 @@ EXA_AVX2 static inline void scales4(const uint8_t *x, size_t sx, const uint8_t *
     for (int k = 0; k < 4; k++) out[k] = _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(k));
 }
 
-EXA_AVX2 float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a) {
-    const exa_block_q8_0 *x = w, *y = a;
-    const int64_t nb = n / EXA_QK;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(); /* two chains hide FMA latency */
-    int64_t i = 0;
-    for (; i + 3 < nb; i += 4) {
-        __m256 d[4];
-        scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y, d);
-        for (int k = 0; k < 4; k += 2) {
-            const __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i + k].qs), _mm256_loadu_si256((const __m256i *)y[i + k].qs));
-            const __m256i p1 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i + k + 1].qs), _mm256_loadu_si256((const __m256i *)y[i + k + 1].qs));
-            acc0 = _mm256_fmadd_ps(d[k], _mm256_cvtepi32_ps(p0), acc0);
-            acc1 = _mm256_fmadd_ps(d[k + 1], _mm256_cvtepi32_ps(p1), acc1);
-        }
-    }
-    for (; i < nb; i++) {
-        const __m256i p0 = dot_i8(_mm256_loadu_si256((const __m256i *)x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+/* ---- Q8_0 / Q4_0: 32-weight blocks with an f16 scale, against Q8_0 activations. Both formats
+ * walk a row the same way (the drivers QDOT_B32 here, QDOT4_B32 for four rows below); they
+ * differ only in the weight side of one block (one 256-bit register), which each format supplies
+ * as
+ *   W1_<fmt>             the block, decoded
+ *   w1_<fmt>(x)          decode block *x
+ *   w1dot_<fmt>(w, a)    8 int32 partial sums of w · a, a = the activation block's int8 codes
+ *                        (exact) */
+
+/* Q8_0: x and |x| (as u8; x = -128 is handled: |x| fits in u8); signed·signed through maddubs as
+ * |x| · (a with x's sign moved onto it) */
+typedef struct {
+    __m256i x, ax;
+} W1_q8_0;
+
+EXA_AVX2 static inline W1_q8_0 w1_q8_0(const exa_block_q8_0 *x) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)x->qs);
+    return (W1_q8_0){v, _mm256_sign_epi8(v, v)};
 }
 
-/* Σ (q-8)·a over one Q4_0 block as 8 int32 partial sums: unsigned nibbles go straight into
+EXA_AVX2 static inline __m256i w1dot_q8_0(W1_q8_0 w, const int8_t *a) {
+    const __m256i sa = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)a), w.x);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(w.ax, sa), _mm256_set1_epi16(1));
+}
+
+/* Q4_0: the 32 nibble codes q in [0, 16) (value q - 8) in weight order, unsigned: straight into
  * maddubs (no sign tricks); 8·Σa is subtracted in int16 (|pair sums| <= 3840 + 2048) */
-EXA_AVX2 static inline __m256i q4_0_dot(const uint8_t *qs, const int8_t *ay) {
-    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
-    const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
-    const __m256i av = _mm256_loadu_si256((const __m256i *)ay);
-    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, av), _mm256_maddubs_epi16(_mm256_set1_epi8(8), av));
+typedef struct {
+    __m256i q;
+} W1_q4_0;
+
+EXA_AVX2 static inline W1_q4_0 w1_q4_0(const exa_block_q4_0 *x) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)x->qs);
+    return (W1_q4_0){_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF))};
+}
+
+EXA_AVX2 static inline __m256i w1dot_q4_0(W1_q4_0 w, const int8_t *a) {
+    const __m256i av = _mm256_loadu_si256((const __m256i *)a);
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(w.q, av), _mm256_maddubs_epi16(_mm256_set1_epi8(8), av));
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-EXA_AVX2 float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) {
-    const exa_block_q4_0 *x = w;
-    const exa_block_q8_0 *y = a;
-    const int64_t nb = n / EXA_QK;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 3 < nb; i += 4) {
-        __m256 d[4];
-        scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y, d);
-        for (int k = 0; k < 4; k += 2) {
-            const __m256i p0 = q4_0_dot(x[i + k].qs, y[i + k].qs);
-            const __m256i p1 = q4_0_dot(x[i + k + 1].qs, y[i + k + 1].qs);
-            acc0 = _mm256_fmadd_ps(d[k], _mm256_cvtepi32_ps(p0), acc0);
-            acc1 = _mm256_fmadd_ps(d[k + 1], _mm256_cvtepi32_ps(p1), acc1);
-        }
+/* one activation row: 4 blocks at a time (scales converted together), blocks alternating between
+ * two accumulators (two chains hide FMA latency), then the leftover blocks one by one */
+#define QDOT_B32(fmt)                                                                                         \
+    EXA_AVX2 float exa_qdot_##fmt##_avx2(int64_t n, const void *w, const void *a) {                           \
+        const exa_block_##fmt *x = w;                                                                         \
+        const exa_block_q8_0 *y = a;                                                                          \
+        const int64_t nb = n / EXA_QK;                                                                        \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                        \
+        int64_t i = 0;                                                                                        \
+        for (; i + 3 < nb; i += 4) {                                                                          \
+            __m256 d[4];                                                                                      \
+            scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y, d);             \
+            for (int k = 0; k < 4; k += 2) {                                                                  \
+                const __m256i p0 = w1dot_##fmt(w1_##fmt(&x[i + k]), y[i + k].qs);                             \
+                const __m256i p1 = w1dot_##fmt(w1_##fmt(&x[i + k + 1]), y[i + k + 1].qs);                     \
+                acc0 = _mm256_fmadd_ps(d[k], _mm256_cvtepi32_ps(p0), acc0);                                   \
+                acc1 = _mm256_fmadd_ps(d[k + 1], _mm256_cvtepi32_ps(p1), acc1);                               \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (; i < nb; i++) {                                                                                 \
+            const __m256i p0 = w1dot_##fmt(w1_##fmt(&x[i]), y[i].qs);                                         \
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);  \
+        }                                                                                                     \
+        return hsum_ps(_mm256_add_ps(acc0, acc1));                                                            \
     }
-    for (; i < nb; i++) {
-        const __m256i p0 = q4_0_dot(x[i].qs, y[i].qs);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16(x[i].d) * f16(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
-}
+QDOT_B32(q8_0)
+QDOT_B32(q4_0)
 
 /* Q4_K and Q5_K blocks share d, dmin and the packed scales at the same offsets and differ only
- * by Q5_K's 5th bits (qh): one body for both, qh_off < 0 for Q4_K. Both callers pass constants,
- * so each gets its own specialised copy. */
+ * by Q5_K's 5th bits (qh): one body for both (dot_k45 here, dot4_k45 for four rows below),
+ * qh_off < 0 for Q4_K. Both callers pass constants, so each gets its own specialised copy. */
 _Static_assert(offsetof(exa_block_q4_K, scales) == offsetof(exa_block_q5_K, scales) &&
                    offsetof(exa_block_q4_K, dmin) == offsetof(exa_block_q5_K, dmin),
                "Q4_K and Q5_K headers");
+
+/* codes of chunk j (64 weights at q): *lo sub-block 2j (low nibbles), *hi sub-block 2j+1 (high
+ * nibbles); Q5_K (q5) adds the 5th bits from the block's qh (hb): bit 2j of qh for the low
+ * nibbles, bit 2j+1 for the high ones (masking bit 0 after the 16-bit shift keeps bytes
+ * independent) */
+EXA_AVX2 __attribute__((always_inline)) static inline void k45_codes(const uint8_t *q, __m256i hb, int q5, int j,
+                                                                     __m256i *lo, __m256i *hi) {
+    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    const __m256i b = _mm256_loadu_si256((const __m256i *)q);
+    *lo = _mm256_and_si256(b, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+    if (q5) {
+        *lo = _mm256_or_si256(*lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4));
+        *hi = _mm256_or_si256(*hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4));
+    }
+}
+
+/* per 64 weights: codes lo (sub-block 2j) and hi (2j+1) with their i16 scales against the
+ * activations at aq */
+EXA_AVX2 static inline __m256i q4k_pair(__m256i lo, __m256i hi, __m256i slo, __m256i shi, const int8_t *aq) {
+    const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)aq)), slo);
+    const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(aq + 32))), shi);
+    return _mm256_add_epi32(p0, p1);
+}
+
+/* a block's 8 scales as i16 in both 128-bit halves (*sc16) and its 8 mins each repeated twice as
+ * i16, to pair with the 16 bsums (*mins16) */
+EXA_AVX2 static inline void k45_scales(const uint8_t *scales, __m256i *sc16, __m256i *mins16) {
+    uint8_t sm[16];
+    exa_q4k_unpack_scales(scales, sm);
+    const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
+    *sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(smv));
+    *mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
+}
+
 EXA_AVX2 __attribute__((always_inline)) static inline float dot_k45(int64_t n, const void *w, size_t bsz, size_t qs_off,
                                                                    ptrdiff_t qh_off, const exa_block_q8_K *y) {
-    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
     /* shuffles that broadcast i16 scale 2j to the low 128 bits and 2j+1 to the high 128 bits */
     __m256i sel[4];
     for (int j = 0; j < 4; j++) {
@@ -127,38 +162,24 @@ EXA_AVX2 __attribute__((always_inline)) static inline float dot_k45(int64_t n, c
         const __m128i hi = _mm_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8)));
         sel[j] = _mm256_set_m128i(hi, lo);
     }
-    /* mins m0..m7 each repeated twice, as i16, to pair with the 16 bsums */
-    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
     __m256 acc = _mm256_setzero_ps();
     __m256 acc_m = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
         const uint8_t *blk = (const uint8_t *)w + (size_t)i * bsz;
         const exa_block_q4_K *x = (const exa_block_q4_K *)blk; /* header fields only (d, dmin, scales) */
-        uint8_t sm[16];
-        exa_q4k_unpack_scales(x->scales, sm);
-        const __m128i smv = _mm_loadu_si128((const __m128i *)sm);
-        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(smv));
-        const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv, dup_m));
+        __m256i sc16, mins16;
+        k45_scales(x->scales, &sc16, &mins16);
         const __m256i summ = _mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
         const uint8_t *q = blk + qs_off;
         const int8_t *aq = y[i].qs;
         const __m256i hb = qh_off >= 0 ? _mm256_loadu_si256((const __m256i *)(blk + qh_off)) : _mm256_setzero_si256();
         __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++, q += 32, aq += 64) {
-            const __m256i b = _mm256_loadu_si256((const __m256i *)q);
-            __m256i lo = _mm256_and_si256(b, m4);
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
-            if (qh_off >= 0) {
-                /* 5th bits: bit 2j of qh for the low nibbles, bit 2j+1 for the high ones (masking
-                 * bit 0 after the 16-bit shift keeps bytes independent) */
-                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4));
-                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4));
-            }
+            __m256i lo, hi;
+            k45_codes(q, hb, qh_off >= 0, j, &lo, &hi);
             const __m256i s = _mm256_shuffle_epi8(sc16, sel[j]); /* lanes: sc[2j] ×8 | sc[2j+1] ×8 */
             const __m256i slo = _mm256_permute2x128_si256(s, s, 0x00), shi = _mm256_permute2x128_si256(s, s, 0x11);
-            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)aq)), slo);
-            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(aq + 32))), shi);
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+            sumi = _mm256_add_epi32(sumi, q4k_pair(lo, hi, slo, shi, aq));
         }
         const float d = y[i].d * f16(x->d), dm = y[i].d * f16(x->dmin);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
@@ -228,30 +249,10 @@ EXA_AVX2 float exa_qkx2_search_avx2(int nmax, const float *x, const float *weigh
 #pragma clang fp contract(off) /* the scalar reference is built without FMA: never fuse here */
 #endif
     enum { n = 32 };
-    float min = x[0], max = x[0];
-    float sum_w = weights[0], sum_x = sum_w * x[0];
-    for (int i = 1; i < n; i++) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        float w = weights[i];
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max == min || !(max - min < INFINITY)) {
-        for (int i = 0; i < n; i++) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_error = 0;
-    for (int i = 0; i < n; i++) {
-        int l = nearest_int_scalar(iscale * (x[i] - min));
-        L[i] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
-        float diff = scale * L[i] + min - x[i];
-        best_error += weights[i] * diff * diff;
-    }
+    exa_qkx2_fit f; /* the reference's start, shared (quant_impl.h) */
+    if (!exa_qkx2_first_fit(n, nmax, x, weights, L, the_min, &f)) return 0.f;
+    const float max = f.max, sum_w = f.sum_w, sum_x = f.sum_x;
+    float min = f.min, scale = f.scale, best_error = f.best_error;
     /* The reference updates min (and so x - min and max - min) whenever a candidate wins, and
      * later candidates use the new value: evaluate 8 candidates with the current min, accept the
      * first winner in order, then resume right after it with the updated min. */
@@ -322,124 +323,67 @@ EXA_AVX2 float exa_qkx2_search_avx2(int nmax, const float *x, const float *weigh
  * same order, so out[k] is bit-identical to it. Accumulators are named variables. */
 #define ACT_ROW(k) ((const void *)((const uint8_t *)act + (size_t)(k) * act_stride))
 
-/* one block of the one-row Q8_0 kernel with |x| and x shared: madd(maddubs(|x|, sign(y, x)), 1) */
-EXA_AVX2 static inline __m256 q8_0_prod(__m256i ax, __m256i x, const int8_t *y) {
-    const __m256i sy = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)y), x);
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1)));
-}
-
 /* 4 block scales of row k: lanes of fx·fy broadcast as scales4 does, block b */
 #define SCALE_B(s, b) _mm256_permutevar8x32_ps(s, _mm256_set1_epi32(b))
 
-EXA_AVX2 static inline __m256 scales4_row(__m128 fx, const uint8_t *y, size_t sy) {
-    uint16_t hy[4];
-    for (int k = 0; k < 4; k++) __builtin_memcpy(&hy[k], y + k * sy, 2);
-    return _mm256_castps128_ps256(_mm_mul_ps(fx, _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hy))));
-}
-
-EXA_AVX2 static inline __m128 f16x4_avx2(const uint8_t *x, size_t sx) {
+EXA_AVX2 static inline __m128 f16x4(const uint8_t *x, size_t sx) {
     uint16_t hx[4];
     for (int k = 0; k < 4; k++) __builtin_memcpy(&hx[k], x + k * sx, 2);
     return _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hx));
 }
 
-EXA_AVX2 void exa_qdot4_q8_0_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
-    const exa_block_q8_0 *x = w;
-    const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
-    const int64_t nb = n / EXA_QK;
-    __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
-    int64_t i = 0;
-    for (; i + 3 < nb; i += 4) {
-        const __m128 fx = f16x4_avx2((const uint8_t *)&x[i].d, sizeof *x);
-        const __m256 d0 = scales4_row(fx, (const uint8_t *)&y0[i].d, sizeof *y0);
-        const __m256 d1 = scales4_row(fx, (const uint8_t *)&y1[i].d, sizeof *y1);
-        const __m256 d2 = scales4_row(fx, (const uint8_t *)&y2[i].d, sizeof *y2);
-        const __m256 d3 = scales4_row(fx, (const uint8_t *)&y3[i].d, sizeof *y3);
-        for (int b = 0; b < 4; b += 2) { /* the one-row order: block b into acc a, b+1 into acc b */
-            const __m256i xa = _mm256_loadu_si256((const __m256i *)x[i + b].qs), axa = _mm256_sign_epi8(xa, xa);
-            c0a = _mm256_fmadd_ps(SCALE_B(d0, b), q8_0_prod(axa, xa, y0[i + b].qs), c0a);
-            c1a = _mm256_fmadd_ps(SCALE_B(d1, b), q8_0_prod(axa, xa, y1[i + b].qs), c1a);
-            c2a = _mm256_fmadd_ps(SCALE_B(d2, b), q8_0_prod(axa, xa, y2[i + b].qs), c2a);
-            c3a = _mm256_fmadd_ps(SCALE_B(d3, b), q8_0_prod(axa, xa, y3[i + b].qs), c3a);
-            const __m256i xb = _mm256_loadu_si256((const __m256i *)x[i + b + 1].qs), axb = _mm256_sign_epi8(xb, xb);
-            c0b = _mm256_fmadd_ps(SCALE_B(d0, b + 1), q8_0_prod(axb, xb, y0[i + b + 1].qs), c0b);
-            c1b = _mm256_fmadd_ps(SCALE_B(d1, b + 1), q8_0_prod(axb, xb, y1[i + b + 1].qs), c1b);
-            c2b = _mm256_fmadd_ps(SCALE_B(d2, b + 1), q8_0_prod(axb, xb, y2[i + b + 1].qs), c2b);
-            c3b = _mm256_fmadd_ps(SCALE_B(d3, b + 1), q8_0_prod(axb, xb, y3[i + b + 1].qs), c3b);
-        }
+EXA_AVX2 static inline __m256 scales4_row(__m128 fx, const uint8_t *y, size_t sy) {
+    return _mm256_castps128_ps256(_mm_mul_ps(fx, f16x4(y, sy)));
+}
+
+/* Q8_0 / Q4_0 (W1_<fmt> above): per row exactly the one-row kernel's steps (QDOT_B32), in its
+ * order — block b into accumulator a, b+1 into accumulator b — with each block decoded once for
+ * the four rows */
+/* rows k = 0..3: c<k><acc> += scale(k, block blk) · (w · y<k>[blk]) */
+#define B32_ROWS(fmt, acc, w, blk, SCALE)                                                                     \
+    c0##acc = _mm256_fmadd_ps(SCALE(0, blk), _mm256_cvtepi32_ps(w1dot_##fmt(w, y0[blk].qs)), c0##acc);     \
+    c1##acc = _mm256_fmadd_ps(SCALE(1, blk), _mm256_cvtepi32_ps(w1dot_##fmt(w, y1[blk].qs)), c1##acc);     \
+    c2##acc = _mm256_fmadd_ps(SCALE(2, blk), _mm256_cvtepi32_ps(w1dot_##fmt(w, y2[blk].qs)), c2##acc);     \
+    c3##acc = _mm256_fmadd_ps(SCALE(3, blk), _mm256_cvtepi32_ps(w1dot_##fmt(w, y3[blk].qs)), c3##acc)
+#define GROUP_SCALE(k, blk) SCALE_B(d##k, (int)((blk) - i)) /* block blk of the group of 4 at i */
+#define BLOCK_SCALE(k, blk) _mm256_set1_ps(xd * f16(y##k[blk].d)) /* a leftover block */
+
+#define QDOT4_B32(fmt)                                                                                        \
+    EXA_AVX2 void exa_qdot4_##fmt##_avx2(int64_t n, const void *w, const void *act, size_t act_stride,        \
+                                         float out[4]) {                                                      \
+        const exa_block_##fmt *x = w;                                                                         \
+        const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);          \
+        const int64_t nb = n / EXA_QK;                                                                        \
+        __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a,   \
+               c3b = c0a;                                                                                     \
+        int64_t i = 0;                                                                                        \
+        for (; i + 3 < nb; i += 4) {                                                                          \
+            const __m128 fx = f16x4((const uint8_t *)&x[i].d, sizeof *x);                                     \
+            const __m256 d0 = scales4_row(fx, (const uint8_t *)&y0[i].d, sizeof *y0);                         \
+            const __m256 d1 = scales4_row(fx, (const uint8_t *)&y1[i].d, sizeof *y1);                         \
+            const __m256 d2 = scales4_row(fx, (const uint8_t *)&y2[i].d, sizeof *y2);                         \
+            const __m256 d3 = scales4_row(fx, (const uint8_t *)&y3[i].d, sizeof *y3);                         \
+            for (int b = 0; b < 4; b += 2) {                                                                  \
+                const W1_##fmt wa = w1_##fmt(&x[i + b]);                                                      \
+                B32_ROWS(fmt, a, wa, i + b, GROUP_SCALE);                                                          \
+                const W1_##fmt wb = w1_##fmt(&x[i + b + 1]);                                                  \
+                B32_ROWS(fmt, b, wb, i + b + 1, GROUP_SCALE);                                                      \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (; i < nb; i++) {                                                                                 \
+            const W1_##fmt wa = w1_##fmt(&x[i]);                                                              \
+            const float xd = f16(x[i].d);                                                                     \
+            B32_ROWS(fmt, a, wa, i, BLOCK_SCALE);                                                                  \
+        }                                                                                                     \
+        out[0] = hsum_ps(_mm256_add_ps(c0a, c0b));                                                            \
+        out[1] = hsum_ps(_mm256_add_ps(c1a, c1b));                                                            \
+        out[2] = hsum_ps(_mm256_add_ps(c2a, c2b));                                                            \
+        out[3] = hsum_ps(_mm256_add_ps(c3a, c3b));                                                            \
     }
-    for (; i < nb; i++) {
-        const __m256i xa = _mm256_loadu_si256((const __m256i *)x[i].qs), axa = _mm256_sign_epi8(xa, xa);
-        const float xd = f16(x[i].d);
-        c0a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y0[i].d)), q8_0_prod(axa, xa, y0[i].qs), c0a);
-        c1a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y1[i].d)), q8_0_prod(axa, xa, y1[i].qs), c1a);
-        c2a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y2[i].d)), q8_0_prod(axa, xa, y2[i].qs), c2a);
-        c3a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y3[i].d)), q8_0_prod(axa, xa, y3[i].qs), c3a);
-    }
-    out[0] = hsum_ps(_mm256_add_ps(c0a, c0b));
-    out[1] = hsum_ps(_mm256_add_ps(c1a, c1b));
-    out[2] = hsum_ps(_mm256_add_ps(c2a, c2b));
-    out[3] = hsum_ps(_mm256_add_ps(c3a, c3b));
-}
+QDOT4_B32(q8_0)
+QDOT4_B32(q4_0)
 
-/* the one-row Q4_0 block product with the codes shared */
-EXA_AVX2 static inline __m256 q4_0_prod(__m256i q, const int8_t *ay) {
-    const __m256i av = _mm256_loadu_si256((const __m256i *)ay);
-    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, av), _mm256_maddubs_epi16(_mm256_set1_epi8(8), av));
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-}
-
-EXA_AVX2 static inline __m256i q4_0_codes_avx2(const uint8_t *qs) {
-    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
-}
-
-EXA_AVX2 void exa_qdot4_q4_0_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
-    const exa_block_q4_0 *x = w;
-    const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
-    const int64_t nb = n / EXA_QK;
-    __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
-    int64_t i = 0;
-    for (; i + 3 < nb; i += 4) {
-        const __m128 fx = f16x4_avx2((const uint8_t *)&x[i].d, sizeof *x);
-        const __m256 d0 = scales4_row(fx, (const uint8_t *)&y0[i].d, sizeof *y0);
-        const __m256 d1 = scales4_row(fx, (const uint8_t *)&y1[i].d, sizeof *y1);
-        const __m256 d2 = scales4_row(fx, (const uint8_t *)&y2[i].d, sizeof *y2);
-        const __m256 d3 = scales4_row(fx, (const uint8_t *)&y3[i].d, sizeof *y3);
-        for (int b = 0; b < 4; b += 2) {
-            const __m256i qa = q4_0_codes_avx2(x[i + b].qs);
-            c0a = _mm256_fmadd_ps(SCALE_B(d0, b), q4_0_prod(qa, y0[i + b].qs), c0a);
-            c1a = _mm256_fmadd_ps(SCALE_B(d1, b), q4_0_prod(qa, y1[i + b].qs), c1a);
-            c2a = _mm256_fmadd_ps(SCALE_B(d2, b), q4_0_prod(qa, y2[i + b].qs), c2a);
-            c3a = _mm256_fmadd_ps(SCALE_B(d3, b), q4_0_prod(qa, y3[i + b].qs), c3a);
-            const __m256i qb = q4_0_codes_avx2(x[i + b + 1].qs);
-            c0b = _mm256_fmadd_ps(SCALE_B(d0, b + 1), q4_0_prod(qb, y0[i + b + 1].qs), c0b);
-            c1b = _mm256_fmadd_ps(SCALE_B(d1, b + 1), q4_0_prod(qb, y1[i + b + 1].qs), c1b);
-            c2b = _mm256_fmadd_ps(SCALE_B(d2, b + 1), q4_0_prod(qb, y2[i + b + 1].qs), c2b);
-            c3b = _mm256_fmadd_ps(SCALE_B(d3, b + 1), q4_0_prod(qb, y3[i + b + 1].qs), c3b);
-        }
-    }
-    for (; i < nb; i++) {
-        const __m256i qa = q4_0_codes_avx2(x[i].qs);
-        const float xd = f16(x[i].d);
-        c0a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y0[i].d)), q4_0_prod(qa, y0[i].qs), c0a);
-        c1a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y1[i].d)), q4_0_prod(qa, y1[i].qs), c1a);
-        c2a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y2[i].d)), q4_0_prod(qa, y2[i].qs), c2a);
-        c3a = _mm256_fmadd_ps(_mm256_set1_ps(xd * f16(y3[i].d)), q4_0_prod(qa, y3[i].qs), c3a);
-    }
-    out[0] = hsum_ps(_mm256_add_ps(c0a, c0b));
-    out[1] = hsum_ps(_mm256_add_ps(c1a, c1b));
-    out[2] = hsum_ps(_mm256_add_ps(c2a, c2b));
-    out[3] = hsum_ps(_mm256_add_ps(c3a, c3b));
-}
-
-/* Q4_K / Q5_K: per 64 weights, codes lo (sub-block 2j) and hi (2j+1) with their i16 scales */
-EXA_AVX2 static inline __m256i q4k_pair(__m256i lo, __m256i hi, __m256i slo, __m256i shi, const int8_t *aq) {
-    const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)aq)), slo);
-    const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(aq + 32))), shi);
-    return _mm256_add_epi32(p0, p1);
-}
-
+/* Q4_K / Q5_K (k45_codes, q4k_pair above): per row the one-row dot_k45's steps */
 EXA_AVX2 static inline __m256i q4k_sel_avx2(int j) {
     return _mm256_set_m128i(_mm_set1_epi16((short)((4 * j + 2) | ((4 * j + 3) << 8))),
                             _mm_set1_epi16((short)((4 * j) | ((4 * j + 1) << 8))));
@@ -460,28 +404,25 @@ EXA_AVX2 static inline __m256i q4k_sel_avx2(int j) {
     am##k = _mm256_fmadd_ps(_mm256_set1_ps(y##k[i].d * xm),                                                   \
                             _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)y##k[i].bsums))), am##k)
 
-#define Q4K2_BLOCK_START(blk)                                                                                 \
-    uint8_t sm_[16];                                                                                          \
-    exa_q4k_unpack_scales((blk).scales, sm_);                                                                 \
-    const __m128i smv_ = _mm_loadu_si128((const __m128i *)sm_);                                               \
-    const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(smv_));                               \
-    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(smv_, dup_m));                               \
-    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0
-
-EXA_AVX2 void exa_qdot4_q4_K_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
-    const exa_block_q4_K *x = w;
+EXA_AVX2 __attribute__((always_inline)) static inline void dot4_k45(int64_t n, const void *w, size_t bsz, size_t qs_off,
+                                                                   ptrdiff_t qh_off, const void *act, size_t act_stride,
+                                                                   float out[4]) {
     const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     __m256 am0 = acc0, am1 = acc0, am2 = acc0, am3 = acc0;
     for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        Q4K2_BLOCK_START(x[i]);
+        const uint8_t *blk = (const uint8_t *)w + (size_t)i * bsz;
+        const exa_block_q4_K *x = (const exa_block_q4_K *)blk; /* header fields only (d, dmin, scales) */
+        __m256i sc16, mins16;
+        k45_scales(x->scales, &sc16, &mins16);
+        const __m256i hb = qh_off >= 0 ? _mm256_loadu_si256((const __m256i *)(blk + qh_off)) : _mm256_setzero_si256();
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
         for (int j = 0; j < 4; j++) {
-            const __m256i b = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
-            Q4K2_STEP(j, _mm256_and_si256(b, m4), _mm256_and_si256(_mm256_srli_epi16(b, 4), m4));
+            __m256i lo, hi;
+            k45_codes(blk + qs_off + 32 * j, hb, qh_off >= 0, j, &lo, &hi);
+            Q4K2_STEP(j, lo, hi);
         }
-        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
+        const float xd = f16(x->d), xm = f16(x->dmin);
         Q4K2_ROW_END(0);
         Q4K2_ROW_END(1);
         Q4K2_ROW_END(2);
@@ -493,33 +434,13 @@ EXA_AVX2 void exa_qdot4_q4_K_avx2(int64_t n, const void *w, const void *act, siz
     out[3] = hsum_ps(acc3) - hsum_ps(am3);
 }
 
+EXA_AVX2 void exa_qdot4_q4_K_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
+    dot4_k45(n, w, sizeof(exa_block_q4_K), offsetof(exa_block_q4_K, qs), -1, act, act_stride, out);
+}
+
 EXA_AVX2 void exa_qdot4_q5_K_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
-    const exa_block_q5_K *x = w;
-    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
-    const __m256i m4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
-    const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    __m256 am0 = acc0, am1 = acc0, am2 = acc0, am3 = acc0;
-    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        Q4K2_BLOCK_START(x[i]);
-        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
-        for (int j = 0; j < 4; j++) {
-            const __m256i b = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
-            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j)), one), 4);
-            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * j + 1)), one), 4);
-            Q4K2_STEP(j, _mm256_or_si256(_mm256_and_si256(b, m4), h0),
-                      _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), h1));
-        }
-        const float xd = f16(x[i].d), xm = f16(x[i].dmin);
-        Q4K2_ROW_END(0);
-        Q4K2_ROW_END(1);
-        Q4K2_ROW_END(2);
-        Q4K2_ROW_END(3);
-    }
-    out[0] = hsum_ps(acc0) - hsum_ps(am0);
-    out[1] = hsum_ps(acc1) - hsum_ps(am1);
-    out[2] = hsum_ps(acc2) - hsum_ps(am2);
-    out[3] = hsum_ps(acc3) - hsum_ps(am3);
+    dot4_k45(n, w, sizeof(exa_block_q5_K), offsetof(exa_block_q5_K, qs), (ptrdiff_t)offsetof(exa_block_q5_K, qh), act,
+             act_stride, out);
 }
 
 /* Q6_K: one 32-weight code vector (two scale groups) against row k's activations */
@@ -575,22 +496,4 @@ EXA_AVX2 void exa_qdot4_q6_K_avx2(int64_t n, const void *w, const void *act, siz
     out[3] = hsum_ps(acc3);
 }
 
-#else /* not x86-64: never selected by quant.c, defined so the library links */
-
-float exa_qdot_q8_0_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q8_0_scalar(n, w, a); }
-float exa_qdot_q4_0_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q4_0_scalar(n, w, a); }
-float exa_qdot_q4_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
-float exa_qdot_q5_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q5_K_scalar(n, w, a); }
-float exa_qdot_q6_K_avx2(int64_t n, const void *w, const void *a) { return exa_qdot_q6_K_scalar(n, w, a); }
-
-#define QDOT4_SCALAR(fmt)                                                                                      \
-    void exa_qdot4_##fmt##_avx2(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {   \
-        exa_qdot4_##fmt##_scalar(n, w, act, act_stride, out);                                                  \
-    }
-QDOT4_SCALAR(q8_0)
-QDOT4_SCALAR(q4_0)
-QDOT4_SCALAR(q4_K)
-QDOT4_SCALAR(q5_K)
-QDOT4_SCALAR(q6_K)
-
-#endif
+#endif /* __x86_64__ (elsewhere quant.c refers to none of these kernels) */

@@ -23,12 +23,6 @@ EXA_AVX512 static inline __m512i load2x256(const void *lo, const void *hi) {
 }
 
 /* |x| (as u8) and y with x's sign moved onto it, for signed·signed through vpdpbusd */
-EXA_AVX512 static inline __m512i dot_i8_512(__m512i x, __m512i y) {
-    const __m512i ax = _mm512_abs_epi8(x);
-    const __m512i sy = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
-    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, sy);
-}
-
 EXA_AVX512 static inline __m256i dot_i8_256(__m256i x, __m256i y) {
     const __m256i ax = _mm256_abs_epi8(x);
     const __m256i sy = _mm256_sign_epi8(y, x);
@@ -53,36 +47,52 @@ EXA_AVX512 static inline __m512 spread2(__m128 s4, int k) {
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(s4));
 }
 
-/* dot_i8_512 with |x| and x's sign mask already taken (shared by several y) */
+/* dot_i8_256's signed·signed product on 512 bits, with |x| and x's sign mask already taken
+ * (shared by several y) */
 EXA_AVX512 static inline __m512i dot_abs_512(__m512i ax, __mmask64 neg, __m512i y) {
     return _mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y));
 }
 
-/* one Q8_0 block's contribution (the leftover blocks after groups of 4) */
-EXA_AVX512 static inline float q8_0_block(const exa_block_q8_0 *x, const exa_block_q8_0 *y) {
-    const __m256i p = dot_i8_256(_mm256_loadu_si256((const __m256i *)x->qs), _mm256_loadu_si256((const __m256i *)y->qs));
+/* ---- Q8_0 / Q4_0: 32-weight blocks with an f16 scale, against Q8_0 activations. Both formats
+ * walk a row the same way (the drivers QDOT_B32 / QDOT4_B32 below); they differ only in the weight
+ * side of a pair of blocks k, k+1 (one 512-bit register: block k in the low half), which each
+ * format supplies as
+ *   W2_<fmt>             the pair, decoded
+ *   w2_<fmt>(x)          decode blocks x[0], x[1]
+ *   w2dot_<fmt>(w, a)    16 int32 partial sums of w · a, a = the two activation blocks' int8
+ *                        codes (lanes 0-7 block k, 8-15 block k+1); exact
+ *   <fmt>_block(x, y)    one block's float contribution (the leftover blocks after groups of 4) */
+
+/* the 8 int32 lanes of one block's products, summed (exact) */
+EXA_AVX512 static inline int hsum8_epi32(__m256i p) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-    return (float)_mm_cvtsi128_si32(s) * (f16(x->d) * f16(y->d));
+    return _mm_cvtsi128_si32(s);
 }
 
-EXA_AVX512 float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) {
-    const exa_block_q8_0 *x = w, *y = a;
-    const int64_t nb = n / EXA_QK;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 3 < nb; i += 4) { /* 4 blocks: scales converted together, two accumulators */
-        const __m128 s4 = scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y);
-        const __m512i p01 = dot_i8_512(load2x256(x[i].qs, x[i + 1].qs), load2x256(y[i].qs, y[i + 1].qs));
-        const __m512i p23 = dot_i8_512(load2x256(x[i + 2].qs, x[i + 3].qs), load2x256(y[i + 2].qs, y[i + 3].qs));
-        acc0 = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), acc0);
-        acc1 = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), acc1);
-    }
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-    for (; i < nb; i++) sum += q8_0_block(&x[i], &y[i]);
-    return sum;
+/* Q8_0: |x| (as u8) and x's sign mask; signed·signed through vpdpbusd as |x| · (a with x's sign) */
+typedef struct {
+    __m512i ax;
+    __mmask64 neg;
+} W2_q8_0;
+
+EXA_AVX512 static inline W2_q8_0 w2_q8_0(const exa_block_q8_0 *x) {
+    const __m512i v = load2x256(x[0].qs, x[1].qs);
+    return (W2_q8_0){_mm512_abs_epi8(v), _mm512_movepi8_mask(v)};
 }
+
+EXA_AVX512 static inline __m512i w2dot_q8_0(W2_q8_0 w, __m512i a) { return dot_abs_512(w.ax, w.neg, a); }
+
+EXA_AVX512 static inline float q8_0_block(const exa_block_q8_0 *x, const exa_block_q8_0 *y) {
+    const __m256i p = dot_i8_256(_mm256_loadu_si256((const __m256i *)x->qs), _mm256_loadu_si256((const __m256i *)y->qs));
+    return (float)hsum8_epi32(p) * (f16(x->d) * f16(y->d));
+}
+
+/* Q4_0: the 64 nibble codes q in [0, 16) of the pair (value q - 8), unsigned: vpdpbusd directly */
+typedef struct {
+    __m512i q;
+} W2_q4_0;
 
 /* 32 nibble codes of a Q4_0 block in weight order (low nibbles then high nibbles) */
 EXA_AVX512 static inline __m256i q4_0_codes(const uint8_t *qs) {
@@ -90,42 +100,45 @@ EXA_AVX512 static inline __m256i q4_0_codes(const uint8_t *qs) {
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
 }
 
-/* Σ (q-8)·a = Σ q·a − Σ 8·a over two blocks (8 int32 lanes each) */
-EXA_AVX512 static inline __m512i q4_0_dot4(__m512i q, __m512i a, __m512i eight) {
-    return _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, a), _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, a));
+EXA_AVX512 static inline W2_q4_0 w2_q4_0(const exa_block_q4_0 *x) {
+    return (W2_q4_0){_mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[0].qs)), q4_0_codes(x[1].qs), 1)};
 }
 
-/* one Q4_0 block's contribution (the leftover blocks after groups of 4) */
+/* Σ (q-8)·a = Σ q·a − Σ 8·a */
+EXA_AVX512 static inline __m512i w2dot_q4_0(W2_q4_0 w, __m512i a) {
+    const __m512i z = _mm512_setzero_si512();
+    return _mm512_sub_epi32(_mm512_dpbusd_epi32(z, w.q, a), _mm512_dpbusd_epi32(z, _mm512_set1_epi8(8), a));
+}
+
 EXA_AVX512 static inline float q4_0_block(const exa_block_q4_0 *x, const exa_block_q8_0 *y) {
-    const __m256i qy = _mm256_loadu_si256((const __m256i *)y->qs);
-    const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q4_0_codes(x->qs), qy),
-                                       _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qy));
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-    return (float)_mm_cvtsi128_si32(s) * (f16(x->d) * f16(y->d));
+    const __m256i z = _mm256_setzero_si256(), qy = _mm256_loadu_si256((const __m256i *)y->qs);
+    const __m256i p = _mm256_sub_epi32(_mm256_dpbusd_epi32(z, q4_0_codes(x->qs), qy), _mm256_dpbusd_epi32(z, _mm256_set1_epi8(8), qy));
+    return (float)hsum8_epi32(p) * (f16(x->d) * f16(y->d));
 }
 
-EXA_AVX512 float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) {
-    const exa_block_q4_0 *x = w;
-    const exa_block_q8_0 *y = a;
-    const int64_t nb = n / EXA_QK;
-    const __m512i eight = _mm512_set1_epi8(8);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 3 < nb; i += 4) {
-        const __m128 s4 = scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y);
-        const __m512i q01 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i].qs)), q4_0_codes(x[i + 1].qs), 1);
-        const __m512i q23 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i + 2].qs)), q4_0_codes(x[i + 3].qs), 1);
-        const __m512i p01 = q4_0_dot4(q01, load2x256(y[i].qs, y[i + 1].qs), eight);
-        const __m512i p23 = q4_0_dot4(q23, load2x256(y[i + 2].qs, y[i + 3].qs), eight);
-        acc0 = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), acc0);
-        acc1 = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), acc1);
+/* one activation row: 4 blocks at a time (scales converted together, products into two
+ * accumulators), then the leftover blocks one by one */
+#define QDOT_B32(fmt)                                                                                         \
+    EXA_AVX512 float exa_qdot_##fmt##_avx512(int64_t n, const void *w, const void *a) {                       \
+        const exa_block_##fmt *x = w;                                                                         \
+        const exa_block_q8_0 *y = a;                                                                          \
+        const int64_t nb = n / EXA_QK;                                                                        \
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();                                        \
+        int64_t i = 0;                                                                                        \
+        for (; i + 3 < nb; i += 4) {                                                                          \
+            const __m128 s4 = scales4((const uint8_t *)&x[i].d, sizeof *x, (const uint8_t *)&y[i].d, sizeof *y); \
+            const W2_##fmt w01 = w2_##fmt(&x[i]), w23 = w2_##fmt(&x[i + 2]);                                  \
+            const __m512i p01 = w2dot_##fmt(w01, load2x256(y[i].qs, y[i + 1].qs));                            \
+            const __m512i p23 = w2dot_##fmt(w23, load2x256(y[i + 2].qs, y[i + 3].qs));                        \
+            acc0 = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), acc0);                            \
+            acc1 = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), acc1);                            \
+        }                                                                                                     \
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));                                          \
+        for (; i < nb; i++) sum += fmt##_block(&x[i], &y[i]);                                                 \
+        return sum;                                                                                           \
     }
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-    for (; i < nb; i++) sum += q4_0_block(&x[i], &y[i]);
-    return sum;
-}
+QDOT_B32(q8_0)
+QDOT_B32(q4_0)
 
 /* ---- Q4_K / Q5_K: per 64 weights (sub-blocks 2j, 2j+1) one 512-bit code vector — low nibbles of
  * the chunk's 32 bytes in the low half, high nibbles in the high half — against 64 activations:
@@ -168,9 +181,11 @@ EXA_AVX512 static inline __m512i q4k_codes_ins(const uint8_t *q) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(b, m4)), _mm256_and_si256(_mm256_srli_epi16(b, 4), m4), 1);
 }
 
-/* Q5_K chunk j: as Q4_K, plus bit 2j (low half) / 2j+1 (high half) of qh rotated to bit 4 (rotating
- * a 64-bit lane left by 4-2j resp. 3-2j mod 64 brings each byte's own bit there) */
-EXA_AVX512 static inline __m512i q5k_codes(const uint8_t *q, __m512i qh2, int j) {
+/* Q5_K chunk j: as Q4_K, plus bit 2j (low half) / 2j+1 (high half) of the block's 32 qh bytes
+ * (broadcast to both halves; the compiler loads them once per block) rotated to bit 4 (rotating a
+ * 64-bit lane left by 4-2j resp. 3-2j mod 64 brings each byte's own bit there) */
+EXA_AVX512 static inline __m512i q5k_codes(const uint8_t *q, const uint8_t *qh, int j) {
+    const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh));
     const __m512i rot = _mm512_set_epi64((3 - 2 * j) & 63, (3 - 2 * j) & 63, (3 - 2 * j) & 63, (3 - 2 * j) & 63,
                                          (4 - 2 * j) & 63, (4 - 2 * j) & 63, (4 - 2 * j) & 63, (4 - 2 * j) & 63);
     /* q4 | (rotated & 0x10): ternary-logic function A | (B & C) */
@@ -204,54 +219,44 @@ EXA_AVX512 static inline __m128 q4k_d_dmin(const uint16_t *d) {
     const __m512i sel0 = q4k_sel2(0), sel2 = q4k_sel2(2);                                                    \
     const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)
 
-#define Q4K_STEP1(j, cj, cj1) sumi = dot2_u8s8(sumi, cj, cj1, y[i].qs + 64 * (j), _mm512_shuffle_epi8(sc16, sel##j))
+/* d and dmin of super-block blk broadcast once (xdv, xmv), shared by the rows */
+#define Q4K_DMIN(blk)                                                                                         \
+    const __m128 dm_ = q4k_d_dmin(&(blk).d); /* d and dmin are adjacent f16s */                               \
+    const __m512 xdv = _mm512_broadcastss_ps(dm_);                                                            \
+    const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_))
 
 /* per row after a super-block (also the four-row kernels' per-row step):
- * acc += y.d · (d · sumi), accm += y.d · (dmin · summ) — xdv/xmv are d and dmin broadcast once per
- * block and shared by the rows; y.d comes in as a broadcast memory operand */
+ * acc += y.d · (d · sumi), accm += y.d · (dmin · summ); y.d comes in as a broadcast memory operand */
 #define Q4K_END(acc, am, yb, sumi)                                                                            \
     acc = _mm512_fmadd_ps(_mm512_set1_ps((yb).d), _mm512_mul_ps(xdv, _mm512_cvtepi32_ps(sumi)), acc);         \
     am = _mm256_fmadd_ps(_mm256_set1_ps((yb).d),                                                               \
                          _mm256_mul_ps(xmv, _mm256_cvtepi32_ps(_mm256_madd_epi16(mins16, _mm256_loadu_si256((const __m256i *)(yb).bsums)))), am)
 
-EXA_AVX512 float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) {
-    const exa_block_q4_K *x = w;
-    const exa_block_q8_K *y = a;
-    Q4K_CONSTS;
-    __m512 acc = _mm512_setzero_ps();
-    __m256 acc_m = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        Q4K_SCALES(x[i]);
-        __m512i sumi = _mm512_setzero_si512();
-        Q4K_STEP1(0, q4k_codes(x[i].qs), q4k_codes(x[i].qs + 32));
-        Q4K_STEP1(2, q4k_codes(x[i].qs + 64), q4k_codes(x[i].qs + 96));
-        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
-        const __m512 xdv = _mm512_broadcastss_ps(dm_);
-        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
-        Q4K_END(acc, acc_m, y[i], sumi);
-    }
-    return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
-}
+/* Q4_K and Q5_K share the walk (QDOT_K45 here, QDOT4_K45 for four rows below) and differ only in
+ * how chunk j's codes of super-block x[i] are built: */
+#define CODES_Q4K(j) q4k_codes(x[i].qs + 32 * (j))
+#define CODES_Q4K_INS(j) q4k_codes_ins(x[i].qs + 32 * (j))
+#define CODES_Q5K(j) q5k_codes(x[i].qs + 32 * (j), x[i].qh, j)
 
-EXA_AVX512 float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) {
-    const exa_block_q5_K *x = w;
-    const exa_block_q8_K *y = a;
-    Q4K_CONSTS;
-    __m512 acc = _mm512_setzero_ps();
-    __m256 acc_m = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        Q4K_SCALES(x[i]);
-        const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
-        __m512i sumi = _mm512_setzero_si512();
-        Q4K_STEP1(0, q5k_codes(x[i].qs, qh2, 0), q5k_codes(x[i].qs + 32, qh2, 1));
-        Q4K_STEP1(2, q5k_codes(x[i].qs + 64, qh2, 2), q5k_codes(x[i].qs + 96, qh2, 3));
-        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
-        const __m512 xdv = _mm512_broadcastss_ps(dm_);
-        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
-        Q4K_END(acc, acc_m, y[i], sumi);
+#define QDOT_K45(fmt, CODES)                                                                                  \
+    EXA_AVX512 float exa_qdot_##fmt##_avx512(int64_t n, const void *w, const void *a) {                       \
+        const exa_block_##fmt *x = w;                                                                         \
+        const exa_block_q8_K *y = a;                                                                          \
+        Q4K_CONSTS;                                                                                           \
+        __m512 acc = _mm512_setzero_ps();                                                                     \
+        __m256 acc_m = _mm256_setzero_ps();                                                                   \
+        for (int64_t i = 0; i < n / EXA_QK_K; i++) {                                                          \
+            Q4K_SCALES(x[i]);                                                                                 \
+            __m512i sumi = _mm512_setzero_si512();                                                            \
+            sumi = dot2_u8s8(sumi, CODES(0), CODES(1), y[i].qs, _mm512_shuffle_epi8(sc16, sel0));             \
+            sumi = dot2_u8s8(sumi, CODES(2), CODES(3), y[i].qs + 128, _mm512_shuffle_epi8(sc16, sel2));       \
+            Q4K_DMIN(x[i]);                                                                                   \
+            Q4K_END(acc, acc_m, y[i], sumi);                                                                  \
+        }                                                                                                     \
+        return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);                                                   \
     }
-    return _mm512_reduce_add_ps(acc) - hsum8_ps(acc_m);
-}
+QDOT_K45(q4_K, CODES_Q4K)
+QDOT_K45(q5_K, CODES_Q5K)
 
 /* Q6_K: 6-bit codes q in [0, 64) (value q - 32) rebuilt 64 at a time with 512-bit ops: ql's two
  * 32-byte halves side by side, qh broadcast to both halves and shifted per half (64-bit lane
@@ -370,127 +375,75 @@ EXA_AVX512 void exa_qdot4_q6_K_avx512(int64_t n, const void *w, const void *act,
         s3 = dot2_u8s8(s3, c0_, c1_, y3[i].qs + 64 * (j), scj);                                               \
     } while (0)
 
-EXA_AVX512 void exa_qdot4_q4_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
-    const exa_block_q4_K *x = w;
-    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
-    Q4K_CONSTS;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    __m256 am0 = _mm256_setzero_ps(), am1 = am0, am2 = am0, am3 = am0;
-    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        Q4K_SCALES(x[i]);
-        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-        Q4K_STEP4(0, q4k_codes_ins(x[i].qs), q4k_codes_ins(x[i].qs + 32));
-        Q4K_STEP4(2, q4k_codes_ins(x[i].qs + 64), q4k_codes_ins(x[i].qs + 96));
-        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
-        const __m512 xdv = _mm512_broadcastss_ps(dm_);
-        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
-        Q4K_END(acc0, am0, y0[i], s0);
-        Q4K_END(acc1, am1, y1[i], s1);
-        Q4K_END(acc2, am2, y2[i], s2);
-        Q4K_END(acc3, am3, y3[i], s3);
+/* Q4_K / Q5_K: the Q4_K codes built with q4k_codes_ins here */
+#define QDOT4_K45(fmt, CODES)                                                                                 \
+    EXA_AVX512 void exa_qdot4_##fmt##_avx512(int64_t n, const void *w, const void *act, size_t act_stride,    \
+                                             float out[4]) {                                                  \
+        const exa_block_##fmt *x = w;                                                                         \
+        const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);          \
+        Q4K_CONSTS;                                                                                           \
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;                             \
+        __m256 am0 = _mm256_setzero_ps(), am1 = am0, am2 = am0, am3 = am0;                                    \
+        for (int64_t i = 0; i < n / EXA_QK_K; i++) {                                                          \
+            Q4K_SCALES(x[i]);                                                                                 \
+            __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;                                   \
+            Q4K_STEP4(0, CODES(0), CODES(1));                                                                 \
+            Q4K_STEP4(2, CODES(2), CODES(3));                                                                 \
+            Q4K_DMIN(x[i]);                                                                                   \
+            Q4K_END(acc0, am0, y0[i], s0);                                                                    \
+            Q4K_END(acc1, am1, y1[i], s1);                                                                    \
+            Q4K_END(acc2, am2, y2[i], s2);                                                                    \
+            Q4K_END(acc3, am3, y3[i], s3);                                                                    \
+        }                                                                                                     \
+        out[0] = _mm512_reduce_add_ps(acc0) - hsum8_ps(am0);                                                  \
+        out[1] = _mm512_reduce_add_ps(acc1) - hsum8_ps(am1);                                                  \
+        out[2] = _mm512_reduce_add_ps(acc2) - hsum8_ps(am2);                                                  \
+        out[3] = _mm512_reduce_add_ps(acc3) - hsum8_ps(am3);                                                  \
     }
-    out[0] = _mm512_reduce_add_ps(acc0) - hsum8_ps(am0);
-    out[1] = _mm512_reduce_add_ps(acc1) - hsum8_ps(am1);
-    out[2] = _mm512_reduce_add_ps(acc2) - hsum8_ps(am2);
-    out[3] = _mm512_reduce_add_ps(acc3) - hsum8_ps(am3);
-}
+QDOT4_K45(q4_K, CODES_Q4K_INS)
+QDOT4_K45(q5_K, CODES_Q5K)
 
-EXA_AVX512 void exa_qdot4_q5_K_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
-    const exa_block_q5_K *x = w;
-    const exa_block_q8_K *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
-    Q4K_CONSTS;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    __m256 am0 = _mm256_setzero_ps(), am1 = am0, am2 = am0, am3 = am0;
-    for (int64_t i = 0; i < n / EXA_QK_K; i++) {
-        Q4K_SCALES(x[i]);
-        const __m512i qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
-        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-        Q4K_STEP4(0, q5k_codes(x[i].qs, qh2, 0), q5k_codes(x[i].qs + 32, qh2, 1));
-        Q4K_STEP4(2, q5k_codes(x[i].qs + 64, qh2, 2), q5k_codes(x[i].qs + 96, qh2, 3));
-        const __m128 dm_ = q4k_d_dmin(&x[i].d); /* d and dmin are adjacent f16s */
-        const __m512 xdv = _mm512_broadcastss_ps(dm_);
-        const __m256 xmv = _mm256_broadcastss_ps(_mm_movehdup_ps(dm_));
-        Q4K_END(acc0, am0, y0[i], s0);
-        Q4K_END(acc1, am1, y1[i], s1);
-        Q4K_END(acc2, am2, y2[i], s2);
-        Q4K_END(acc3, am3, y3[i], s3);
-    }
-    out[0] = _mm512_reduce_add_ps(acc0) - hsum8_ps(am0);
-    out[1] = _mm512_reduce_add_ps(acc1) - hsum8_ps(am1);
-    out[2] = _mm512_reduce_add_ps(acc2) - hsum8_ps(am2);
-    out[3] = _mm512_reduce_add_ps(acc3) - hsum8_ps(am3);
-}
-
-/* Q8_0 / Q4_0: per row exactly the one-row kernels' steps — 4 blocks at a time with the
- * products of the f16 scales spread over two accumulators, then the leftover blocks one by one */
-#define Q80_GROUP_END(k, p01, p23)                                                                            \
+/* Q8_0 / Q4_0: per row exactly the one-row kernel's steps (QDOT_B32) — 4 blocks at a time with
+ * the products of the f16 scales spread over two accumulators, then the leftover blocks one by
+ * one; the weight side of each pair of blocks decoded once for the four rows */
+#define B32_TOK(fmt, k)                                                                                       \
     do {                                                                                                      \
         const __m128 s4 = _mm_mul_ps(fx, f16x4((const uint8_t *)&y##k[i].d, sizeof *y##k));                  \
+        const __m512i p01 = w2dot_##fmt(w01, load2x256(y##k[i].qs, y##k[i + 1].qs));                          \
+        const __m512i p23 = w2dot_##fmt(w23, load2x256(y##k[i + 2].qs, y##k[i + 3].qs));                      \
         c##k##a = _mm512_fmadd_ps(spread2(s4, 0), _mm512_cvtepi32_ps(p01), c##k##a);                          \
         c##k##b = _mm512_fmadd_ps(spread2(s4, 2), _mm512_cvtepi32_ps(p23), c##k##b);                          \
     } while (0)
 
-EXA_AVX512 void exa_qdot4_q8_0_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
-    const exa_block_q8_0 *x = w;
-    const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
-    const int64_t nb = n / EXA_QK;
-    __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
-    int64_t i = 0;
-    for (; i + 3 < nb; i += 4) {
-        const __m128 fx = f16x4((const uint8_t *)&x[i].d, sizeof *x);
-        const __m512i x01 = load2x256(x[i].qs, x[i + 1].qs), x23 = load2x256(x[i + 2].qs, x[i + 3].qs);
-        const __m512i ax01 = _mm512_abs_epi8(x01), ax23 = _mm512_abs_epi8(x23);
-        const __mmask64 n01 = _mm512_movepi8_mask(x01), n23 = _mm512_movepi8_mask(x23);
-#define Q80_TOK(k)                                                                                            \
-        Q80_GROUP_END(k, dot_abs_512(ax01, n01, load2x256(y##k[i].qs, y##k[i + 1].qs)),                        \
-                      dot_abs_512(ax23, n23, load2x256(y##k[i + 2].qs, y##k[i + 3].qs)))
-        Q80_TOK(0);
-        Q80_TOK(1);
-        Q80_TOK(2);
-        Q80_TOK(3);
-#undef Q80_TOK
+#define QDOT4_B32(fmt)                                                                                        \
+    EXA_AVX512 void exa_qdot4_##fmt##_avx512(int64_t n, const void *w, const void *act, size_t act_stride,    \
+                                             float out[4]) {                                                  \
+        const exa_block_##fmt *x = w;                                                                         \
+        const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);          \
+        const int64_t nb = n / EXA_QK;                                                                        \
+        __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a,   \
+               c3b = c0a;                                                                                     \
+        int64_t i = 0;                                                                                        \
+        for (; i + 3 < nb; i += 4) {                                                                          \
+            const __m128 fx = f16x4((const uint8_t *)&x[i].d, sizeof *x);                                     \
+            const W2_##fmt w01 = w2_##fmt(&x[i]), w23 = w2_##fmt(&x[i + 2]);                                  \
+            B32_TOK(fmt, 0);                                                                                  \
+            B32_TOK(fmt, 1);                                                                                  \
+            B32_TOK(fmt, 2);                                                                                  \
+            B32_TOK(fmt, 3);                                                                                  \
+        }                                                                                                     \
+        float s0 = _mm512_reduce_add_ps(_mm512_add_ps(c0a, c0b)), s1 = _mm512_reduce_add_ps(_mm512_add_ps(c1a, c1b)); \
+        float s2 = _mm512_reduce_add_ps(_mm512_add_ps(c2a, c2b)), s3 = _mm512_reduce_add_ps(_mm512_add_ps(c3a, c3b)); \
+        for (; i < nb; i++) {                                                                                 \
+            s0 += fmt##_block(&x[i], &y0[i]);                                                                 \
+            s1 += fmt##_block(&x[i], &y1[i]);                                                                 \
+            s2 += fmt##_block(&x[i], &y2[i]);                                                                 \
+            s3 += fmt##_block(&x[i], &y3[i]);                                                                 \
+        }                                                                                                     \
+        out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;                                                   \
     }
-    float s0 = _mm512_reduce_add_ps(_mm512_add_ps(c0a, c0b)), s1 = _mm512_reduce_add_ps(_mm512_add_ps(c1a, c1b));
-    float s2 = _mm512_reduce_add_ps(_mm512_add_ps(c2a, c2b)), s3 = _mm512_reduce_add_ps(_mm512_add_ps(c3a, c3b));
-    for (; i < nb; i++) {
-        s0 += q8_0_block(&x[i], &y0[i]);
-        s1 += q8_0_block(&x[i], &y1[i]);
-        s2 += q8_0_block(&x[i], &y2[i]);
-        s3 += q8_0_block(&x[i], &y3[i]);
-    }
-    out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
-}
-
-EXA_AVX512 void exa_qdot4_q4_0_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) {
-    const exa_block_q4_0 *x = w;
-    const exa_block_q8_0 *y0 = ACT_ROW(0), *y1 = ACT_ROW(1), *y2 = ACT_ROW(2), *y3 = ACT_ROW(3);
-    const int64_t nb = n / EXA_QK;
-    const __m512i eight = _mm512_set1_epi8(8);
-    __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a;
-    int64_t i = 0;
-    for (; i + 3 < nb; i += 4) {
-        const __m128 fx = f16x4((const uint8_t *)&x[i].d, sizeof *x);
-        const __m512i q01 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i].qs)), q4_0_codes(x[i + 1].qs), 1);
-        const __m512i q23 = _mm512_inserti64x4(_mm512_castsi256_si512(q4_0_codes(x[i + 2].qs)), q4_0_codes(x[i + 3].qs), 1);
-#define Q40_TOK(k)                                                                                            \
-        Q80_GROUP_END(k, q4_0_dot4(q01, load2x256(y##k[i].qs, y##k[i + 1].qs), eight),                          \
-                      q4_0_dot4(q23, load2x256(y##k[i + 2].qs, y##k[i + 3].qs), eight))
-        Q40_TOK(0);
-        Q40_TOK(1);
-        Q40_TOK(2);
-        Q40_TOK(3);
-#undef Q40_TOK
-    }
-    float s0 = _mm512_reduce_add_ps(_mm512_add_ps(c0a, c0b)), s1 = _mm512_reduce_add_ps(_mm512_add_ps(c1a, c1b));
-    float s2 = _mm512_reduce_add_ps(_mm512_add_ps(c2a, c2b)), s3 = _mm512_reduce_add_ps(_mm512_add_ps(c3a, c3b));
-    for (; i < nb; i++) {
-        s0 += q4_0_block(&x[i], &y0[i]);
-        s1 += q4_0_block(&x[i], &y1[i]);
-        s2 += q4_0_block(&x[i], &y2[i]);
-        s3 += q4_0_block(&x[i], &y3[i]);
-    }
-    out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
-}
+QDOT4_B32(q8_0)
+QDOT4_B32(q4_0)
 
 /* Q8_K activation rows (ggml's quantize_row_q8_K), bit-identical to the scalar reference in
  * quant.c: the same signed maximum (the FIRST element of largest |x|; NaN never wins, as there),
@@ -526,23 +479,4 @@ EXA_AVX512 void exa_quantize_q8_K_avx512(const float *x, void *out, int64_t nb) 
     }
 }
 
-#else /* not x86-64: never selected by quant.c, defined so the library links */
-
-float exa_qdot_q8_0_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q8_0_scalar(n, w, a); }
-void exa_quantize_q8_K_avx512(const float *x, void *out, int64_t nb) { (void)x; (void)out; (void)nb; }
-float exa_qdot_q4_0_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q4_0_scalar(n, w, a); }
-float exa_qdot_q4_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q4_K_scalar(n, w, a); }
-float exa_qdot_q5_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q5_K_scalar(n, w, a); }
-float exa_qdot_q6_K_avx512(int64_t n, const void *w, const void *a) { return exa_qdot_q6_K_scalar(n, w, a); }
-
-#define QDOT4_SCALAR(fmt)                                                                                      \
-    void exa_qdot4_##fmt##_avx512(int64_t n, const void *w, const void *act, size_t act_stride, float out[4]) { \
-        exa_qdot4_##fmt##_scalar(n, w, act, act_stride, out);                                                  \
-    }
-QDOT4_SCALAR(q8_0)
-QDOT4_SCALAR(q4_0)
-QDOT4_SCALAR(q4_K)
-QDOT4_SCALAR(q5_K)
-QDOT4_SCALAR(q6_K)
-
-#endif
+#endif /* __x86_64__ (elsewhere quant.c refers to none of these kernels) */

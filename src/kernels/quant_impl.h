@@ -3,6 +3,8 @@
 #ifndef EXA_KERNELS_QUANT_IMPL_H
 #define EXA_KERNELS_QUANT_IMPL_H
 
+#include <math.h>
+
 #include "kernels/quant.h"
 
 /* scalar reference (quant.c) — kept forever; every SIMD kernel is tested against these */
@@ -40,6 +42,55 @@ EXA_QDOT4_DECL(q5_K, avx512) EXA_QDOT4_DECL(q6_K, avx512)
 
 /* Q8_K activation quantization, AVX-512 (quant_avx512.c): bit-identical to the scalar one */
 void exa_quantize_q8_K_avx512(const float *x, void *y, int64_t nb);
+
+/* ggml's nearest_int: round half to even via the 1.5*2^23 trick; valid for |f| <= 2^22. */
+static inline int exa_nearest_int(float fval) {
+    float val = fval + 12582912.f;
+    int i;
+    __builtin_memcpy(&i, &val, sizeof(int));
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* ggml make_qkx2_quants up to its search, shared by the scalar reference (quant.c) and the AVX2
+ * search (quant_avx2.c) so that both start from the same bits: min (<= 0) and max of x, Σw and
+ * Σw·x, the codes L of the plain fit scale = (max - min) / nmax and their weighted squared error.
+ * Returns 0 for a constant or non-finite block (L all 0, *the_min = -min; the fit's scale is 0). */
+typedef struct {
+    float min, max, sum_w, sum_x, scale, best_error;
+} exa_qkx2_fit;
+
+static inline int exa_qkx2_first_fit(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                                     exa_qkx2_fit *fit) {
+#ifdef __clang__
+#pragma clang fp contract(off) /* the scalar reference is built without FMA: never fuse here */
+#endif
+    float min = x[0], max = x[0];
+    float sum_w = weights[0], sum_x = sum_w * x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        float w = weights[i];
+        sum_w += w;
+        sum_x += w * x[i];
+    }
+    if (min > 0) min = 0;
+    if (max == min || !(max - min < INFINITY)) { /* constant (or non-finite) block */
+        for (int i = 0; i < n; i++) L[i] = 0;
+        *the_min = -min;
+        return 0;
+    }
+    float iscale = nmax / (max - min);
+    float scale = 1 / iscale;
+    float best_error = 0;
+    for (int i = 0; i < n; i++) {
+        int l = exa_nearest_int(iscale * (x[i] - min));
+        L[i] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
+        float diff = scale * L[i] + min - x[i];
+        best_error += weights[i] * diff * diff;
+    }
+    *fit = (exa_qkx2_fit){min, max, sum_w, sum_x, scale, best_error};
+    return 1;
+}
 
 /* The k-quant scale search (ggml make_qkx2_quants for 32 weights): the scalar reference lives in
  * quant.c; the AVX2 version evaluates 8 candidate scales at once, each lane doing exactly the

@@ -8,6 +8,9 @@
  *   V_POW2I(fx)    2^fx for integral fx (as f32); V_RADD / V_RMAX horizontal add / max;
  *   V_FOLD(v)      → __m256 (the sum of the halves for AVX-512)
  *   LD_F32 LD_F16 LD_BF16 LD_I8  load VL elements and widen to f32 (LD_I8: int8, unscaled)
+ *   ST_F16 ST_BF16(p, v)  narrow VL f32 to f16 / bf16 and store them at p (uint16_t *), bit for bit
+ *                  what core/tensor.h's exa_f32_to_f16 / exa_f32_to_bf16 give: round to nearest
+ *                  even, overflow to inf, subnormals kept, NaN as the quiet NaN those write
  *   SIMD(exp)(x)   e^x, Cephes polynomial (~1 ulp), x clamped to [-87.3, 88.3] (no inf, no
  *                  denormals) */
 #include <immintrin.h>
@@ -41,6 +44,25 @@
 #define LD_I8(p) _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p))))
 #define V_MIN(a, b) _mm512_min_ps(a, b)
 #define V_DIV(a, b) _mm512_div_ps(a, b)
+/* F16C's vcvtps2ph (round to nearest even from the immediate, not MXCSR) agrees with
+ * exa_f32_to_f16 on every input but NaN: it keeps the top 9 payload bits (quiet bit set), the
+ * reference writes sign|0x7e00; so the payload bits of NaN results (|h| > 0x7c00) are cleared.
+ * MXCSR.FTZ does not flush its f16 subnormals, and under DAZ f32 subnormals still give ±0 as in
+ * the reference (checked; nothing here sets either). bf16: exa_f32_to_bf16's integer steps. */
+static inline SIMD_TARGET void simd_st_f16_512(uint16_t *p, __m512 v) {
+    const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+    const __m256i nan = _mm256_cmpgt_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x7fff)), _mm256_set1_epi16(0x7c00));
+    _mm256_storeu_si256((__m256i *)p, _mm256_andnot_si256(_mm256_and_si256(nan, _mm256_set1_epi16(0x01ff)), h));
+}
+static inline SIMD_TARGET void simd_st_bf16_512(uint16_t *p, __m512 v) {
+    const __m512i u = _mm512_castps_si512(v), one = _mm512_set1_epi32(1);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+    const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+    const __m512i b = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x400000)); /* NaN: (u >> 16) | 0x40 */
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(_mm512_srli_epi32(b, 16)));
+}
+#define ST_F16(p, v) simd_st_f16_512(p, v)
+#define ST_BF16(p, v) simd_st_bf16_512(p, v)
 
 #elif defined(SIMD_AVX2)
 static inline __attribute__((target("avx2,fma"))) float simd_radd256(__m256 v) {
@@ -82,6 +104,21 @@ static inline __attribute__((target("avx2,fma"))) float simd_rmax256(__m256 v) {
 #define LD_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
 #define V_MIN(a, b) _mm256_min_ps(a, b)
 #define V_DIV(a, b) _mm256_div_ps(a, b)
+/* as simd_st_f16_512 / simd_st_bf16_512 on 8 lanes (bf16: packus narrows the 16-bit results) */
+static inline SIMD_TARGET void simd_st_f16_256(uint16_t *p, __m256 v) {
+    const __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+    const __m128i nan = _mm_cmpgt_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7fff)), _mm_set1_epi16(0x7c00));
+    _mm_storeu_si128((__m128i *)p, _mm_andnot_si128(_mm_and_si128(nan, _mm_set1_epi16(0x01ff)), h));
+}
+static inline SIMD_TARGET void simd_st_bf16_256(uint16_t *p, __m256 v) {
+    const __m256i u = _mm256_castps_si256(v), one = _mm256_set1_epi32(1);
+    const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+    const __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), _mm256_and_si256(_mm256_srli_epi32(u, 16), one)));
+    const __m256i b = _mm256_srli_epi32(_mm256_blendv_epi8(r, _mm256_or_si256(u, _mm256_set1_epi32(0x400000)), nan), 16);
+    _mm_storeu_si128((__m128i *)p, _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1)));
+}
+#define ST_F16(p, v) simd_st_f16_256(p, v)
+#define ST_BF16(p, v) simd_st_bf16_256(p, v)
 #else
 #error "simd_f32.h: define SIMD_AVX512 or SIMD_AVX2 first"
 #endif

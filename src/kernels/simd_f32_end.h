@@ -25,5 +25,7 @@
 #undef LD_F16
 #undef LD_BF16
 #undef LD_I8
+#undef ST_F16
+#undef ST_BF16
 #undef SIMD_AVX512
 #undef SIMD_AVX2
