@@ -632,10 +632,17 @@ X16_TGT static int32_t *q80_table(const uint8_t *act, size_t as, int T, int64_t 
     return tb;
 }
 
-/* 0 when the Q8_0 table could not be allocated (nothing written) */
-static int matmul_avx512(exa_qtype t, const uint8_t *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
-                         const uint8_t *act, size_t as, int T, float *y, size_t ldy) {
-    const x16_chunk_fn *fns = t == EXA_QTYPE_Q4_K ? q4k_by_nt : t == EXA_QTYPE_Q6_K ? q6k_by_nt : q80_by_nt;
+/* One row group's tokens [0, nt) through a kernel: the VNNI kernels by token count, or the AMX
+ * kernels (which also keep the tile configuration in *state). */
+typedef void (*x16_run_fn)(exa_qtype t, const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int32_t *tb,
+                           size_t ts, int nt, float *y, size_t ldy, __mmask16 m, int *state);
+
+/* The driver of every SIMD path: groups [g0, g1), tokens in balanced chunks of at most maxnt
+ * (9 = 5 + 4 with maxnt 8, not 8 + 1): each chunk decodes the group's codes once; the group
+ * (nb × gsb bytes) stays in L2 between chunks. Q8_0 first builds its per-call table. 0 when that
+ * table could not be allocated (nothing written). */
+static int x16_drive(exa_qtype t, const uint8_t *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
+                     const uint8_t *act, size_t as, int T, float *y, size_t ldy, int maxnt, x16_run_fn run, int *state) {
     const size_t gsb = gsb_bytes(t);
     const int64_t nb = cols / gsb_cols(t);
     int32_t stack[X16_TAB_STACK], *tb = NULL;
@@ -648,18 +655,28 @@ static int matmul_avx512(exa_qtype t, const uint8_t *P, int64_t rows, int64_t co
         const int64_t left = rows - EXA_QX16_ROWS * g;
         const __mmask16 rmask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         const uint8_t *G = P + (size_t)g * (size_t)nb * gsb;
-        /* tokens in chunks of at most 8, balanced (9 = 5 + 4, not 8 + 1): each chunk decodes the
-         * group's codes once; the group (nb × gsb bytes) stays in L2 between chunks */
-        int done = 0, chunks = (T + X16_MAX_NT - 1) / X16_MAX_NT;
+        int done = 0, chunks = (T + maxnt - 1) / maxnt;
         for (; chunks > 0; chunks--) {
             const int nt = (T - done + chunks - 1) / chunks;
-            fns[nt](G, nb, act + (size_t)done * as, as, tb ? tb + (size_t)done * ts : NULL, ts,
-                    y + (size_t)done * ldy + (size_t)(EXA_QX16_ROWS * g), ldy, rmask);
+            run(t, G, nb, act + (size_t)done * as, as, tb ? tb + (size_t)done * ts : NULL, ts, nt,
+                y + (size_t)done * ldy + (size_t)(EXA_QX16_ROWS * g), ldy, rmask, state);
             done += nt;
         }
     }
     if (tb && tb != stack) free(tb);
     return 1;
+}
+
+static void run_vnni(exa_qtype t, const uint8_t *G, int64_t nb, const uint8_t *act, size_t as, const int32_t *tb, size_t ts,
+                     int nt, float *y, size_t ldy, __mmask16 m, int *state) {
+    (void)state;
+    const x16_chunk_fn *fns = t == EXA_QTYPE_Q4_K ? q4k_by_nt : t == EXA_QTYPE_Q6_K ? q6k_by_nt : q80_by_nt;
+    fns[nt](G, nb, act, as, tb, ts, y, ldy, m);
+}
+
+static int matmul_avx512(exa_qtype t, const uint8_t *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
+                         const uint8_t *act, size_t as, int T, float *y, size_t ldy) {
+    return x16_drive(t, P, rows, cols, g0, g1, act, as, T, y, ldy, X16_MAX_NT, run_vnni, NULL);
 }
 
 /* ---------------------------------------------------------------- AMX (kernels/quant_x16_amx.h) */
@@ -678,14 +695,6 @@ static int matmul_avx512(exa_qtype t, const uint8_t *P, int64_t rows, int64_t co
 #define AMX_STORE(t, p, s) do { _tile_stored(t, p, (long)(s)); AMX_BARRIER(); } while (0)
 #define AMX_DPBSUD(c, a, b) _tile_dpbsud(c, a, b)
 #include "kernels/quant_x16_amx.h"
-#undef AMX_FN
-#undef AMX_TGT
-#undef AMX_CFG
-#undef AMX_RELEASE
-#undef AMX_ZERO
-#undef AMX_LOAD
-#undef AMX_STORE
-#undef AMX_DPBSUD
 
 /* the instance over the software tile unit (kernels/amx_emu.h), for the tests */
 #define AMX_FN(name) name##_emu
@@ -697,14 +706,6 @@ static int matmul_avx512(exa_qtype t, const uint8_t *P, int64_t rows, int64_t co
 #define AMX_STORE(t, p, s) exa_amx_emu_stored(t, p, s)
 #define AMX_DPBSUD(c, a, b) exa_amx_emu_dpbsud(c, a, b)
 #include "kernels/quant_x16_amx.h"
-#undef AMX_FN
-#undef AMX_TGT
-#undef AMX_CFG
-#undef AMX_RELEASE
-#undef AMX_ZERO
-#undef AMX_LOAD
-#undef AMX_STORE
-#undef AMX_DPBSUD
 
 /* Start-up self-check of the real instructions (the emulated instance is what the tests check):
  * every format on random blocks (all codes, finite scales) and random activations (-128

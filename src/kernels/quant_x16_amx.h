@@ -6,7 +6,7 @@
  *   AMX_CFG(p) AMX_RELEASE() AMX_ZERO(t) AMX_LOAD(t, p, stride) AMX_STORE(t, p, stride)
  *   AMX_DPBSUD(c, a, b)      tile operations (tile numbers are constants)
  * and has defined the VNNI kernels' helpers (Q4K_UNPACK, q4k_end, q6k_off, Q6K_UNPACK, q6k_end,
- * q80_add, q80_table, prefetch_lines, the GSB offsets).
+ * q80_add, x16_drive, prefetch_lines, the GSB offsets). It undefines the AMX_* parameters at its end.
  *
  * Why the x16 layout suits AMX: a B operand of TDPBSUD is K/4 rows of 16 × 4 bytes, row q holding
  * k = 4q..4q+3 of 16 output columns — exactly one 64-byte x16 code vector (16 weight rows × 4
@@ -134,41 +134,33 @@ AMX_TGT static void AMX_FN(q80_amx)(const uint8_t *G, int64_t nb, const uint8_t 
     for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(y + (size_t)t * ldy, rmask, f[t]);
 }
 
-/* The driver: groups [g0, g1) (clamped by the caller), tokens in balanced chunks of at most 16
- * (the tile's rows); 0 when the Q8_0 table could not be allocated (nothing written). */
+/* one row group's chunk of nt tokens (x16_run_fn): the tile shape is set when nt changes */
+AMX_TGT static void AMX_FN(run_amx)(exa_qtype t, const uint8_t *G, int64_t nb, const uint8_t *act, size_t as,
+                                    const int32_t *tb, size_t ts, int nt, float *y, size_t ldy, __mmask16 m, int *configured) {
+    if (nt != *configured) {
+        AMX_FN(amx_config)(nt, t == EXA_QTYPE_Q6_K ? 16 : 32);
+        *configured = nt;
+    }
+    (t == EXA_QTYPE_Q4_K ? AMX_FN(q4k_amx) : t == EXA_QTYPE_Q6_K ? AMX_FN(q6k_amx) : AMX_FN(q80_amx))(
+        G, nb, act, as, tb, ts, nt, y, ldy, m);
+}
+
+/* x16_drive with chunks of up to 16 tokens (the tile's rows); the tiles released after */
 AMX_TGT static int AMX_FN(matmul_amx)(exa_qtype t, const uint8_t *P, int64_t rows, int64_t cols, int64_t g0, int64_t g1,
                                       const uint8_t *act, size_t as, int T, float *y, size_t ldy) {
-    void (*fn)(const uint8_t *, int64_t, const uint8_t *, size_t, const int32_t *, size_t, int, float *, size_t, __mmask16) =
-        t == EXA_QTYPE_Q4_K ? AMX_FN(q4k_amx) : t == EXA_QTYPE_Q6_K ? AMX_FN(q6k_amx) : AMX_FN(q80_amx);
-    const int kbytes = t == EXA_QTYPE_Q6_K ? 16 : 32;
-    const size_t gsb = gsb_bytes(t);
-    const int64_t nb = cols / gsb_cols(t);
-    int32_t stack[X16_TAB_STACK], *tb = NULL;
-    size_t ts = 0;
-    if (t == EXA_QTYPE_Q8_0) {
-        ts = 2 * (size_t)(cols / EXA_QK);
-        if (!(tb = q80_table(act, as, T, cols / EXA_QK, stack))) return 0;
-    }
     int configured = 0;
-    for (int64_t g = g0; g < g1; g++) {
-        const int64_t left = rows - EXA_QX16_ROWS * g;
-        const __mmask16 rmask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        const uint8_t *Gp = P + (size_t)g * (size_t)nb * gsb;
-        int done = 0, chunks = (T + EXA_QX16_AMX_MAX_T - 1) / EXA_QX16_AMX_MAX_T;
-        for (; chunks > 0; chunks--) {
-            const int nt = (T - done + chunks - 1) / chunks;
-            if (nt != configured) {
-                AMX_FN(amx_config)(nt, kbytes);
-                configured = nt;
-            }
-            fn(Gp, nb, act + (size_t)done * as, as, tb ? tb + (size_t)done * ts : NULL, ts, nt,
-               y + (size_t)done * ldy + (size_t)(EXA_QX16_ROWS * g), ldy, rmask);
-            done += nt;
-        }
-    }
+    const int ok = x16_drive(t, P, rows, cols, g0, g1, act, as, T, y, ldy, EXA_QX16_AMX_MAX_T, AMX_FN(run_amx), &configured);
     if (configured) AMX_RELEASE();
-    if (tb && tb != stack) free(tb);
-    return 1;
+    return ok;
 }
 
 #undef AMX_BLOCK
+/* the includer's parameters end with this instance */
+#undef AMX_FN
+#undef AMX_TGT
+#undef AMX_CFG
+#undef AMX_RELEASE
+#undef AMX_ZERO
+#undef AMX_LOAD
+#undef AMX_STORE
+#undef AMX_DPBSUD
