@@ -3,6 +3,7 @@
  * nothing on the hot path). */
 #include "kernels/amx_emu.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -83,6 +84,36 @@ void exa_amx_emu_dpbsud(int c, int a, int b) {
             memcpy(&acc, &S.t[c][m][4 * n], 4);
             for (int k = 0; k < K; k++)
                 acc += (uint32_t)((int32_t)(int8_t)S.t[a][m][k] * (int32_t)S.t[b][k / 4][4 * n + k % 4]);
+            memcpy(&S.t[c][m][4 * n], &acc, 4);
+        }
+}
+
+static float bf16_daz(const uint8_t *p) { /* bf16 at p as f32, subnormals as zero */
+    const uint32_t u = (uint32_t)(p[0] | p[1] << 8) << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return fpclassify(f) == FP_SUBNORMAL ? copysignf(0.f, f) : f;
+}
+
+static float ftz(float f) { return fpclassify(f) == FP_SUBNORMAL ? copysignf(0.f, f) : f; }
+
+void exa_amx_emu_dpbf16ps(int c, int a, int b) {
+    if (!usable(c) || !usable(a) || !usable(b)) return;
+    const int M = S.rows[c], K = S.colsb[a] / 4, N = S.colsb[c] / 4;
+    if (c == a || c == b || a == b || S.rows[a] != M || K != S.rows[b] || S.colsb[b] != S.colsb[c] ||
+        S.colsb[c] % 4 || S.colsb[a] % 4) {
+        fault();
+        return;
+    }
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            float acc;
+            memcpy(&acc, &S.t[c][m][4 * n], 4);
+            for (int k = 0; k < K; k++)
+                for (int e = 0; e < 2; e++) {
+                    const volatile float prod = bf16_daz(&S.t[a][m][4 * k + 2 * e]) * bf16_daz(&S.t[b][k][4 * n + 2 * e]);
+                    acc = ftz(acc + prod); /* separate rounding of the product (exact) and the sum: no FMA */
+                }
             memcpy(&S.t[c][m][4 * n], &acc, 4);
         }
 }

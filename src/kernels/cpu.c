@@ -48,7 +48,7 @@ const char *exa_cpu_level_name(exa_cpu_level l) {
 }
 
 #if defined(__x86_64__)
-/* AMX-TILE and AMX-INT8 (CPUID.(7,0):EDX bits 24, 25), the OS saving the tile state (XCR0 bits 17
+/* AMX-TILE, AMX-INT8, AMX-BF16 (CPUID.(7,0):EDX bits 24, 25, 22), the OS saving the tile state (XCR0 bits 17
  * XTILECFG and 18 XTILEDATA), and Linux's per-process permission for the 8 KiB tile data state
  * (>= 5.16: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA); without it the first tile
  * instruction raises SIGILL). REF: Intel SDM vol. 1 §13.14, linux Documentation/arch/x86/xstate.rst. */
@@ -57,13 +57,16 @@ const char *exa_cpu_level_name(exa_cpu_level l) {
 static int amx_hw(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 24) & 1u) || !((d >> 25) & 1u)) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 24) & 1u)) return 0;
+    const int have = (((d >> 25) & 1u) ? EXA_AMX_INT8 : 0) | (((d >> 22) & 1u) ? EXA_AMX_BF16 : 0);
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if (((lo >> 17) & 3u) != 3u) return 0;
-    return syscall(SYS_arch_prctl, EXA_ARCH_REQ_XCOMP_PERM, EXA_XFEATURE_XTILEDATA) == 0;
+    if (((lo >> 17) & 3u) != 3u || !have) return 0;
+    return syscall(SYS_arch_prctl, EXA_ARCH_REQ_XCOMP_PERM, EXA_XFEATURE_XTILEDATA) == 0 ? have : 0;
 }
 #endif
+
+static atomic_int amx_emulated;
 
 int exa_cpu_amx(void) {
     static atomic_int cached = -1; /* cpuid traps to the hypervisor in VMs: ask once */
@@ -71,9 +74,18 @@ int exa_cpu_amx(void) {
     if (v >= 0) return v;
     v = 0;
 #if defined(__x86_64__)
-    const char *e = getenv("EXA_CPU");
-    if (exa_cpu_active() == EXA_CPU_AVX512 && (!e || !*e || !strcmp(e, "amx"))) v = amx_hw();
+    const char *e = getenv("EXA_CPU"), *emu = getenv("EXA_AMX_EMULATE");
+    if (exa_cpu_active() == EXA_CPU_AVX512 && (!e || !*e || !strcmp(e, "amx"))) {
+        if (emu && !strcmp(emu, "1")) { /* tests: the software tile unit stands in for AMX */
+            v = EXA_AMX_INT8 | EXA_AMX_BF16;
+            atomic_store(&amx_emulated, 1);
+        } else {
+            v = amx_hw();
+        }
+    }
 #endif
     atomic_store(&cached, v);
     return v;
 }
+
+int exa_cpu_amx_emulated(void) { return exa_cpu_amx() && atomic_load(&amx_emulated); }

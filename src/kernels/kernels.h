@@ -17,10 +17,17 @@ typedef enum exa_cpu_level { EXA_CPU_SCALAR = 0, EXA_CPU_AVX2 = 1, EXA_CPU_AVX51
 exa_cpu_level exa_cpu_detect(void);     /* best level this CPU supports */
 exa_cpu_level exa_cpu_active(void);     /* detected level, lowered by EXA_CPU if set */
 const char *exa_cpu_level_name(exa_cpu_level l);
-/* 1 when AMX tiles with int8 products are usable: the CPU has AMX-TILE and AMX-INT8, the OS saves
- * the tile state and granted this process the permission (Linux arch_prctl), the active level is
- * AVX-512, and EXA_CPU is unset or "amx" (EXA_CPU=avx512 and below turn AMX off). */
+/* The AMX tile products this process may use (EXA_AMX_INT8 | EXA_AMX_BF16, 0 for none): the CPU
+ * has AMX-TILE and the product kind, the OS saves the tile state and granted this process the
+ * permission (Linux arch_prctl), the active level is AVX-512, and EXA_CPU is unset or "amx"
+ * (EXA_CPU=avx512 and below turn AMX off). */
+#define EXA_AMX_INT8 1
+#define EXA_AMX_BF16 2
 int exa_cpu_amx(void);
+/* 1 when EXA_AMX_EMULATE=1 made exa_cpu_amx report AMX on an AVX-512 CPU without it: the AMX paths
+ * then run on the software tile unit (kernels/amx_emu.h), slowly — for the tests of everything
+ * around the tile kernels (dispatch, threading, self-checks, whole models). */
+int exa_cpu_amx_emulated(void);
 
 /* dot(w, x) over n elements where w has dtype t and x is f32. */
 typedef float (*exa_dot_fn)(const void *w, const float *x, int n);
@@ -30,6 +37,27 @@ exa_dot_fn exa_dot_get(exa_dtype t, exa_cpu_level level);
  * ldw/ldx in elements). NULL at the scalar level: callers fall back to exa_dot_get. */
 typedef void (*exa_gemm4_fn)(const void *w, size_t ldw, const float *x, size_t ldx, int n, float *out);
 exa_gemm4_fn exa_gemm4_get(exa_dtype t, exa_cpu_level level);
+
+/* bf16 weights through AMX-BF16 tiles (kernels/bf16_amx.c), for T >= EXA_BF16_AMX_MIN_T tokens
+ * on CPUs with AMX-BF16 (exa_cpu_amx) once a start-up self-check against the f32 reference has
+ * passed. The activations are split into three bf16 parts, hi + mid + lo = x (24 bits), so the
+ * product keeps f32 precision; the f32 accumulation order differs from the dot products, so results
+ * agree with them to f32 rounding, not bit for bit. The threshold is a guess (no AMX machine to
+ * measure on). */
+#define EXA_BF16_AMX_MIN_T 4
+int exa_bf16_amx_ready(void);           /* 1 when the tiles are on and checked */
+const char *exa_bf16_amx_state(void);   /* "on" or "off (why)" */
+/* bytes of the split activations of T rows of cols (3 × T × cols bf16); 0 unless cols is a
+ * positive multiple of 32 */
+size_t exa_bf16_amx_act_bytes(int T, int64_t cols);
+/* x (T, cols) -> the hi, mid and lo parts, each (T, cols), at act, act + part, act + 2·part
+ * (part >= T·cols; rows of a larger split are written in place with part = its T·cols) */
+void exa_bf16_amx_split(const float *x, int T, int64_t cols, uint16_t *act, size_t part);
+/* y[t*ldy + r] = W[r] · x[t] for rows [r0, r1) of the row-major bf16 W (rows of cols), tokens
+ * [0, T), act = exa_bf16_amx_split(x); emulate = run the software tile unit (tests; needs
+ * AVX-512 VNNI). Returns 0 (nothing written) when it cannot run: no AMX-BF16, bad shape, no memory. */
+int exa_bf16_amx_matmul(const uint16_t *W, int64_t cols, int64_t r0, int64_t r1, const uint16_t *act, int T, float *y,
+                        size_t ldy, int emulate);
 
 /* Scalar references. */
 float exa_dot_f32_ref(const void *w, const float *x, int n);

@@ -28,6 +28,7 @@ typedef struct {
     exa_qdot4_fn qdot4;    /* 4 tokens per weight row, each block decoded once (T > 1) */
     exa_qtype qt;          /* block format (quantized weights) */
     int x16;               /* use w->packed: 16-row groups, all tokens per group (quant_x16.h) */
+    int amx_bf16;          /* bf16 weights through AMX-BF16 tiles (exa_bf16_amx_matmul) */
     const uint8_t *act;    /* (Tp) activation rows quantized for this format, act_bytes each */
     size_t act_bytes;
     size_t cost0;          /* bytes of all earlier matrices' rows */
@@ -39,6 +40,7 @@ typedef struct {
 typedef struct {
     int n, T, Tp;          /* Tp: T, or T + 1 when a last group of 3 tokens is padded for a 4-token kernel */
     const float *x;        /* (Tp, cols): x itself or a padded copy */
+    const uint16_t *xs;    /* x split into three bf16 parts for AMX-BF16 (exa_bf16_amx_split), or NULL */
     size_t cost;           /* total weight bytes */
     mm_part part[EXA_MATMUL_MAX];
 } mm_job;
@@ -105,6 +107,8 @@ static void mm_worker(void *arg, int ith, int nth) {
         if (ce <= p->cost0 || cb >= pe) continue;
         int64_t b = cb <= p->cost0 ? 0 : (int64_t)((cb - p->cost0 + p->rbytes - 1) / p->rbytes);
         int64_t e = ce >= pe ? p->w->rows : (int64_t)((ce - p->cost0 + p->rbytes - 1) / p->rbytes);
+        if (p->amx_bf16 && exa_bf16_amx_matmul(p->w->data, p->w->cols, b, e, j->xs, j->T, p->y, (size_t)p->w->rows, 0))
+            continue; /* (0: could not run, e.g. no memory for its panel: the dot products below) */
         if (p->x16) { /* boundaries rounded to whole groups: the same rounding on both sides of each */
             b = (b + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS * EXA_QX16_ROWS;
             e = ce >= pe ? e : (e + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS * EXA_QX16_ROWS;
@@ -113,6 +117,23 @@ static void mm_worker(void *arg, int ith, int nth) {
         }
         for (int64_t rb = b; rb < e; rb += MATMUL_ROW_BLOCK) mm_rows(j, p, rb, EXA_MIN(rb + MATMUL_ROW_BLOCK, e));
     }
+}
+
+/* x split for AMX-BF16, rows over the pool */
+typedef struct {
+    const float *x;
+    int64_t cols;
+    int T;
+    uint16_t *xs;
+} split_job;
+
+static void split_worker(void *arg, int ith, int nth) {
+    const split_job *q = arg;
+    int b, e;
+    exa_split(q->T, ith, nth, &b, &e);
+    if (e > b)
+        exa_bf16_amx_split(q->x + (size_t)b * (size_t)q->cols, e - b, q->cols, q->xs + (size_t)b * (size_t)q->cols,
+                           (size_t)q->T * (size_t)q->cols);
 }
 
 typedef struct {
@@ -136,6 +157,7 @@ static void qact_worker(void *arg, int ith, int nth) {
 static void matmul_n(exa_pool *pool, exa_cpu_level lv, int n, const exa_mat *const *w, const float *x, int T, float *const *y) {
     mm_job j = {.n = n, .T = T, .Tp = T, .x = x};
     uint8_t *act[2] = {NULL, NULL};  /* one buffer per activation format in use (Q8_0, Q8_K) */
+    uint16_t *xs = NULL;             /* x split for AMX-BF16 */
     float *xp = NULL;
     int fail = n < 1 || n > EXA_MATMUL_MAX || T < 1;
     for (int i = 0; i < n && !fail; i++) {
@@ -148,6 +170,18 @@ static void matmul_n(exa_pool *pool, exa_cpu_level lv, int n, const exa_mat *con
         fail |= w[i]->cols != w[0]->cols || !p->rbytes;
         if (!exa_dtype_is_quant(w[i]->dtype)) {
             p->dot = exa_dot_get(w[i]->dtype, lv);
+            p->amx_bf16 = w[i]->dtype == EXA_DTYPE_BF16 && lv == EXA_CPU_AVX512 && T >= EXA_BF16_AMX_MIN_T &&
+                          exa_bf16_amx_act_bytes(T, w[i]->cols) && exa_bf16_amx_ready();
+            if (p->amx_bf16 && !xs) {
+                xs = malloc(exa_bf16_amx_act_bytes(T, w[i]->cols));
+                if (xs) {
+                    split_job q = {x, w[i]->cols, T, xs};
+                    if (pool) exa_pool_run(pool, split_worker, &q);
+                    else split_worker(&q, 0, 1);
+                    j.xs = xs;
+                }
+            }
+            p->amx_bf16 = p->amx_bf16 && xs;
             p->gemm4 = T >= 3 ? exa_gemm4_get(w[i]->dtype, lv) : NULL; /* 1-2 tokens: dot products */
             if (p->gemm4 && T % 4 == 3) j.Tp = T + 1;                     /* a last group of 3 is padded */
             continue;
@@ -190,6 +224,7 @@ static void matmul_n(exa_pool *pool, exa_cpu_level lv, int n, const exa_mat *con
     free(act[0]);
     free(act[1]);
     free(xp);
+    free(xs);
 }
 
 void exa_matmul_n(exa_pool *pool, int n, const exa_mat *const *w, const float *x, int T, float *const *y) {

@@ -681,31 +681,16 @@ static int matmul_avx512(exa_qtype t, const uint8_t *P, int64_t rows, int64_t co
 
 /* ---------------------------------------------------------------- AMX (kernels/quant_x16_amx.h) */
 
-/* the instance with the real tile instructions. GCC 12's _tile_loadd and _tile_loadconfig are asm
- * statements that do not tell the compiler they read memory (only the first 8 bytes of the
- * config), so a compiler barrier before each makes the stores to the B buffer and the config land
- * first; _tile_stored has its memory clobber. */
-#define AMX_BARRIER() __asm__ volatile("" ::: "memory")
-#define AMX_FN(name) name##_hw
-#define AMX_TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c,amx-tile,amx-int8")))
-#define AMX_CFG(p) do { AMX_BARRIER(); _tile_loadconfig(p); } while (0)
-#define AMX_RELEASE() _tile_release()
-#define AMX_ZERO(t) _tile_zero(t)
-#define AMX_LOAD(t, p, s) do { AMX_BARRIER(); _tile_loadd(t, p, (long)(s)); } while (0)
-#define AMX_STORE(t, p, s) do { _tile_stored(t, p, (long)(s)); AMX_BARRIER(); } while (0)
-#define AMX_DPBSUD(c, a, b) _tile_dpbsud(c, a, b)
+/* the instance with the real tile instructions, and the one over the software tile unit
+ * (kernels/amx_emu.h) for the tests */
+#include "kernels/amx_ops.h"
 #include "kernels/quant_x16_amx.h"
-
-/* the instance over the software tile unit (kernels/amx_emu.h), for the tests */
-#define AMX_FN(name) name##_emu
-#define AMX_TGT X16_TGT
-#define AMX_CFG(p) exa_amx_emu_loadconfig(p)
-#define AMX_RELEASE() exa_amx_emu_release()
-#define AMX_ZERO(t) exa_amx_emu_zero(t)
-#define AMX_LOAD(t, p, s) exa_amx_emu_loadd(t, p, s)
-#define AMX_STORE(t, p, s) exa_amx_emu_stored(t, p, s)
-#define AMX_DPBSUD(c, a, b) exa_amx_emu_dpbsud(c, a, b)
+#include "kernels/amx_ops_end.h"
+#define AMX_EMU
+#include "kernels/amx_ops.h"
 #include "kernels/quant_x16_amx.h"
+#include "kernels/amx_ops_end.h"
+#undef AMX_EMU
 
 /* Start-up self-check of the real instructions (the emulated instance is what the tests check):
  * every format on random blocks (all codes, finite scales) and random activations (-128
@@ -717,6 +702,11 @@ static uint64_t sc_next(uint64_t *s) {
     *s ^= *s << 17;
     return *s;
 }
+
+/* the real instructions, or the software tile unit under EXA_AMX_EMULATE=1 */
+typedef int (*amx_matmul_fn)(exa_qtype, const uint8_t *, int64_t, int64_t, int64_t, int64_t, const uint8_t *, size_t, int,
+                             float *, size_t);
+static amx_matmul_fn amx_kernel(void) { return exa_cpu_amx_emulated() ? matmul_amx_emu : matmul_amx_hw; }
 
 static int amx_selfcheck(void) {
     static const exa_qtype types[3] = {EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K, EXA_QTYPE_Q8_0};
@@ -757,7 +747,7 @@ static int amx_selfcheck(void) {
                         a->bsums[j] = (int16_t)sum;
                     }
                 }
-            ok = exa_qx16_pack(t, W, ROWS, cols, P) == EXA_OK && matmul_amx_hw(t, P, ROWS, cols, 0, 2, act, ab, T, y, ROWS);
+            ok = exa_qx16_pack(t, W, ROWS, cols, P) == EXA_OK && amx_kernel()(t, P, ROWS, cols, 0, 2, act, ab, T, y, ROWS);
             exa_qx16_matmul_scalar(t, P, ROWS, cols, 0, 2, act, ab, T, ref, ROWS);
             ok = ok && !memcmp(y, ref, sizeof(float) * ROWS * T);
         }
@@ -771,7 +761,7 @@ static atomic_int amx_state = -1; /* -1 unknown, 0 off, 1 on, 2 self-check faile
 static int amx_ready(void) {
     int v = atomic_load(&amx_state);
     if (v < 0) { /* threads may race here: each computes the same answer */
-        v = x16_cpu_ok() && exa_cpu_amx() ? (amx_selfcheck() ? 1 : 2) : 0;
+        v = x16_cpu_ok() && (exa_cpu_amx() & EXA_AMX_INT8) ? (amx_selfcheck() ? 1 : 2) : 0;
         atomic_store(&amx_state, v);
     }
     return v == 1;
@@ -782,9 +772,9 @@ const char *exa_qx16_amx_state(void) {
 #if defined(__x86_64__)
     amx_ready();
     switch (atomic_load(&amx_state)) {
-    case 1: return "on";
+    case 1: return exa_cpu_amx_emulated() ? "on (emulated: EXA_AMX_EMULATE=1)" : "on";
     case 2: return "off (AMX present, but the start-up self-check failed: using AVX-512 VNNI)";
-    default: return exa_cpu_amx() ? "off (no AVX-512 VNNI)" : "off (no AMX, or EXA_CPU set)";
+    default: return exa_cpu_amx() & EXA_AMX_INT8 ? "off (no AVX-512 VNNI)" : "off (no AMX-INT8, or EXA_CPU set)";
     }
 #else
     return "off (not x86-64)";
@@ -805,7 +795,7 @@ void exa_qx16_matmul(exa_qtype t, const void *P, int64_t rows, int64_t cols, int
 #if defined(__x86_64__)
     if (x16_cpu_ok()) {
         if (!clamp_groups(t, rows, cols, T, &g0, &g1)) return;
-        if (T >= EXA_QX16_AMX_MIN_T && amx_ready() && matmul_amx_hw(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy))
+        if (T >= EXA_QX16_AMX_MIN_T && amx_ready() && amx_kernel()(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy))
             return;
         if (matmul_avx512(t, P, rows, cols, g0, g1, act, act_stride, T, y, ldy)) return;
     }

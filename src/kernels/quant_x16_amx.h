@@ -1,12 +1,8 @@
 /* quant_x16_amx.h — the AMX (tile) kernels over the x16 layouts, as a template: quant_x16.c
- * includes it twice, once with the real tile instructions and once with the software tile unit
- * of amx_emu.h (which the tests run on any AVX-512 CPU). The includer defines:
- *   AMX_FN(name)             the instance's names
- *   AMX_TGT                  the target attribute of the instance's functions
- *   AMX_CFG(p) AMX_RELEASE() AMX_ZERO(t) AMX_LOAD(t, p, stride) AMX_STORE(t, p, stride)
- *   AMX_DPBSUD(c, a, b)      tile operations (tile numbers are constants)
- * and has defined the VNNI kernels' helpers (Q4K_UNPACK, q4k_end, q6k_off, Q6K_UNPACK, q6k_end,
- * q80_add, x16_drive, prefetch_lines, the GSB offsets). It undefines the AMX_* parameters at its end.
+ * includes it twice, after kernels/amx_ops.h: once with the real tile instructions and once with
+ * the software tile unit of amx_emu.h (which the tests run on any AVX-512 CPU). The includer has
+ * defined the VNNI kernels' helpers (Q4K_UNPACK, q4k_end, q6k_off, Q6K_UNPACK, q6k_end, q80_add,
+ * x16_drive, prefetch_lines, the GSB offsets).
  *
  * Why the x16 layout suits AMX: a B operand of TDPBSUD is K/4 rows of 16 × 4 bytes, row q holding
  * k = 4q..4q+3 of 16 output columns — exactly one 64-byte x16 code vector (16 weight rows × 4
@@ -155,12 +151,3 @@ AMX_TGT static int AMX_FN(matmul_amx)(exa_qtype t, const uint8_t *P, int64_t row
 }
 
 #undef AMX_BLOCK
-/* the includer's parameters end with this instance */
-#undef AMX_FN
-#undef AMX_TGT
-#undef AMX_CFG
-#undef AMX_RELEASE
-#undef AMX_ZERO
-#undef AMX_LOAD
-#undef AMX_STORE
-#undef AMX_DPBSUD

@@ -7,6 +7,7 @@
 #include "core/common.h"
 #include "core/threadpool.h"
 #include "kernels/kernels.h"
+#include "kernels/quant_x16.h"
 #include "kernels/quant.h"
 #include "test_util.h"
 
@@ -286,8 +287,51 @@ static void test_buf(void) {
     CHECK(b.s == NULL && b.n == 0, "free twice");
 }
 
+/* bf16 weights through AMX-BF16 tiles on the software tile unit (kernels/amx_emu.h; any CPU with
+ * AVX-512 VNNI) against the f32 reference dot product: rows with partial groups, T with one and
+ * two token chunks, columns 32..512; the three-part split keeps f32 precision (tolerance: f32
+ * rounding of the sum, not bf16's), and a NaN or inf activation reaches the output. */
+static void test_bf16_amx(void) {
+    if (!exa_quant_has_vnni() || exa_cpu_active() < EXA_CPU_AVX512) {
+        printf("bf16 AMX (emulated): skipped (no AVX-512 VNNI)\n");
+        return;
+    }
+    static const int shapes[][3] = {{16, 32, 1}, {20, 64, 4}, {17, 256, 16}, {40, 512, 17}, {3, 96, 33}, {33, 128, 9}};
+    double worst = 0;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int rows = shapes[si][0], cols = shapes[si][1], T = shapes[si][2];
+        uint16_t *w = malloc(sizeof(uint16_t) * (size_t)rows * (size_t)cols), *xs = malloc(exa_bf16_amx_act_bytes(T, cols));
+        float *wf = malloc(sizeof(float) * (size_t)rows * (size_t)cols), *x = malloc(sizeof(float) * (size_t)T * (size_t)cols);
+        float *y = malloc(sizeof(float) * (size_t)T * (size_t)(rows + 3));
+        fill(EXA_DTYPE_BF16, w, wf, rows * cols);
+        for (int i = 0; i < T * cols; i++) x[i] = test_randf() * (i % 7 == 0 ? 1000.f : 1.f);
+        if (T > 2) x[cols + 5] = NAN, x[2 * cols + 7] = INFINITY;
+        exa_bf16_amx_split(x, T, cols, xs, (size_t)T * (size_t)cols);
+        const size_t ldy = (size_t)rows + 3;
+        for (size_t i = 0; i < ldy * (size_t)T; i++) y[i] = 12345.f;
+        const int r0 = rows > 16 ? 1 : 0; /* a group start that is not a multiple of 16 */
+        CHECK(exa_bf16_amx_matmul(w, cols, r0, rows, xs, T, y, ldy, 1), "bf16 amx ran");
+        for (int t = 0; t < T; t++)
+            for (size_t r = 0; r < ldy; r++) {
+                const float got = y[(size_t)t * ldy + r];
+                if ((int)r < r0 || (int)r >= rows) { CHECK(got == 12345.f, "bf16 amx wrote row %zu", r); continue; }
+                const float ref = exa_dot_bf16_ref(w + r * (size_t)cols, x + (size_t)t * (size_t)cols, cols);
+                if (!isfinite(ref)) { CHECK(!isfinite(got), "bf16 amx: non-finite activation lost (t %d)", t); continue; }
+                double s = 0;
+                for (int k = 0; k < cols; k++) s += fabs((double)wf[r * (size_t)cols + (size_t)k] * x[(size_t)t * (size_t)cols + (size_t)k]);
+                const double err = fabs((double)got - ref) / (s + 1e-30);
+                if (err > worst) worst = err;
+                CHECK(err <= 1e-6 * (1 + cols / 256.0), "bf16 amx %dx%d T=%d y[%d][%zu] = %g, reference %g", rows, cols, T, t, r, got, ref);
+            }
+        free(w), free(xs), free(wf), free(x), free(y);
+    }
+    printf("bf16 AMX (emulated): worst |y - ref| / sum|w x| = %.2e\n", worst);
+}
+
 int main(void) {
     printf("CPU level: detected %s, active %s\n", exa_cpu_level_name(exa_cpu_detect()), exa_cpu_level_name(exa_cpu_active()));
+    printf("AMX: int8 %s; bf16 %s\n", exa_qx16_amx_state(), exa_bf16_amx_state());
+    test_bf16_amx();
     test_conversions();
     test_dot();
     test_matmul();
