@@ -91,17 +91,22 @@ int exa_cmd_bench(int argc, char **argv) {
     exa_pool *pool = exa_pool_init((int)threads);
     /* the peak of the arithmetic the weights use: block-quantized matrices run int8 dot products
      * (VNNI), the others f32 FMAs */
-    exa_dtype wdt;
+    exa_dtype wdt = EXA_DTYPE_F32;
     const int int8 = exa_dtype_from_name(info.weight_dtype, &wdt) && exa_dtype_is_quant(wdt) && exa_cpu_active() >= EXA_CPU_AVX512 &&
                      exa_quant_has_vnni(); /* what exa_machine_peak_int8_gops needs */
     /* prompts through AMX tiles when the x16 kernels (Q4_K, Q6_K, Q8_0) run them */
     const int amx = int8 && !strcmp(exa_qx16_amx_state(), "on") &&
                     exa_qx16_layout_bytes(exa_qtype_from_dtype(wdt), EXA_QX16_ROWS, EXA_QK_K) > 0;
-    const char *peak_kind = amx ? "int8 amx" : int8 ? "int8 vnni" : exa_cpu_active() >= EXA_CPU_AVX512 ? "f32 fma avx512" : exa_cpu_active() >= EXA_CPU_AVX2 ? "f32 fma avx2" : "f32 scalar";
+    /* bf16 weights through AMX-BF16 (three products per activation: at most a third of this peak) */
+    const int amx16 = wdt == EXA_DTYPE_BF16 && !strcmp(exa_bf16_amx_state(), "on");
+    const char *peak_kind = amx ? "int8 amx" : amx16 ? "bf16 amx" : int8 ? "int8 vnni" : exa_cpu_active() >= EXA_CPU_AVX512 ? "f32 fma avx512" : exa_cpu_active() >= EXA_CPU_AVX2 ? "f32 fma avx2" : "f32 scalar";
     double pp[100], tg[100], bwr[100], pkr[100], ppf[100], tgf[100];
     for (long r = 0; r < reps; r++) {
         exa_context_seq_reset(ctx, 0);
-        pkr[r] = amx ? exa_machine_peak_amx_int8_gops(pool) : int8 ? exa_machine_peak_int8_gops(pool) : exa_machine_peak_gflops(pool);
+        pkr[r] = amx     ? exa_machine_peak_amx_int8_gops(pool)
+                 : amx16 ? exa_machine_peak_amx_bf16_gflops(pool)
+                 : int8  ? exa_machine_peak_int8_gops(pool)
+                         : exa_machine_peak_gflops(pool);
         double a = exa_time_now();
         if (exa_context_eval(ctx, 0, toks, (int)n_pp, 0) != EXA_OK) { free(toks); return exa_cli_fail("bench: %s", exa_context_errmsg(ctx)); }
         pp[r] = (double)n_pp / (exa_time_now() - a);
@@ -145,10 +150,10 @@ int exa_cmd_bench(int argc, char **argv) {
     exa_context_free(ctx);
 
     if (json) {
-        printf("{\"model\": \"%s\", \"arch\": \"%s\", \"dtype\": \"%s\", \"kv_type\": \"%s\", \"n_params\": %lld, \"cpu\": \"%s\", \"amx\": \"%s\", \"threads\": %ld, "
+        printf("{\"model\": \"%s\", \"arch\": \"%s\", \"dtype\": \"%s\", \"kv_type\": \"%s\", \"n_params\": %lld, \"cpu\": \"%s\", \"amx\": \"int8 %s; bf16 %s\", \"threads\": %ld, "
                "\"pp_tokens\": %ld, \"tg_tokens\": %ld, \"pp_tps\": %.3f, \"tg_tps\": %.3f, \"load_s\": %.4f, \"load_first_s\": %.4f, \"rss_mb\": %.1f, "
                "\"bw_gbs\": %.2f, \"peak_gflops\": %.1f, \"peak_kind\": \"%s\", \"weight_bytes_per_token\": %.0f, \"kv_bytes_per_token\": %.0f, \"tg_roofline_tps\": %.3f, \"tg_roofline_fraction\": %.4f, \"pp_peak_fraction\": %.4f}\n",
-               dir, info.arch_name, info.weight_dtype, exa_kv_type_name(exa_cli_kv_type()), (long long)info.n_params, exa_cpu_level_name(exa_cpu_active()), exa_qx16_amx_state(),
+               dir, info.arch_name, info.weight_dtype, exa_kv_type_name(exa_cli_kv_type()), (long long)info.n_params, exa_cpu_level_name(exa_cpu_active()), exa_qx16_amx_state(), exa_bf16_amx_state(),
                threads ? threads : (long)exa_cpu_count(), n_pp, n_tg, pp_tps, tg_tps, load_s, load_first_s, rss_mb, bw, peak, peak_kind, w_bytes, kv_bytes, tg_roof, tg_frac, pp_frac);
     } else {
         printf("| model | dtype | params | pp%ld tok/s | tg%ld tok/s | load→first token s (warm, first) | RSS MiB | bandwidth GB/s | tg roofline tok/s | tg/roofline | peak GOP/s | pp/peak |\n", n_pp, n_tg);

@@ -190,39 +190,43 @@ double exa_machine_peak_int8_gops(exa_pool *pool) {
     return peak_of(pool, i8_worker);
 }
 
-/* AMX int8 peak: TDPBSSD on full tiles (16 × 64 bytes: 16·16·64 multiply-adds each), 4
- * independent accumulators C0..C3 = A4,A5 × B6,B7 (the 2 × 2 blocking AMX kernels use). Runs only
- * when the AMX kernels are on (exa_qx16_amx_state: the CPU, the OS permission and the self-check). */
+/* AMX peaks: TDPBSSD (int8) or TDPBF16PS (bf16) on full tiles (16 × 64 bytes: 16·16·64 int8 or
+ * 16·16·32 bf16 multiply-adds each), 4 independent accumulators C0..C3 = A4,A5 × B6,B7 (the 2 × 2
+ * blocking AMX kernels use). Run only when the AMX kernels are on with the real instructions
+ * (exa_qx16_amx_state / exa_bf16_amx_state "on": the CPU, the OS permission and the self-check). */
 #if defined(__x86_64__)
 #define AMX_ITERS 200000
-__attribute__((target("amx-tile,amx-int8"))) static double int8_amx(void) {
-    _Alignas(64) uint8_t cfg[64], buf[16 * 64];
-    memset(cfg, 0, sizeof cfg);
-    memset(buf, 1, sizeof buf);
-    cfg[0] = 1;
-    for (int i = 0; i < 8; i++) cfg[16 + 2 * i] = 64, cfg[48 + i] = 16;
-    __asm__ volatile("" ::: "memory");
-    _tile_loadconfig(cfg);
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
-    _tile_loadd(4, buf, 64);
-    _tile_loadd(5, buf, 64);
-    _tile_loadd(6, buf, 64);
-    _tile_loadd(7, buf, 64);
-    const double t0 = exa_time_now();
-    for (int i = 0; i < AMX_ITERS; i++) {
-        _tile_dpbssd(0, 4, 6);
-        _tile_dpbssd(1, 4, 7);
-        _tile_dpbssd(2, 5, 6);
-        _tile_dpbssd(3, 5, 7);
+#define AMX_PROBE(name, op, macs)                                                                            \
+    __attribute__((target("amx-tile,amx-int8,amx-bf16"))) static double name(void) {                      \
+        _Alignas(64) uint8_t cfg[64], buf[16 * 64];                                                         \
+        memset(cfg, 0, sizeof cfg);                                                                          \
+        memset(buf, 0, sizeof buf);                                                                          \
+        cfg[0] = 1;                                                                                          \
+        for (int i = 0; i < 8; i++) cfg[16 + 2 * i] = 64, cfg[48 + i] = 16;                                  \
+        __asm__ volatile("" ::: "memory");                                                                   \
+        _tile_loadconfig(cfg);                                                                               \
+        _tile_zero(0);                                                                                       \
+        _tile_zero(1);                                                                                       \
+        _tile_zero(2);                                                                                       \
+        _tile_zero(3);                                                                                       \
+        _tile_loadd(4, buf, 64);                                                                             \
+        _tile_loadd(5, buf, 64);                                                                             \
+        _tile_loadd(6, buf, 64);                                                                             \
+        _tile_loadd(7, buf, 64);                                                                             \
+        const double t0 = exa_time_now();                                                                    \
+        for (int i = 0; i < AMX_ITERS; i++) {                                                                \
+            op(0, 4, 6);                                                                                     \
+            op(1, 4, 7);                                                                                     \
+            op(2, 5, 6);                                                                                     \
+            op(3, 5, 7);                                                                                     \
+        }                                                                                                    \
+        _tile_stored(0, buf, 64);                                                                            \
+        const double dt = exa_time_now() - t0;                                                               \
+        _tile_release();                                                                                     \
+        return (buf[0] == 7 ? 1e-9 : 0.0) + 4.0 * (macs) * 2 * AMX_ITERS / dt / 1e9;                         \
     }
-    _tile_stored(0, buf, 64);
-    const double dt = exa_time_now() - t0;
-    _tile_release();
-    return (buf[0] == 7 ? 1e-9 : 0.0) + 4.0 * 16 * 16 * 64 * 2 * AMX_ITERS / dt / 1e9;
-}
+AMX_PROBE(int8_amx, _tile_dpbssd, 16 * 16 * 64)
+AMX_PROBE(bf16_amx, _tile_dpbf16ps, 16 * 16 * 32)
 #endif
 
 static void amx_worker(void *arg, int ith, int nth) {
@@ -235,7 +239,22 @@ static void amx_worker(void *arg, int ith, int nth) {
 #endif
 }
 
+static void amx_bf16_worker(void *arg, int ith, int nth) {
+    (void)nth;
+    fl_job *j = arg;
+#if defined(__x86_64__)
+    j->gflops[ith % 256] = bf16_amx();
+#else
+    j->gflops[ith % 256] = 0;
+#endif
+}
+
 double exa_machine_peak_amx_int8_gops(exa_pool *pool) {
     if (strcmp(exa_qx16_amx_state(), "on")) return 0;
     return peak_of(pool, amx_worker);
+}
+
+double exa_machine_peak_amx_bf16_gflops(exa_pool *pool) {
+    if (strcmp(exa_bf16_amx_state(), "on")) return 0;
+    return peak_of(pool, amx_bf16_worker);
 }

@@ -18,5 +18,8 @@ double exa_machine_peak_int8_gops(exa_pool *pool);
 /* GOP/s of int8 multiply-adds through AMX tiles (TDPBSSD) on all threads; 0 unless the AMX
  * kernels are on (kernels/quant_x16.h exa_qx16_amx_state). */
 double exa_machine_peak_amx_int8_gops(exa_pool *pool);
+/* GFLOP/s of bf16 multiply-adds through AMX tiles (TDPBF16PS); 0 unless AMX-BF16 is on
+ * (kernels.h exa_bf16_amx_state). */
+double exa_machine_peak_amx_bf16_gflops(exa_pool *pool);
 
 #endif
