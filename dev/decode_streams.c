@@ -8,6 +8,10 @@
  * NG 2 13.0, NG 4 12.8 GB/s; 2 threads: 21.3, 18.9, 12.6 GB/s. More streams per core lose; the
  * one-stream walk stays. (A plain read loop showed the same: 1-8 interleaved streams per thread
  * did not beat one.)
+ * EXPERIMENT 2 (FAR=D: also prefetch D GSBs ahead into L2, _MM_HINT_T1): on this long 74 MiB walk,
+ * 2 threads, D = 16 won 5 of 6 alternated pairs (median ratio ~1.17). Tried in the real kernel
+ * (36 KiB and 9 KiB ahead, `exaone bench` tg on the 1.2B q4_K_M, alternated with no far prefetch):
+ * worse, tg/roofline 75-84 % against 79-97 % without. Not adopted.
  *
  * build: gcc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc dev/decode_streams.c build/libexaone.a \
  *            -ljson-c -lm -lpthread -o /tmp/ds   (it includes quant_x16.c for its static helpers) */
@@ -18,6 +22,7 @@
 
 #include "core/common.h"
 
+static int far_d; /* GSBs ahead of the far L2 prefetch (0: none); env FAR */
 #define ROWS 32768
 #define COLS 4096 /* 32768 × 4096 Q4_K packed: 74 MiB */
 
@@ -33,6 +38,10 @@ X16_TGT X16_INL void q4k_groups(const uint8_t *G0, size_t gstride, const int NG,
             for (int j = 0; j < 8; j++) {
                 const uint8_t *q = B + Q4K_CODES + 256 * j;
                 prefetch_lines(B, X16_PF_GSBS * Q4K_GSB + 320 * (size_t)j, 5);
+                if (far_d) { /* experiment 2: a second prefetch, far ahead, into L2 */
+                    const uintptr_t fa = (uintptr_t)B + (size_t)far_d * Q4K_GSB + 320 * (size_t)j;
+                    for (int l = 0; l < 5; l++) _mm_prefetch((const char *)(fa + 64 * (uintptr_t)l), _MM_HINT_T1);
+                }
                 Q4K_UNPACK(q);
                 const uint8_t *a = A + A_QS + 32 * j;
                 __m512i p = _mm512_setzero_si512();
@@ -69,14 +78,17 @@ static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y
 
 int main(int argc, char **argv) {
     const int R = argc > 1 ? atoi(argv[1]) : 7;
+    const int maxng = argc > 2 ? atoi(argv[2]) : 4;
+    if (getenv("FAR")) far_d = atoi(getenv("FAR"));
     const int64_t nb = COLS / 256, groups = ROWS / 16;
     const size_t pb = exa_qx16_layout_bytes(EXA_QTYPE_Q4_K, ROWS, COLS);
     uint8_t *P = exa_aligned_alloc(pb), *act = exa_aligned_alloc(sizeof(exa_block_q8_K) * (size_t)nb);
     float *y = exa_aligned_alloc(sizeof(float) * ROWS * 4);
     for (size_t i = 0; i < pb; i++) P[i] = (uint8_t)(i * 2654435761u >> 13);
     memset(act, 1, sizeof(exa_block_q8_K) * (size_t)nb);
-    for (int threads = 1; threads <= 2; threads++)
-        for (int NG = 1; NG <= 4; NG *= 2) {
+    const int tmin = getenv("THREADS") ? atoi(getenv("THREADS")) : 1, tmax = getenv("THREADS") ? tmin : 2;
+    for (int threads = tmin; threads <= tmax; threads++)
+        for (int NG = 1; NG <= maxng; NG *= 2) {
             double gbs[64];
             for (int r = 0; r < R && r < 64; r++) {
                 pthread_t th[2];
