@@ -1,8 +1,12 @@
-/* cmd_info.c — `exaone info -m DIR`: architecture, parameter count, memory needed, load time. */
+/* cmd_info.c — `exaone info -m DIR`: architecture, parameter count, memory needed, load time,
+ * the kernels this CPU runs. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "kernels/kernels.h"
+#include "kernels/quant.h"
+#include "kernels/quant_x16.h"
 
 int exa_cmd_info(int argc, char **argv) {
     if (exa_cli_take_quant(&argc, argv)) return 1; /* --quant TYPE: convert weights at load */
@@ -43,6 +47,10 @@ int exa_cmd_info(int argc, char **argv) {
                (double)in.repacked_bytes / (1 << 20));
     else
         printf("load time         %.2f ms (weights memory-mapped, not read)\n", in.load_seconds * 1e3);
+    /* the kernels this CPU runs (EXA_CPU lowers the level; AMX where the CPU, the OS and the
+     * start-up self-checks allow) */
+    printf("kernels           %s%s; AMX int8 %s; AMX bf16 %s\n", exa_cpu_level_name(exa_cpu_active()),
+           exa_cpu_active() == EXA_CPU_AVX512 && exa_quant_has_vnni() ? " + VNNI" : "", exa_qx16_amx_state(), exa_bf16_amx_state());
     exa_model_free(m);
     return 0;
 }
