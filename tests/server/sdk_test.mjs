@@ -102,5 +102,7 @@ const ac = new AbortController();
 const long = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'long' }], max_tokens: 500, temperature: 0, stream: true }, { signal: ac.signal });
 let got = 0;
 try { for await (const _ of long) { if (++got === 2) ac.abort(); } } catch (e) { ok(e.name === 'APIUserAbortError' || e.name === 'AbortError', `abort: ${e.name}`); }
-ok(got === 2, 'aborted after two chunks');
+// chunks already received in the same network read are still yielded after abort(): the stream
+// must stop early (max_tokens is 500), not after exactly two (got 7 once in CI)
+ok(got >= 2 && got < 100, `aborted after two chunks: got ${got}, expected a handful`);
 console.log(`${passed} passed, 0 failed`);
