@@ -20,6 +20,7 @@
 
 #include "kernels/attn.h"
 #include "kernels/kernels.h"
+#include "../bench_util.h"
 
 #define POOL_LAYERS 16
 /* kernels timed: the old loop, the GQA kernel per type on the engine's head-major cache, and the
@@ -29,19 +30,6 @@ static const int kern_type[NK] = {0, 0, 1, 2, 3, 1}; /* index into types[] */
 static const char *const kern_name[NK] = {"old per-head, f32 (n, Hkv·d)", "gqa f32", "gqa f16", "gqa bf16", "gqa q8_0",
                                           "gqa f16 on (n, Hkv·d) rows"};
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 static float frand(unsigned *s) {
     *s = *s * 1664525u + 1013904223u;
     return (float)(*s >> 8) / 8388608.0f - 1.0f;

@@ -11,14 +11,9 @@
 #include <time.h>
 
 #include "kernels/quant.h"
+#include "../bench_util.h"
 
 static volatile float bench_sink;
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int main(int argc, char **argv) {
     static const exa_qtype ts[] = {EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q5_K, EXA_QTYPE_Q6_K};

@@ -23,27 +23,14 @@
 #include "core/threadpool.h"
 #include "kernels/quant.h"
 
+#include "../bench_util.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 /* results go here so the timed dot products cannot be optimised away */
 static volatile float bench_sink;
 #endif
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static uint64_t read_avx2(const uint8_t *p, size_t n) {

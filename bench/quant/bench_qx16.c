@@ -23,22 +23,9 @@
 #include "core/threadpool.h"
 #include "kernels/quant.h"
 #include "kernels/quant_x16.h"
+#include "../bench_util.h"
 
 static volatile float bench_sink;
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* today's driver (kernels/ops.c): tokens in fours outer, rows [r0, r1) inner; T = 1 one-row kernel;
  * y is (T, ldy) */

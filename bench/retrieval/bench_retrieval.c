@@ -17,12 +17,7 @@
 #include <unistd.h>
 
 #include "exaone.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "../bench_util.h"
 
 typedef struct para { const char *title, *text; } para;
 typedef struct question { const char *q; int para; } question;
