@@ -74,7 +74,7 @@ double exa_machine_read_bandwidth(exa_pool *pool, size_t bytes, int reps) {
     return r[reps / 2];
 }
 
-typedef struct { double gflops[256]; } fl_job;
+typedef struct { double (*probe)(void); double gflops[256]; } fl_job; /* one probe, its rate per thread */
 
 #define FMA_ITERS 2000000
 #if defined(__x86_64__)
@@ -117,27 +117,31 @@ static double fma_scalar(void) {
     return (a[0] == 12345.0f ? 1.0 : 0.0) + 8.0 * 2 * (FMA_ITERS / 4) / dt / 1e9;
 }
 
-static void fl_worker(void *arg, int ith, int nth) {
+/* the f32 FMA probe of the active level */
+static double fma_probe(void) {
+#if defined(__x86_64__)
+    const exa_cpu_level lv = exa_cpu_active();
+    return lv >= EXA_CPU_AVX512 ? fma_avx512() : lv >= EXA_CPU_AVX2 ? fma_avx2() : fma_scalar();
+#else
+    return fma_scalar();
+#endif
+}
+
+static void probe_worker(void *arg, int ith, int nth) {
     (void)nth;
     fl_job *j = arg;
-    double g;
-#if defined(__x86_64__)
-    exa_cpu_level lv = exa_cpu_active();
-    g = lv >= EXA_CPU_AVX512 ? fma_avx512() : lv >= EXA_CPU_AVX2 ? fma_avx2() : fma_scalar();
-#else
-    g = fma_scalar();
-#endif
-    j->gflops[ith % 256] = g;
+    j->gflops[ith % 256] = j->probe();
 }
 
 /* all threads run a probe at once; its per-thread rates summed, best of 3 (a peak is what the
  * hardware can do, interference only lowers it) */
-static double peak_of(exa_pool *pool, exa_pool_fn probe) {
+static double peak_of(exa_pool *pool, double (*probe)(void)) {
     fl_job j;
     memset(&j, 0, sizeof j);
+    j.probe = probe;
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
-        exa_pool_run(pool, probe, &j);
+        exa_pool_run(pool, probe_worker, &j);
         double tot = 0;
         for (int i = 0; i < exa_pool_size(pool) && i < 256; i++) tot += j.gflops[i];
         if (tot > best) best = tot;
@@ -145,7 +149,7 @@ static double peak_of(exa_pool *pool, exa_pool_fn probe) {
     return best;
 }
 
-double exa_machine_peak_gflops(exa_pool *pool) { return peak_of(pool, fl_worker); }
+double exa_machine_peak_gflops(exa_pool *pool) { return peak_of(pool, fma_probe); }
 
 /* int8 dot-product peak: vpdpbusd (64 u8·s8 multiply-adds per 512-bit instruction), the
  * instruction the quantized kernels are built on; 12 independent chains, named (see FMA12). */
@@ -171,23 +175,14 @@ __attribute__((target("avx512f,avx512vnni"))) static double int8_avx512(void) {
 }
 #endif
 
-static void i8_worker(void *arg, int ith, int nth) {
-    (void)nth;
-    fl_job *j = arg;
-#if defined(__x86_64__)
-    j->gflops[ith % 256] = int8_avx512();
-#else
-    j->gflops[ith % 256] = 0;
-#endif
-}
-
 double exa_machine_peak_int8_gops(exa_pool *pool) {
 #if defined(__x86_64__)
     if (exa_cpu_active() < EXA_CPU_AVX512 || !exa_quant_has_vnni()) return 0;
+    return peak_of(pool, int8_avx512);
 #else
+    (void)pool;
     return 0;
 #endif
-    return peak_of(pool, i8_worker);
 }
 
 /* AMX peaks: TDPBSSD (int8) or TDPBF16PS (bf16) on full tiles (16 × 64 bytes: 16·16·64 int8 or
@@ -229,32 +224,18 @@ AMX_PROBE(int8_amx, _tile_dpbssd, 16 * 16 * 64)
 AMX_PROBE(bf16_amx, _tile_dpbf16ps, 16 * 16 * 32)
 #endif
 
-static void amx_worker(void *arg, int ith, int nth) {
-    (void)nth;
-    fl_job *j = arg;
-#if defined(__x86_64__)
-    j->gflops[ith % 256] = int8_amx();
-#else
-    j->gflops[ith % 256] = 0;
-#endif
-}
-
-static void amx_bf16_worker(void *arg, int ith, int nth) {
-    (void)nth;
-    fl_job *j = arg;
-#if defined(__x86_64__)
-    j->gflops[ith % 256] = bf16_amx();
-#else
-    j->gflops[ith % 256] = 0;
-#endif
-}
-
 double exa_machine_peak_amx_int8_gops(exa_pool *pool) {
-    if (strcmp(exa_qx16_amx_state(), "on")) return 0;
-    return peak_of(pool, amx_worker);
+#if defined(__x86_64__)
+    if (!strcmp(exa_qx16_amx_state(), "on")) return peak_of(pool, int8_amx);
+#endif
+    (void)pool;
+    return 0;
 }
 
 double exa_machine_peak_amx_bf16_gflops(exa_pool *pool) {
-    if (strcmp(exa_bf16_amx_state(), "on")) return 0;
-    return peak_of(pool, amx_bf16_worker);
+#if defined(__x86_64__)
+    if (!strcmp(exa_bf16_amx_state(), "on")) return peak_of(pool, bf16_amx);
+#endif
+    (void)pool;
+    return 0;
 }
