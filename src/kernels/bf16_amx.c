@@ -17,27 +17,13 @@ size_t exa_bf16_amx_act_bytes(int T, int64_t cols) {
     return 3 * sizeof(uint16_t) * (size_t)T * (size_t)cols;
 }
 
-/* x rounded to bf16, nearest even (finite x; inf/NaN keep their class) */
-static uint16_t to_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7f800000u) == 0x7f800000u) return (uint16_t)((u >> 16) | ((u & 0xffffu) ? 0x40u : 0)); /* inf, quiet NaN */
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-static float from_bf16(uint16_t h) {
-    const uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 void exa_bf16_amx_split(const float *x, int T, int64_t cols, uint16_t *act, size_t part) {
     const size_t n = (size_t)T * (size_t)cols;
     for (size_t i = 0; i < n; i++) { /* hi + mid + lo == x: each remainder is exact in f32 */
-        const uint16_t hi = to_bf16(x[i]);
-        const float r1 = isfinite(x[i]) ? x[i] - from_bf16(hi) : 0.f;
-        const uint16_t mid = to_bf16(r1);
-        const uint16_t lo = to_bf16(r1 - from_bf16(mid));
+        const uint16_t hi = exa_f32_to_bf16(x[i]);
+        const float r1 = isfinite(x[i]) ? x[i] - exa_bf16_to_f32(hi) : 0.f;
+        const uint16_t mid = exa_f32_to_bf16(r1);
+        const uint16_t lo = exa_f32_to_bf16(r1 - exa_bf16_to_f32(mid));
         act[i] = hi, act[part + i] = mid, act[2 * part + i] = lo;
     }
 }
@@ -56,7 +42,7 @@ void exa_bf16_amx_split(const float *x, int T, int64_t cols, uint16_t *act, size
  * to Σ|w·x| (the split drops nothing above 2^-24 of |x|) */
 static float tol(const uint16_t *w, const float *x, int64_t cols) {
     double s = 0;
-    for (int64_t k = 0; k < cols; k++) s += fabs((double)from_bf16(w[k]) * x[k]);
+    for (int64_t k = 0; k < cols; k++) s += fabs((double)exa_bf16_to_f32(w[k]) * x[k]);
     return (float)(s * 5e-6 * (1.0 + (double)cols / 256.0) + 1e-30);
 }
 
@@ -71,7 +57,7 @@ static int selfcheck(void) {
     for (int i = 0; ok && i < R * C + T * C; i++) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         const float v = (float)((int64_t)(s >> 40) - (1 << 23)) / (float)(1 << 23) * (1.f + (float)(s & 7));
-        if (i < R * C) W[i] = to_bf16(v);
+        if (i < R * C) W[i] = exa_f32_to_bf16(v);
         else x[i - R * C] = v;
     }
     if (ok) {
