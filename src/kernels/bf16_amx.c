@@ -71,31 +71,13 @@ static int selfcheck(void) {
     return ok;
 }
 
-static atomic_int state = -1; /* -1 unknown, 0 off, 1 on, 2 self-check failed */
-int exa_bf16_amx_ready(void) {
-    int v = atomic_load(&state);
-    if (v < 0) { /* threads may race here: each computes the same answer */
-        v = exa_quant_has_vnni() && (exa_cpu_amx() & EXA_AMX_BF16) ? (selfcheck() ? 1 : 2) : 0;
-        atomic_store(&state, v);
-    }
-    return v == 1;
-}
+static atomic_int state = -1; /* exa_amx_gate's cache */
+int exa_bf16_amx_ready(void) { return exa_amx_gate(&state, EXA_AMX_BF16, selfcheck); }
+const char *exa_bf16_amx_state(void) { return exa_amx_gate_state(&state, EXA_AMX_BF16, selfcheck); }
 #else
 int exa_bf16_amx_ready(void) { return 0; }
+const char *exa_bf16_amx_state(void) { return "off (not x86-64)"; }
 #endif
-
-const char *exa_bf16_amx_state(void) {
-#if defined(__x86_64__)
-    exa_bf16_amx_ready();
-    switch (atomic_load(&state)) {
-    case 1: return exa_cpu_amx_emulated() ? "on (emulated: EXA_AMX_EMULATE=1)" : "on";
-    case 2: return "off (AMX-BF16 present, but the start-up self-check failed)";
-    default: return "off (no AMX-BF16, or EXA_CPU set)";
-    }
-#else
-    return "off (not x86-64)";
-#endif
-}
 
 int exa_bf16_amx_matmul(const uint16_t *W, int64_t cols, int64_t r0, int64_t r1, const uint16_t *act, int T, float *y,
                         size_t ldy, int emulate) {

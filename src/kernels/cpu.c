@@ -9,6 +9,7 @@
 #endif
 
 #include "kernels/kernels.h"
+#include "kernels/quant.h"
 
 exa_cpu_level exa_cpu_detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -89,3 +90,30 @@ int exa_cpu_amx(void) {
 }
 
 int exa_cpu_amx_emulated(void) { return exa_cpu_amx() && atomic_load(&amx_emulated); }
+
+int exa_amx_gate(atomic_int *state, int kind, int (*selfcheck)(void)) {
+    int v = atomic_load(state);
+    if (v < 0) { /* threads may race here: each computes the same answer */
+        v = exa_cpu_active() == EXA_CPU_AVX512 && exa_quant_has_vnni() && (exa_cpu_amx() & kind) ? (selfcheck() ? 1 : 2) : 0;
+        atomic_store(state, v);
+    }
+    return v == 1;
+}
+
+const char *exa_amx_gate_state(atomic_int *state, int kind, int (*selfcheck)(void)) {
+#if defined(__x86_64__)
+    exa_amx_gate(state, kind, selfcheck);
+    const int bf16 = kind == EXA_AMX_BF16;
+    switch (atomic_load(state)) {
+    case 1: return exa_cpu_amx_emulated() ? "on (emulated: EXA_AMX_EMULATE=1)" : "on";
+    case 2: return bf16 ? "off (AMX-BF16 present, but the start-up self-check failed)"
+                        : "off (AMX present, but the start-up self-check failed: using AVX-512 VNNI)";
+    default:
+        if (exa_cpu_amx() & kind) return "off (no AVX-512 VNNI)";
+        return bf16 ? "off (no AMX-BF16, or EXA_CPU set)" : "off (no AMX-INT8, or EXA_CPU set)";
+    }
+#else
+    (void)state, (void)kind, (void)selfcheck;
+    return "off (not x86-64)";
+#endif
+}

@@ -6,6 +6,7 @@
 #ifndef EXA_KERNELS_H
 #define EXA_KERNELS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,12 @@ int exa_cpu_amx(void);
  * then run on the software tile unit (kernels/amx_emu.h), slowly — for the tests of everything
  * around the tile kernels (dispatch, threading, self-checks, whole models). */
 int exa_cpu_amx_emulated(void);
+/* The gate of one AMX kernel family: on when the AVX-512 VNNI level is active, exa_cpu_amx() has
+ * `kind` (EXA_AMX_INT8 / EXA_AMX_BF16) and `selfcheck` (run once, the first time) passed. *state
+ * caches the answer: initialise it to -1 (unknown; then 0 off, 1 on, 2 self-check failed).
+ * exa_amx_gate_state: "on", or "off (why)". */
+int exa_amx_gate(atomic_int *state, int kind, int (*selfcheck)(void));
+const char *exa_amx_gate_state(atomic_int *state, int kind, int (*selfcheck)(void));
 
 /* dot(w, x) over n elements where w has dtype t and x is f32. */
 typedef float (*exa_dot_fn)(const void *w, const float *x, int n);

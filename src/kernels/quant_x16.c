@@ -756,26 +756,13 @@ static int amx_selfcheck(void) {
     return ok;
 }
 
-/* 1 AMX on and checked, 0 off (no AMX, EXA_CPU, or the self-check failed) */
-static atomic_int amx_state = -1; /* -1 unknown, 0 off, 1 on, 2 self-check failed */
-static int amx_ready(void) {
-    int v = atomic_load(&amx_state);
-    if (v < 0) { /* threads may race here: each computes the same answer */
-        v = x16_cpu_ok() && (exa_cpu_amx() & EXA_AMX_INT8) ? (amx_selfcheck() ? 1 : 2) : 0;
-        atomic_store(&amx_state, v);
-    }
-    return v == 1;
-}
+static atomic_int amx_state = -1; /* exa_amx_gate's cache */
+static int amx_ready(void) { return exa_amx_gate(&amx_state, EXA_AMX_INT8, amx_selfcheck); }
 #endif
 
 const char *exa_qx16_amx_state(void) {
 #if defined(__x86_64__)
-    amx_ready();
-    switch (atomic_load(&amx_state)) {
-    case 1: return exa_cpu_amx_emulated() ? "on (emulated: EXA_AMX_EMULATE=1)" : "on";
-    case 2: return "off (AMX present, but the start-up self-check failed: using AVX-512 VNNI)";
-    default: return exa_cpu_amx() & EXA_AMX_INT8 ? "off (no AVX-512 VNNI)" : "off (no AMX-INT8, or EXA_CPU set)";
-    }
+    return exa_amx_gate_state(&amx_state, EXA_AMX_INT8, amx_selfcheck);
 #else
     return "off (not x86-64)";
 #endif
