@@ -8,6 +8,8 @@
  * for all T tokens, 4 at a time through the 4-token kernel that decodes each block once,
  * kernels/quant.h). */
 #include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +34,16 @@ typedef struct {
     const uint8_t *act;    /* (Tp) activation rows quantized for this format, act_bytes each */
     size_t act_bytes;
     size_t cost0;          /* bytes of all earlier matrices' rows */
+    int64_t chunk_rows;    /* rows per work chunk: a multiple of 16 (whole x16 groups and row blocks) */
+    int64_t c0, nc;        /* its chunks in the job's chunk space: [c0, c0 + nc) */
 } mm_part;
+
+/* A thread's share of the chunks, [next, end) packed into one word: the owner takes chunks from
+ * the front, a thread that has finished its own share takes them from the back, so each thread
+ * streams one contiguous range of weights and only the last few chunks move. One cache line each. */
+typedef struct {
+    _Alignas(64) _Atomic uint64_t span; /* next << 32 | end */
+} mm_range;
 
 /* All matrices of one exa_matmul_n call: they read the same input x (T, cols). Threads take
  * disjoint ranges of the concatenated rows, split by weight bytes (rows of different formats
@@ -42,8 +53,16 @@ typedef struct {
     const float *x;        /* (Tp, cols): x itself or a padded copy */
     const uint16_t *xs;    /* x split into three bf16 parts for AMX-BF16 (exa_bf16_amx_split), or NULL */
     size_t cost;           /* total weight bytes */
+    int64_t nc;            /* chunks of all matrices */
+    mm_range *range;       /* one per pool thread */
     mm_part part[EXA_MATMUL_MAX];
 } mm_job;
+
+/* Work chunk: about this many weight bytes (whole 16-row blocks). Decoding streams every weight
+ * byte once per token, so the two threads' shares must end together: a fixed byte split left one
+ * thread waiting for the other by ~9 % of the time on this 2-vCPU machine (cores run at unequal,
+ * varying speeds). Chunks of this size cost one uncontended atomic per ~5 µs of streaming. */
+#define MATMUL_CHUNK_BYTES ((size_t)128 << 10)
 
 /* Row block: weight rows kept hot in L1/L2 while every token passes over them, so activations
  * are re-read once per block rather than once per row, and each weight byte comes from memory
@@ -96,27 +115,53 @@ static void mm_rows_x16(const mm_job *j, const mm_part *p, int64_t rb, int64_t r
                     p->act, p->act_bytes, j->T, p->y, (size_t)p->w->rows);
 }
 
-static void mm_worker(void *arg, int ith, int nth) {
-    const mm_job *j = arg;
-    /* this thread's byte range [cb, ce); a row belongs to the thread where its bytes start */
-    const size_t cb = j->cost * (size_t)ith / (size_t)nth;
-    const size_t ce = j->cost * (size_t)(ith + 1) / (size_t)nth;
+/* chunk c: its matrix's rows [rb, re) for every token */
+static void mm_chunk(const mm_job *j, int64_t c) {
+    int i = 0;
+    while (c >= j->part[i].c0 + j->part[i].nc) i++;
+    const mm_part *p = &j->part[i];
+    const int64_t b = (c - p->c0) * p->chunk_rows, e = EXA_MIN(b + p->chunk_rows, p->w->rows);
+    if (p->amx_bf16 && exa_bf16_amx_matmul(p->w->data, p->w->cols, b, e, j->xs, j->T, p->y, (size_t)p->w->rows, 0))
+        return; /* (0: could not run, e.g. no memory for its panel: the dot products below) */
+    if (p->x16) { /* the kernel walks the chunk's groups, all tokens per group */
+        mm_rows_x16(j, p, b, e);
+        return;
+    }
+    for (int64_t rb = b; rb < e; rb += MATMUL_ROW_BLOCK) mm_rows(j, p, rb, EXA_MIN(rb + MATMUL_ROW_BLOCK, e));
+}
+
+/* the first chunk whose first weight byte is at or after byte c of the job */
+static int64_t chunk_at_cost(const mm_job *j, size_t c) {
     for (int i = 0; i < j->n; i++) {
         const mm_part *p = &j->part[i];
-        const size_t pe = p->cost0 + (size_t)p->w->rows * p->rbytes;
-        if (ce <= p->cost0 || cb >= pe) continue;
-        int64_t b = cb <= p->cost0 ? 0 : (int64_t)((cb - p->cost0 + p->rbytes - 1) / p->rbytes);
-        int64_t e = ce >= pe ? p->w->rows : (int64_t)((ce - p->cost0 + p->rbytes - 1) / p->rbytes);
-        if (p->amx_bf16 && exa_bf16_amx_matmul(p->w->data, p->w->cols, b, e, j->xs, j->T, p->y, (size_t)p->w->rows, 0))
-            continue; /* (0: could not run, e.g. no memory for its panel: the dot products below) */
-        if (p->x16) { /* boundaries rounded to whole groups: the same rounding on both sides of each */
-            b = (b + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS * EXA_QX16_ROWS;
-            e = ce >= pe ? e : (e + EXA_QX16_ROWS - 1) / EXA_QX16_ROWS * EXA_QX16_ROWS;
-            if (e > b) mm_rows_x16(j, p, b, e); /* one call per range: the kernel walks its groups, all tokens per group */
-            continue;
-        }
-        for (int64_t rb = b; rb < e; rb += MATMUL_ROW_BLOCK) mm_rows(j, p, rb, EXA_MIN(rb + MATMUL_ROW_BLOCK, e));
+        const size_t cb = (size_t)p->chunk_rows * p->rbytes;
+        if (c <= p->cost0) return p->c0;
+        if (c - p->cost0 <= (size_t)(p->nc - 1) * cb) return p->c0 + (int64_t)((c - p->cost0 + cb - 1) / cb);
     }
+    return j->nc;
+}
+
+/* take a chunk from the front (owner) or the back (thief) of a share; -1 when it is empty */
+static int64_t range_take(mm_range *r, int back) {
+    uint64_t v = atomic_load_explicit(&r->span, memory_order_relaxed);
+    for (;;) {
+        const uint32_t next = (uint32_t)(v >> 32), end = (uint32_t)v;
+        if (next >= end) return -1;
+        const uint64_t w = back ? v - 1 : v + ((uint64_t)1 << 32);
+        if (atomic_compare_exchange_weak_explicit(&r->span, &v, w, memory_order_relaxed, memory_order_relaxed))
+            return back ? (int64_t)end - 1 : (int64_t)next;
+    }
+}
+
+/* own share first, front to back; then the other threads' shares, from their backs */
+static void mm_worker(void *arg, int ith, int nth) {
+    const mm_job *j = arg;
+    if (!j->range) { /* one thread: every chunk in order */
+        for (int64_t c = 0; c < j->nc; c++) mm_chunk(j, c);
+        return;
+    }
+    for (int v = 0; v < nth; v++)
+        for (int64_t c; (c = range_take(&j->range[(ith + v) % nth], v > 0)) >= 0;) mm_chunk(j, c);
 }
 
 /* x split for AMX-BF16, rows over the pool */
@@ -167,7 +212,12 @@ static void matmul_n(exa_pool *pool, exa_cpu_level lv, int n, const exa_mat *con
         p->rbytes = exa_dtype_row_bytes(w[i]->dtype, w[i]->cols);
         p->cost0 = j.cost;
         j.cost += (size_t)w[i]->rows * p->rbytes;
-        fail |= w[i]->cols != w[0]->cols || !p->rbytes;
+        fail |= w[i]->cols != w[0]->cols || !p->rbytes || w[i]->rows < 1;
+        if (fail) break;
+        p->chunk_rows = EXA_MAX((int64_t)(MATMUL_CHUNK_BYTES / p->rbytes) / 16 * 16, 16);
+        p->c0 = j.nc;
+        p->nc = (w[i]->rows + p->chunk_rows - 1) / p->chunk_rows;
+        j.nc += p->nc;
         if (!exa_dtype_is_quant(w[i]->dtype)) {
             p->dot = exa_dot_get(w[i]->dtype, lv);
             p->amx_bf16 = w[i]->dtype == EXA_DTYPE_BF16 && lv == EXA_CPU_AVX512 && T >= EXA_BF16_AMX_MIN_T &&
@@ -216,11 +266,22 @@ static void matmul_n(exa_pool *pool, exa_cpu_level lv, int n, const exa_mat *con
             for (int i = 0; i < n; i++) j.part[i].gemm4 = NULL; /* no scratch: plain dot products */
         }
     }
+    const int nth = pool ? exa_pool_size(pool) : 1;
+    mm_range stack_range[8];
+    if (!fail && nth > 1) { /* shares split by weight bytes, as even as whole chunks allow */
+        j.range = nth <= 8 ? stack_range : exa_aligned_alloc(sizeof(mm_range) * (size_t)nth);
+        for (int t = 0; t < nth && j.range; t++) {
+            const uint64_t b = (uint64_t)chunk_at_cost(&j, j.cost * (size_t)t / (size_t)nth);
+            const uint64_t e = (uint64_t)chunk_at_cost(&j, j.cost * (size_t)(t + 1) / (size_t)nth);
+            atomic_init(&j.range[t].span, b << 32 | e);
+        }
+    }
     if (fail) /* bad shapes or out of memory: NaN outputs, never garbage */
         for (int i = 0; i < n && i < EXA_MATMUL_MAX && T > 0; i++)
             for (size_t k = 0; k < (size_t)T * (size_t)w[i]->rows; k++) y[i][k] = NAN;
-    else if (pool) exa_pool_run(pool, mm_worker, &j);
-    else mm_worker(&j, 0, 1);
+    else if (j.range) exa_pool_run(pool, mm_worker, &j);
+    else mm_worker(&j, 0, 1); /* one thread, or no memory for the shares: the calling thread does it all */
+    if (j.range != stack_range) free(j.range);
     free(act[0]);
     free(act[1]);
     free(xp);

@@ -467,7 +467,15 @@ exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float 
     (void)level;
 #endif
     switch (t) {
-    case EXA_QTYPE_Q8_0: quantize_q8_0(x, y, nb); break;
+    case EXA_QTYPE_Q8_0:
+#if defined(__x86_64__)
+        if (level >= EXA_CPU_AVX512 && exa_quant_has_vnni()) {
+            exa_quantize_q8_0_avx512(x, y, nb);
+            break;
+        }
+#endif
+        quantize_q8_0(x, y, nb);
+        break;
     case EXA_QTYPE_Q4_0: quantize_q4_0(x, y, nb); break;
     case EXA_QTYPE_Q4_K: quantize_q4_K(x, y, nb, simd); break;
     case EXA_QTYPE_Q5_K: quantize_q5_K(x, y, nb, simd); break;

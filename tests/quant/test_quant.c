@@ -488,31 +488,38 @@ static void test_quantizer_levels(void) {
     free(x); free(q0); free(q1);
 }
 
-/* Q8_K activation quantization: the AVX-512 version gives the reference's bytes, including
- * sign ties of the largest |x| (the first one wins), NaN elements (0), an infinite or all-zero
- * block (zeroed), values that round at exactly .5 and rows that saturate. */
-static void test_q8_K_levels(void) {
-    if (exa_cpu_active() < EXA_CPU_AVX512 || !exa_quant_has_vnni()) { printf("q8_K AVX-512 quantizer: skipped (no AVX-512 VNNI)\n"); return; }
+/* Q8_K and Q8_0 quantization (activation rows; Q8_0 also weights): the AVX-512 versions give
+ * the reference's bytes, including sign ties of the largest |x| (Q8_K: the first one wins), NaN
+ * elements (0), an infinite or all-zero block, values that round at exactly .5 (Q8_0 rounds half
+ * away from zero, Q8_K to even), tiny blocks whose 1/d overflows, and rows that saturate. */
+static void test_act_quant_levels(void) {
+    if (exa_cpu_active() < EXA_CPU_AVX512 || !exa_quant_has_vnni()) { printf("Q8_K/Q8_0 AVX-512 quantizers: skipped (no AVX-512 VNNI)\n"); return; }
+    const exa_qtype types[] = {EXA_QTYPE_Q8_K, EXA_QTYPE_Q8_0};
     const int64_t n = 256 * 64;
     float *x = malloc(sizeof(float) * (size_t)n);
-    const size_t bytes = exa_qtype_row_bytes(EXA_QTYPE_Q8_K, n);
-    uint8_t *q0 = malloc(bytes), *q1 = malloc(bytes);
-    for (int rep = 0; rep < 6; rep++) {
-        for (int64_t i = 0; i < n; i++) {
-            x[i] = gauss() * (rep == 1 ? 1e-30f : 1.f);
-            if (rep == 2) x[i] = (float)(int)(x[i] * 4) * 0.5f;  /* ties, exact halves after scaling */
+    for (size_t k = 0; k < EXA_ARRAY_LEN_(types); k++) {
+        const size_t bytes = exa_qtype_row_bytes(types[k], n);
+        uint8_t *q0 = malloc(bytes), *q1 = malloc(bytes);
+        for (int rep = 0; rep < 7; rep++) {
+            for (int64_t i = 0; i < n; i++) {
+                x[i] = gauss() * (rep == 1 ? 1e-30f : rep == 5 ? 1e-40f : 1.f);
+                if (rep == 2) x[i] = (float)(int)(x[i] * 4) * 0.5f;  /* ties, exact halves after scaling */
+            }
+            for (int i = 0; i < 256; i++) x[i] = 0.f;                 /* an all-zero block */
+            x[256 + 3] = 2.f; x[256 + 9] = -2.f;                     /* sign tie: the first wins */
+            x[512 + 5] = NAN;                                        /* a NaN element */
+            x[768 + 1] = INFINITY;                                   /* an infinite block */
+            x[1024 + 7] = -3e38f; x[1024 + 8] = 3e38f;               /* huge values */
+            if (rep == 3) for (int64_t i = 0; i < n; i++) x[i] = (float)((i * 37) % 255) - 127.f;
+            if (rep == 6) /* Q8_0: 127·x/amax lands on k + 0.5 for amax = 127 (exact halves) */
+                for (int64_t i = 0; i < n; i++) x[i] = (i % 32 == 0) ? 127.f : (float)((i * 13) % 253 - 126) * 0.5f;
+            exa_quantize_row_level(types[k], EXA_CPU_SCALAR, x, q0, n);
+            exa_quantize_row_level(types[k], EXA_CPU_AVX512, x, q1, n);
+            CHECK(!memcmp(q0, q1, bytes), "%s: AVX-512 quantizer differs from the reference (rep %d)", exa_qtype_name(types[k]), rep);
         }
-        for (int i = 0; i < 256; i++) x[i] = 0.f;                 /* an all-zero block */
-        x[256 + 3] = 2.f; x[256 + 9] = -2.f;                     /* sign tie: the first wins */
-        x[512 + 5] = NAN;                                        /* a NaN element */
-        x[768 + 1] = INFINITY;                                   /* an infinite block */
-        x[1024 + 7] = -3e38f; x[1024 + 8] = 3e38f;               /* huge values */
-        if (rep == 3) for (int64_t i = 0; i < n; i++) x[i] = (float)((i * 37) % 255) - 127.f;
-        exa_quantize_row_level(EXA_QTYPE_Q8_K, EXA_CPU_SCALAR, x, q0, n);
-        exa_quantize_row_level(EXA_QTYPE_Q8_K, EXA_CPU_AVX512, x, q1, n);
-        CHECK(!memcmp(q0, q1, bytes), "q8_K: AVX-512 quantizer differs from the reference (rep %d)", rep);
+        free(q0); free(q1);
     }
-    free(x); free(q0); free(q1);
+    free(x);
 }
 
 /* ---- threaded helpers give exactly the single-threaded results */
@@ -558,7 +565,7 @@ int main(void) {
     test_levels();
     test_threaded();
     test_quantizer_levels();
-    test_q8_K_levels();
+    test_act_quant_levels();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
