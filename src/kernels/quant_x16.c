@@ -361,14 +361,26 @@ X16_TGT X16_INL __m512i dp_bc(__m512i acc, __m512i codes, const uint8_t *p) {
  * kernel is compute-bound (Q4_K T = 8: ~5 GB/s from DRAM against ~12.5 GB/s from L2); with it DRAM
  * comes close to the L2 rate, and T = 1 matches the row kernel's bandwidth. For the k-quants one
  * GSB (2.4 / 3.4 KB) ahead measured better for T = 1 than 2..8 and no worse for T = 8; Q8_0's GSB
- * is 1 KB, two ahead (the shared machine was too noisy to separate 1..3). Prefetches past the end
- * of the matrix are harmless (they never fault); the address is formed as an integer. */
+ * is 1 KB, two ahead (the shared machine was too noisy to separate 1..3). One token (decoding)
+ * does better without: dev/stream_eff.c, the kernel against a plain read of the same bytes,
+ * alternated, 1 thread: Q4_K 0.87 -> 0.93, Q6_K 0.91 -> 0.97, Q8_0 0.96 -> 1.0 of the read rate
+ * (a far L2 prefetch, 8-16 GSBs ahead, won in one 5-minute run and lost in the next). Hence
+ * X16_PF_MIN_NT: the prefetch is compiled into the kernels of 2 or more tokens only. Prefetches
+ * past the end of the matrix are harmless (they never fault); the address is formed as an integer. */
+#ifndef X16_PF_GSBS /* dev/stream_eff.c builds with other values */
 #define X16_PF_GSBS 1
+#endif
+#ifndef X16_PF_Q80
 #define X16_PF_Q80 2
+#endif
+#ifndef X16_PF_MIN_NT
+#define X16_PF_MIN_NT 2
+#endif
 X16_TGT X16_INL void prefetch_lines(const uint8_t *base, size_t off, int n) {
     const uintptr_t a = (uintptr_t)base + off;
     for (int k = 0; k < n; k++) _mm_prefetch((const char *)(a + 64 * (uintptr_t)k), _MM_HINT_T0);
 }
+
 /* acc + vpdpwssd(w, 2 int16 at p broadcast), the same way */
 X16_TGT X16_INL __m512i dpw_bc(__m512i acc, __m512i w, const uint8_t *p) {
 #if defined(__GNUC__) && !defined(__clang__)
@@ -463,7 +475,8 @@ X16_TGT X16_INL void q4k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
         X16_ISUM_DECL;
         for (int j = 0; j < 8; j++) {
             const uint8_t *q = B + Q4K_CODES + 256 * j;
-            prefetch_lines(B, X16_PF_GSBS * Q4K_GSB + 320 * (size_t)j, 5); /* 8 × 5 lines >= the GSB's 37 */
+            if (NT >= X16_PF_MIN_NT)
+                prefetch_lines(B, X16_PF_GSBS * Q4K_GSB + 320 * (size_t)j, 5); /* 8 × 5 lines >= the GSB's 37 */
             Q4K_UNPACK(q);
             const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(B + Q4K_SC + 16 * j)));
             const uint8_t *a = A + A_QS + 32 * j;
@@ -531,7 +544,8 @@ X16_TGT X16_INL void q6k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
         X16_EACH(Q6K_OFF)
         X16_ISUM_DECL;
         for (int g = 0; g < 16; g++) {
-            prefetch_lines(B, X16_PF_GSBS * Q6K_GSB + 212 * (size_t)g, 4); /* 16 × [212g, 212g+256) covers the GSB */
+            if (NT >= X16_PF_MIN_NT)
+                prefetch_lines(B, X16_PF_GSBS * Q6K_GSB + 212 * (size_t)g, 4); /* 16 × [212g, 212g+256) covers the GSB */
             const uint8_t *u = B + Q6K_UNITS + 192 * g;
             Q6K_UNPACK(u);
             const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(B + Q6K_SC + 16 * g)));
@@ -575,7 +589,8 @@ X16_TGT X16_INL void q80_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
         const uint8_t *B = G + (size_t)i * Q80_GSB;
         for (int e = 0; e < 2; e++) {
             const size_t blk = 2 * (size_t)i + (size_t)e;
-            prefetch_lines(B, X16_PF_Q80 * Q80_GSB + 576 * (size_t)e, 9); /* 2 × 9 lines >= the GSB's 17 */
+            if (NT >= X16_PF_MIN_NT)
+                prefetch_lines(B, X16_PF_Q80 * Q80_GSB + 576 * (size_t)e, 9); /* 2 × 9 lines >= the GSB's 17 */
             const uint8_t *q = B + 64 + 512 * e;
             const __m512i c0 = _mm512_loadu_si512(q), c1 = _mm512_loadu_si512(q + 64);
             const __m512i c2 = _mm512_loadu_si512(q + 128), c3 = _mm512_loadu_si512(q + 192);
