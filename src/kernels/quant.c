@@ -462,6 +462,7 @@ exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float 
     const int64_t nb = n / (int64_t)exa_qtype_block_elems(t);
 #if defined(__x86_64__)
     const int simd = level >= EXA_CPU_AVX2 && exa_cpu_detect() >= EXA_CPU_AVX2 && cpu_has_f16c();
+    const int avx512 = level >= EXA_CPU_AVX512 && exa_quant_has_vnni(); /* the activation formats' AVX-512 quantizers */
 #else
     const int simd = 0;
     (void)level;
@@ -469,10 +470,7 @@ exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float 
     switch (t) {
     case EXA_QTYPE_Q8_0:
 #if defined(__x86_64__)
-        if (level >= EXA_CPU_AVX512 && exa_quant_has_vnni()) {
-            exa_quantize_q8_0_avx512(x, y, nb);
-            break;
-        }
+        if (avx512) { exa_quantize_q8_0_avx512(x, y, nb); break; }
 #endif
         quantize_q8_0(x, y, nb);
         break;
@@ -482,10 +480,7 @@ exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float 
     case EXA_QTYPE_Q6_K: quantize_q6_K(x, y, nb); break;
     case EXA_QTYPE_Q8_K:
 #if defined(__x86_64__)
-        if (level >= EXA_CPU_AVX512 && exa_quant_has_vnni()) {
-            exa_quantize_q8_K_avx512(x, y, nb);
-            break;
-        }
+        if (avx512) { exa_quantize_q8_K_avx512(x, y, nb); break; }
 #endif
         quantize_q8_K(x, y, nb);
         break;
