@@ -113,6 +113,17 @@ static void dequantize_q8_0(const exa_block_q8_0 *x, float *y, int64_t nb) {
     }
 }
 
+#if defined(__x86_64__) /* quantize_q8_0_avx512 / _avx2, bit-identical to the above */
+#define SIMD_AVX512
+#include "kernels/simd_f32.h"
+#include "kernels/quant_simd.h"
+#include "kernels/simd_f32_end.h"
+#define SIMD_AVX2
+#include "kernels/simd_f32.h"
+#include "kernels/quant_simd.h"
+#include "kernels/simd_f32_end.h"
+#endif
+
 /* ---------------------------------------------------------------- Q4_0 */
 
 static void quantize_q4_0(const float *x, exa_block_q4_0 *y, int64_t nb) {
@@ -470,7 +481,8 @@ exa_status exa_quantize_row_level(exa_qtype t, exa_cpu_level level, const float 
     switch (t) {
     case EXA_QTYPE_Q8_0:
 #if defined(__x86_64__)
-        if (avx512) { exa_quantize_q8_0_avx512(x, y, nb); break; }
+        if (avx512) { quantize_q8_0_avx512(x, y, nb); break; }
+        if (simd) { quantize_q8_0_avx2(x, y, nb); break; }
 #endif
         quantize_q8_0(x, y, nb);
         break;

@@ -479,36 +479,4 @@ EXA_AVX512 void exa_quantize_q8_K_avx512(const float *x, void *out, int64_t nb) 
     }
 }
 
-/* Q8_0 rows (ggml's quantize_row_q8_0: activations for Q8_0/Q4_0 weights, and Q8_0 weights),
- * bit-identical to the scalar reference in quant.c: amax skips NaN as fmaxf does, the same
- * d = amax/127 and id = 1/d, the same float product per element, then roundf's
- * round-half-away-from-zero done exactly (truncate; the remainder v - trunc(v) is exact, so
- * |remainder| >= 0.5 adds the sign), clamping to [-128, 127] and NaN -> 0. Decoding calls this
- * once per matrix product on the calling thread, so it is on the serial path of every token. */
-EXA_AVX512 static inline __m128i q8_0_round16(__m512 v) {
-    const __mmask16 ord = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
-    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m512 r = _mm512_abs_ps(_mm512_sub_ps(v, t));                      /* NaN for ±inf: no step */
-    const __m512 one = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(_mm512_set1_ps(1.f)), /* ±1 as v's sign */
-                                                           _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN))));
-    t = _mm512_mask_add_ps(t, _mm512_cmp_ps_mask(r, _mm512_set1_ps(0.5f), _CMP_GE_OQ), t, one);
-    t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps(-128.f)), _mm512_set1_ps(127.f));
-    return _mm512_cvtepi32_epi8(_mm512_maskz_cvtps_epi32(ord, t));
-}
-
-EXA_AVX512 void exa_quantize_q8_0_avx512(const float *x, void *out, int64_t nb) {
-    exa_block_q8_0 *y = out;
-    for (int64_t i = 0; i < nb; i++, x += EXA_QK) {
-        const __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
-        /* max_ps(p, q) returns q when p is NaN: NaNs skipped, as fmaxf(amax, NaN) = amax */
-        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(b), _mm512_max_ps(_mm512_abs_ps(a), _mm512_setzero_ps())));
-        const float d = amax / 127.f;
-        const float id = d ? 1.f / d : 0.f;
-        y[i].d = exa_f32_to_f16(d);
-        const __m512 vid = _mm512_set1_ps(id);
-        _mm_storeu_si128((__m128i *)y[i].qs, q8_0_round16(_mm512_mul_ps(a, vid)));
-        _mm_storeu_si128((__m128i *)(y[i].qs + 16), q8_0_round16(_mm512_mul_ps(b, vid)));
-    }
-}
-
 #endif /* __x86_64__ (elsewhere quant.c refers to none of these kernels) */

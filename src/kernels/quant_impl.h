@@ -42,7 +42,6 @@ EXA_QDOT4_DECL(q5_K, avx512) EXA_QDOT4_DECL(q6_K, avx512)
 
 /* Q8_K activation quantization, AVX-512 (quant_avx512.c): bit-identical to the scalar one */
 void exa_quantize_q8_K_avx512(const float *x, void *y, int64_t nb);
-void exa_quantize_q8_0_avx512(const float *x, void *y, int64_t nb);
 
 /* ggml's nearest_int: round half to even via the 1.5*2^23 trick; valid for |f| <= 2^22. */
 static inline int exa_nearest_int(float fval) {

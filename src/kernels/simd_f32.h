@@ -11,6 +11,10 @@
  *   ST_F16 ST_BF16(p, v)  narrow VL f32 to f16 / bf16 and store them at p (uint16_t *), bit for bit
  *                  what core/tensor.h's exa_f32_to_f16 / exa_f32_to_bf16 give: round to nearest
  *                  even, overflow to inf, subnormals kept, NaN as the quiet NaN those write
+ *   V_ABS(a)       |a|
+ *   ST_I8(p, v)    VL int8 at p: quant.c's round_i8 of each lane, exactly (roundf's half away from
+ *                  zero: truncate, and the remainder v - trunc(v), which is exact, >= 0.5 in
+ *                  magnitude adds v's sign; then clamp to [-128, 127]; NaN -> 0)
  *   SIMD(exp)(x)   e^x, Cephes polynomial (~1 ulp), x clamped to [-87.3, 88.3] (no inf, no
  *                  denormals) */
 #include <immintrin.h>
@@ -61,8 +65,20 @@ static inline SIMD_TARGET void simd_st_bf16_512(uint16_t *p, __m512 v) {
     const __m512i b = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x400000)); /* NaN: (u >> 16) | 0x40 */
     _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(_mm512_srli_epi32(b, 16)));
 }
+static inline SIMD_TARGET void simd_st_i8_512(int8_t *p, __m512 v) {
+    const __mmask16 ord = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m512 r = _mm512_abs_ps(_mm512_sub_ps(v, t)); /* NaN for ±inf: no step */
+    const __m512 one = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(_mm512_set1_ps(1.f)), /* ±1 as v's sign */
+                                                           _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN))));
+    t = _mm512_mask_add_ps(t, _mm512_cmp_ps_mask(r, _mm512_set1_ps(0.5f), _CMP_GE_OQ), t, one);
+    t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps(-128.f)), _mm512_set1_ps(127.f));
+    _mm_storeu_si128((__m128i *)p, _mm512_cvtepi32_epi8(_mm512_maskz_cvtps_epi32(ord, t)));
+}
+#define V_ABS(a) _mm512_abs_ps(a)
 #define ST_F16(p, v) simd_st_f16_512(p, v)
 #define ST_BF16(p, v) simd_st_bf16_512(p, v)
+#define ST_I8(p, v) simd_st_i8_512(p, v)
 
 #elif defined(SIMD_AVX2)
 static inline __attribute__((target("avx2,fma"))) float simd_radd256(__m256 v) {
@@ -117,8 +133,22 @@ static inline SIMD_TARGET void simd_st_bf16_256(uint16_t *p, __m256 v) {
     const __m256i b = _mm256_srli_epi32(_mm256_blendv_epi8(r, _mm256_or_si256(u, _mm256_set1_epi32(0x400000)), nan), 16);
     _mm_storeu_si128((__m128i *)p, _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1)));
 }
+/* as simd_st_i8_512 on 8 lanes (masks as all-ones lanes; packs narrows, the values already fit) */
+static inline SIMD_TARGET void simd_st_i8_256(int8_t *p, __m256 v) {
+    const __m256 sign = _mm256_set1_ps(-0.f), ord = _mm256_cmp_ps(v, v, _CMP_ORD_Q);
+    __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 r = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t));
+    const __m256 one = _mm256_or_ps(_mm256_set1_ps(1.f), _mm256_and_ps(v, sign));
+    t = _mm256_add_ps(t, _mm256_and_ps(_mm256_cmp_ps(r, _mm256_set1_ps(0.5f), _CMP_GE_OQ), one));
+    t = _mm256_min_ps(_mm256_max_ps(t, _mm256_set1_ps(-128.f)), _mm256_set1_ps(127.f));
+    const __m256i q = _mm256_and_si256(_mm256_cvtps_epi32(t), _mm256_castps_si256(ord));
+    const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    _mm_storel_epi64((__m128i *)p, _mm_packs_epi16(w, w));
+}
+#define V_ABS(a) _mm256_andnot_ps(_mm256_set1_ps(-0.f), a)
 #define ST_F16(p, v) simd_st_f16_256(p, v)
 #define ST_BF16(p, v) simd_st_bf16_256(p, v)
+#define ST_I8(p, v) simd_st_i8_256(p, v)
 #else
 #error "simd_f32.h: define SIMD_AVX512 or SIMD_AVX2 first"
 #endif

@@ -17,6 +17,8 @@
 #undef V_MIN
 #undef V_DIV
 #undef V_ROUND
+#undef V_ABS
+#undef ST_I8
 #undef V_POW2I
 #undef V_RADD
 #undef V_RMAX

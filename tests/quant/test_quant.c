@@ -488,12 +488,13 @@ static void test_quantizer_levels(void) {
     free(x); free(q0); free(q1);
 }
 
-/* Q8_K and Q8_0 quantization (activation rows; Q8_0 also weights): the AVX-512 versions give
- * the reference's bytes, including sign ties of the largest |x| (Q8_K: the first one wins), NaN
+/* Q8_K and Q8_0 quantization (activation rows; Q8_0 also weights): the AVX-512 versions and
+ * Q8_0's AVX2 version give the reference's bytes, including sign ties of the largest |x| (Q8_K: the first one wins), NaN
  * elements (0), an infinite or all-zero block, values that round at exactly .5 (Q8_0 rounds half
  * away from zero, Q8_K to even), tiny blocks whose 1/d overflows, and rows that saturate. */
 static void test_act_quant_levels(void) {
-    if (exa_cpu_active() < EXA_CPU_AVX512 || !exa_quant_has_vnni()) { printf("Q8_K/Q8_0 AVX-512 quantizers: skipped (no AVX-512 VNNI)\n"); return; }
+    if (exa_cpu_active() < EXA_CPU_AVX2) { printf("Q8_K/Q8_0 SIMD quantizers: skipped (no AVX2)\n"); return; }
+    const int top = exa_cpu_active() >= EXA_CPU_AVX512 && exa_quant_has_vnni() ? EXA_CPU_AVX512 : EXA_CPU_AVX2;
     const exa_qtype types[] = {EXA_QTYPE_Q8_K, EXA_QTYPE_Q8_0};
     const int64_t n = 256 * 64;
     float *x = malloc(sizeof(float) * (size_t)n);
@@ -514,8 +515,12 @@ static void test_act_quant_levels(void) {
             if (rep == 6) /* Q8_0: 127·x/amax lands on k + 0.5 for amax = 127 (exact halves) */
                 for (int64_t i = 0; i < n; i++) x[i] = (i % 32 == 0) ? 127.f : (float)((i * 13) % 253 - 126) * 0.5f;
             exa_quantize_row_level(types[k], EXA_CPU_SCALAR, x, q0, n);
-            exa_quantize_row_level(types[k], EXA_CPU_AVX512, x, q1, n);
-            CHECK(!memcmp(q0, q1, bytes), "%s: AVX-512 quantizer differs from the reference (rep %d)", exa_qtype_name(types[k]), rep);
+            for (int lv = EXA_CPU_AVX2; lv <= top; lv++) {
+                memset(q1, 0xAA, bytes);
+                exa_quantize_row_level(types[k], (exa_cpu_level)lv, x, q1, n);
+                CHECK(!memcmp(q0, q1, bytes), "%s: %s quantizer differs from the reference (rep %d)", exa_qtype_name(types[k]),
+                      exa_cpu_level_name((exa_cpu_level)lv), rep);
+            }
         }
         free(q0); free(q1);
     }
