@@ -178,6 +178,59 @@ static void test_matmul_n(void) {
     exa_pool_free(pool);
 }
 
+/* Threads split a product into ~128 KiB chunks of whole 16-row blocks: each takes its own share
+ * from the front and then steals from the backs of the others' (kernels/ops.c). The outputs must
+ * not depend on how that went: bit for bit the same with 1, 2, 3, 5 and 12 threads (12 > 8: the
+ * shares live on the heap), for matrices of many chunks in the row-interleaved (x16, where this
+ * CPU runs it), ggml-row and bf16 (4-token gemm) paths, decode and prompt token counts. */
+static void test_matmul_threads(void) {
+    const exa_dtype dts[3] = {EXA_DTYPE_Q4_K, EXA_DTYPE_Q8_0, EXA_DTYPE_BF16};
+    const int rows[3] = {1000, 700, 301}, cols = 4096, Ts[] = {1, 3, 8};
+    void *w[3], *pk[3] = {NULL, NULL, NULL};
+    exa_mat m[3];
+    const exa_mat *mp[3];
+    float *x = malloc(sizeof(float) * 8 * cols), *y0[3], *y1[3], *wf = malloc(sizeof(float) * cols);
+    for (int i = 0; i < 3; i++) {
+        const size_t rb = exa_dtype_row_bytes(dts[i], cols);
+        w[i] = malloc(rb * (size_t)rows[i]);
+        for (int r = 0; r < rows[i]; r++) {
+            for (int k = 0; k < cols; k++) wf[k] = test_randf();
+            if (dts[i] == EXA_DTYPE_BF16) fill(EXA_DTYPE_BF16, (uint8_t *)w[i] + r * rb, wf, cols);
+            else exa_quantize_row(exa_qtype_from_dtype(dts[i]), wf, (uint8_t *)w[i] + r * rb, cols);
+        }
+        m[i] = (exa_mat){dts[i], w[i], rows[i], cols, NULL};
+        if (exa_dtype_is_quant(dts[i])) {
+            const exa_qtype qt = exa_qtype_from_dtype(dts[i]);
+            const size_t pb = exa_qx16_bytes(qt, rows[i], cols);
+            if (pb && (pk[i] = exa_aligned_alloc(pb)) && exa_qx16_pack(qt, w[i], rows[i], cols, pk[i]) == EXA_OK) m[i].packed = pk[i];
+        }
+        mp[i] = &m[i];
+        y0[i] = malloc(sizeof(float) * 8 * (size_t)rows[i]);
+        y1[i] = malloc(sizeof(float) * 8 * (size_t)rows[i]);
+    }
+    for (int i = 0; i < 8 * cols; i++) x[i] = test_randf();
+    const int nts[] = {2, 3, 5, 12};
+    exa_pool *one = exa_pool_init(1);
+    for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
+        exa_matmul_n(one, 3, mp, x, Ts[ti], y0);
+        for (size_t k = 0; k < sizeof nts / sizeof nts[0]; k++) {
+            exa_pool *pool = exa_pool_init(nts[k]);
+            for (int rep = 0; rep < 3; rep++) {
+                for (int i = 0; i < 3; i++) memset(y1[i], 0xFF, sizeof(float) * (size_t)Ts[ti] * (size_t)rows[i]);
+                exa_matmul_n(pool, 3, mp, x, Ts[ti], y1);
+                for (int i = 0; i < 3; i++)
+                    CHECK(!memcmp(y0[i], y1[i], sizeof(float) * (size_t)Ts[ti] * (size_t)rows[i]),
+                          "matmul_n T=%d, %d threads (rep %d): matrix %d (%s%s) differs from one thread", Ts[ti], nts[k], rep, i,
+                          exa_dtype_name(dts[i]), m[i].packed ? ", x16" : "");
+            }
+            exa_pool_free(pool);
+        }
+    }
+    exa_pool_free(one);
+    for (int i = 0; i < 3; i++) { free(w[i]); free(pk[i]); free(y0[i]); free(y1[i]); }
+    free(x); free(wf);
+}
+
 static void test_conversions(void) {
     int bad = 0;
     for (uint32_t h = 0; h < 65536; h++) { /* every f16 survives f16 -> f32 -> f16 */
@@ -337,6 +390,7 @@ int main(void) {
     test_matmul();
     test_qmatmul();
     test_matmul_n();
+    test_matmul_threads();
     test_elementwise();
     test_pool();
     test_buf();
