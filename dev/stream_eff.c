@@ -10,6 +10,9 @@
  *  - 1 thread, 4 alternated rounds: the one-GSB prefetch at T = 1 lost to none in every round:
  *    Q4_K 0.87 vs 0.93, Q6_K 0.91 vs 0.97, Q8_0 0.96 vs 1.02 (medians). Adopted: X16_PF_MIN_NT 2.
  *    At T = 2..8 the prefetch still wins (T 8 Q4_K 0.37 vs 0.24), as its comment says.
+ *  - Q4_K T = 1 with its 8 products per sub-block as two chains of 4 instead of one of 8
+ *    (-DX16_T1_SPLIT, since made the kernel): 1 thread 0.850 -> 0.873 (medians of 6 alternated
+ *    pairs; S1 won 4), 2 threads slow state 0.939 -> 0.951. Adopted.
  *  - 2 threads: the host's fast state (read >= 42 GB/s) is where decode falls short. There the
  *    k-quant kernels reach only 0.70-0.89 of the read rate (Q8_0 0.94-1.0), in the slow state
  *    0.86-0.98. Cache-resident the kernels run at 53 / 46 / 77 GB/s per core (Q4_K / Q6_K /

@@ -481,8 +481,15 @@ X16_TGT X16_INL void q4k_tokens(const uint8_t *G, int64_t nb, const uint8_t *act
             const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(B + Q4K_SC + 16 * j)));
             const uint8_t *a = A + A_QS + 32 * j;
             X16_P_DECL;
-            X16_EACH2(X16_DP, l0, 0) X16_EACH2(X16_DP, h0, 4) X16_EACH2(X16_DP, l1, 8) X16_EACH2(X16_DP, h1, 12)
-            X16_EACH2(X16_DP, l2, 16) X16_EACH2(X16_DP, h2, 20) X16_EACH2(X16_DP, l3, 24) X16_EACH2(X16_DP, h3, 28)
+            if (NT == 1) { /* decode: two chains of 4 instead of one of 8, a shorter critical path per sub-block
+                            * (dev/stream_eff.c, 1 thread from DRAM: 0.85 -> 0.87 of the read rate, 4 of 6 pairs) */
+                p0 = dp_bc(p0, l0, a); p1 = dp_bc(p1, h0, a + 4); p0 = dp_bc(p0, l1, a + 8); p1 = dp_bc(p1, h1, a + 12);
+                p0 = dp_bc(p0, l2, a + 16); p1 = dp_bc(p1, h2, a + 20); p0 = dp_bc(p0, l3, a + 24); p1 = dp_bc(p1, h3, a + 28);
+                p0 = _mm512_add_epi32(p0, p1);
+            } else {
+                X16_EACH2(X16_DP, l0, 0) X16_EACH2(X16_DP, h0, 4) X16_EACH2(X16_DP, l1, 8) X16_EACH2(X16_DP, h1, 12)
+                X16_EACH2(X16_DP, l2, 16) X16_EACH2(X16_DP, h2, 20) X16_EACH2(X16_DP, l3, 24) X16_EACH2(X16_DP, h3, 28)
+            }
             X16_EACH(X16_SCALE)
         }
         Q4K_GSB_CONSTS(B);
