@@ -12,7 +12,9 @@
  *    At T = 2..8 the prefetch still wins (T 8 Q4_K 0.37 vs 0.24), as its comment says.
  *  - Q4_K T = 1 with its 8 products per sub-block as two chains of 4 instead of one of 8
  *    (-DX16_T1_SPLIT, since made the kernel): 1 thread 0.850 -> 0.873 (medians of 6 alternated
- *    pairs; S1 won 4), 2 threads slow state 0.939 -> 0.951. Adopted.
+ *    pairs; S1 won 4), 2 threads slow state 0.939 -> 0.951. Adopted. In `exaone bench` (q4_K_M
+ *    1.2B, -p 64 -n 64 -r 3, 8 pairs alternated with the build before): tg/roofline 0.925 ->
+ *    0.958 (medians), 6 of 8 pairs won.
  *  - 2 threads: the host's fast state (read >= 42 GB/s) is where decode falls short. There the
  *    k-quant kernels reach only 0.70-0.89 of the read rate (Q8_0 0.94-1.0), in the slow state
  *    0.86-0.98. Cache-resident the kernels run at 53 / 46 / 77 GB/s per core (Q4_K / Q6_K /
