@@ -45,9 +45,10 @@ typedef struct {
     _Alignas(64) _Atomic uint64_t span; /* next << 32 | end */
 } mm_range;
 
-/* All matrices of one exa_matmul_n call: they read the same input x (T, cols). Threads take
- * disjoint ranges of the concatenated rows, split by weight bytes (rows of different formats
- * cost different amounts), so one pool synchronisation serves all of them. */
+/* All matrices of one exa_matmul_n call: they read the same input x (T, cols). Their rows,
+ * concatenated, are cut into chunks; each thread starts with a share of the chunks of equal weight
+ * bytes (rows of different formats cost different amounts) and ends by helping the others
+ * (mm_range), so one pool synchronisation serves all of them. */
 typedef struct {
     int n, T, Tp;          /* Tp: T, or T + 1 when a last group of 3 tokens is padded for a 4-token kernel */
     const float *x;        /* (Tp, cols): x itself or a padded copy */
