@@ -16,33 +16,11 @@
 #include "core/tensor.h"
 #include "kernels/quant.h"
 #include "kernels/quant_impl.h"
+#include "test_util.h"
 
 #define EXA_ARRAY_LEN_(a) (sizeof(a) / sizeof((a)[0]))
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-        }                                                                                          \
-    } while (0)
 
-static uint64_t rng_s = 0x243F6A8885A308D3ull;
-static uint64_t rng(void) {
-    rng_s ^= rng_s << 13;
-    rng_s ^= rng_s >> 7;
-    rng_s ^= rng_s << 17;
-    return rng_s;
-}
-static float urand(void) { return (float)((rng() >> 11) * (1.0 / 9007199254740992.0)); }
-static float gauss(void) {
-    float u = urand(), v = urand();
-    if (u < 1e-12f) u = 1e-12f;
-    return sqrtf(-2.f * logf(u)) * cosf(6.2831853f * v);
-}
 
 static const exa_qtype weight_types[] = {EXA_QTYPE_Q8_0, EXA_QTYPE_Q4_0, EXA_QTYPE_Q4_K, EXA_QTYPE_Q5_K, EXA_QTYPE_Q6_K};
 
@@ -105,8 +83,8 @@ static void test_layouts(void) {
     b5.d = exa_f32_to_f16(0.5f);
     b5.dmin = exa_f32_to_f16(2.0f);
     memcpy(b5.scales, bk.scales, 12);
-    for (int l = 0; l < 128; l++) b5.qs[l] = (uint8_t)rng();
-    for (int l = 0; l < 32; l++) b5.qh[l] = (uint8_t)rng();
+    for (int l = 0; l < 128; l++) b5.qs[l] = (uint8_t)test_rng64();
+    for (int l = 0; l < 32; l++) b5.qh[l] = (uint8_t)test_rng64();
     exa_dequantize_row(EXA_QTYPE_Q5_K, &b5, y, 256);
     for (int e = 0; e < 256; e++) {
         int j = e / 32, c = e / 64, r = e % 64;
@@ -119,8 +97,8 @@ static void test_layouts(void) {
     /* Q6_K: element e of chunk c (128 weights): low 4 bits in ql[64c + e%64] (low nibble for
      * e%128 < 64, else high), high 2 bits in qh[32c + e%32] at bit 2*((e%128)/32); scale e/16 */
     exa_block_q6_K b6;
-    for (int l = 0; l < 128; l++) b6.ql[l] = (uint8_t)(rng());
-    for (int l = 0; l < 64; l++) b6.qh[l] = (uint8_t)(rng());
+    for (int l = 0; l < 128; l++) b6.ql[l] = (uint8_t)(test_rng64());
+    for (int l = 0; l < 64; l++) b6.qh[l] = (uint8_t)(test_rng64());
     for (int l = 0; l < 16; l++) b6.scales[l] = (int8_t)(l * 9 - 70);
     b6.d = exa_f32_to_f16(0.125f);
     exa_dequantize_row(EXA_QTYPE_Q6_K, &b6, y, 256);
@@ -154,7 +132,7 @@ static double rmse_of(exa_qtype t, const float *x, int64_t n) {
 static void test_rmse(void) {
     const int64_t n = 256 * 256;
     float *x = malloc(sizeof(float) * (size_t)n);
-    for (int64_t i = 0; i < n; i++) x[i] = gauss();
+    for (int64_t i = 0; i < n; i++) x[i] = test_gauss();
     /* bounds: measured values (docs/quant.md) + ~10 %; they are RMSE / sigma of N(0,1) data */
     struct { exa_qtype t; double bound; } cases[] = {
         {EXA_QTYPE_Q8_0, 0.0059}, {EXA_QTYPE_Q4_0, 0.11}, {EXA_QTYPE_Q4_K, 0.080}, {EXA_QTYPE_Q6_K, 0.021},
@@ -207,7 +185,7 @@ static void test_rmse(void) {
     CHECK(rmse_of(EXA_QTYPE_Q4_K, x, 512) < 0.05, "q4_K of a constant block");
     /* non-finite inputs: garbage in, but no undefined behaviour (UBSan run) and finite blocks
      * elsewhere in the row unaffected */
-    for (int i = 0; i < 512; i++) x[i] = gauss();
+    for (int i = 0; i < 512; i++) x[i] = test_gauss();
     x[3] = NAN; x[40] = INFINITY; x[200] = -INFINITY; /* all in the first 256 */
     static uint8_t qbuf[4096];
     float back[512];
@@ -264,23 +242,23 @@ static void test_dots(void) {
             uint8_t *w = malloc(wb), *a = malloc(ab);
             for (int rep = 0; rep < 4; rep++) {
                 for (int64_t i = 0; i < n; i++) {
-                    x[i] = gauss() * (rep == 3 ? 1e-3f : 1.f);
-                    v[i] = gauss() * (rep == 2 ? 50.f : 1.f) + (rep == 1 ? 0.5f : 0.f);
+                    x[i] = test_gauss() * (rep == 3 ? 1e-3f : 1.f);
+                    v[i] = test_gauss() * (rep == 2 ? 50.f : 1.f) + (rep == 1 ? 0.5f : 0.f);
                 }
                 exa_quantize_row(t, x, w, n);
                 exa_quantize_act(t, v, a, n);
                 check_dots(t, w, a, n, "gaussian");
             }
             /* raw random weight bytes (every code value, extreme scales) with sane f16 scales */
-            for (size_t i = 0; i < wb; i++) w[i] = (uint8_t)rng();
+            for (size_t i = 0; i < wb; i++) w[i] = (uint8_t)test_rng64();
             const size_t bb = exa_qtype_block_bytes(t);
             for (size_t off = 0; off < wb; off += bb) {
-                uint16_t h1 = exa_f32_to_f16(urand() * 2.f - 1.f), h2 = exa_f32_to_f16(urand());
+                uint16_t h1 = exa_f32_to_f16(test_urand() * 2.f - 1.f), h2 = exa_f32_to_f16(test_urand());
                 if (t == EXA_QTYPE_Q6_K) memcpy(w + off + 208, &h1, 2);
                 else if (t == EXA_QTYPE_Q4_K || t == EXA_QTYPE_Q5_K) { memcpy(w + off, &h1, 2); memcpy(w + off + 2, &h2, 2); }
                 else memcpy(w + off, &h1, 2);
             }
-            for (int64_t i = 0; i < n; i++) v[i] = gauss();
+            for (int64_t i = 0; i < n; i++) v[i] = test_gauss();
             exa_quantize_act(t, v, a, n);
             check_dots(t, w, a, n, "random-bytes");
             free(x); free(v); free(w); free(a);
@@ -326,20 +304,20 @@ static void test_dots4(void) {
             float *x = malloc(sizeof(float) * (size_t)n);
             uint8_t *w = malloc(wb), *a = malloc(4 * stride);
             for (int rep = 0; rep < 4; rep++) {
-                for (int64_t i = 0; i < n; i++) x[i] = gauss() * (rep == 3 ? 1e-3f : 1.f);
+                for (int64_t i = 0; i < n; i++) x[i] = test_gauss() * (rep == 3 ? 1e-3f : 1.f);
                 exa_quantize_row(t, x, w, n);
                 for (int r = 0; r < 4; r++) {
-                    for (int64_t i = 0; i < n; i++) x[i] = gauss() * (rep == 2 ? 50.f : 1.f) * (float)(r + 1) + (rep == 1 ? 0.5f : 0.f);
+                    for (int64_t i = 0; i < n; i++) x[i] = test_gauss() * (rep == 2 ? 50.f : 1.f) * (float)(r + 1) + (rep == 1 ? 0.5f : 0.f);
                     exa_quantize_act(t, x, a + (size_t)r * stride, n);
                     memset(a + (size_t)r * stride + ab, 0xA5, stride - ab); /* gap between rows */
                 }
                 check_dots4(t, w, a, stride, n, "gaussian");
             }
             /* raw random weight bytes with sane f16 scales, raw activation codes */
-            for (size_t i = 0; i < wb; i++) w[i] = (uint8_t)rng();
+            for (size_t i = 0; i < wb; i++) w[i] = (uint8_t)test_rng64();
             const size_t bb = exa_qtype_block_bytes(t);
             for (size_t off = 0; off < wb; off += bb) {
-                uint16_t h1 = exa_f32_to_f16(urand() * 2.f - 1.f), h2 = exa_f32_to_f16(urand());
+                uint16_t h1 = exa_f32_to_f16(test_urand() * 2.f - 1.f), h2 = exa_f32_to_f16(test_urand());
                 if (t == EXA_QTYPE_Q6_K) memcpy(w + off + 208, &h1, 2);
                 else if (t == EXA_QTYPE_Q4_K || t == EXA_QTYPE_Q5_K) { memcpy(w + off, &h1, 2); memcpy(w + off + 2, &h2, 2); }
                 else memcpy(w + off, &h1, 2);
@@ -350,8 +328,8 @@ static void test_dots4(void) {
                     exa_block_q8_K *yb = (exa_block_q8_K *)ar; /* ab is a multiple of 4; stride too */
                     for (int64_t b = 0; b < n / EXA_QK_K; b++) {
                         exa_block_q8_K blk;
-                        blk.d = urand() * 0.1f;
-                        for (int i = 0; i < EXA_QK_K; i++) blk.qs[i] = (int8_t)((int)(rng() % 255) - 127);
+                        blk.d = test_urand() * 0.1f;
+                        for (int i = 0; i < EXA_QK_K; i++) blk.qs[i] = (int8_t)((int)(test_rng64() % 255) - 127);
                         for (int g = 0; g < EXA_QK_K / 16; g++) {
                             int sum = 0;
                             for (int i = 0; i < 16; i++) sum += blk.qs[16 * g + i];
@@ -362,8 +340,8 @@ static void test_dots4(void) {
                 } else {
                     for (int64_t b = 0; b < n / EXA_QK; b++) {
                         exa_block_q8_0 blk;
-                        blk.d = exa_f32_to_f16(urand() * 0.1f);
-                        for (int i = 0; i < EXA_QK; i++) blk.qs[i] = (int8_t)((int)(rng() % 255) - 127);
+                        blk.d = exa_f32_to_f16(test_urand() * 0.1f);
+                        for (int i = 0; i < EXA_QK; i++) blk.qs[i] = (int8_t)((int)(test_rng64() % 255) - 127);
                         memcpy(ar + (size_t)b * sizeof blk, &blk, sizeof blk);
                     }
                 }
@@ -394,8 +372,8 @@ static void test_levels(void) {
     const int64_t rows = 64, cols = 512;
     float *W = malloc(sizeof(float) * rows * cols), *x = malloc(sizeof(float) * cols);
     float y0[64], y1[64];
-    for (int64_t i = 0; i < rows * cols; i++) W[i] = gauss();
-    for (int64_t i = 0; i < cols; i++) x[i] = gauss();
+    for (int64_t i = 0; i < rows * cols; i++) W[i] = test_gauss();
+    for (int64_t i = 0; i < cols; i++) x[i] = test_gauss();
     for (size_t k = 0; k < EXA_ARRAY_LEN_(weight_types); k++) {
         exa_qtype t = weight_types[k];
         size_t rb = exa_qtype_row_bytes(t, cols);
@@ -416,7 +394,7 @@ static void test_levels(void) {
         const int T = 3;
         float *X = malloc(sizeof(float) * (size_t)(T * cols)), *Y = malloc(sizeof(float) * (size_t)(T * rows));
         uint8_t *A = malloc(exa_qtype_row_bytes(exa_qtype_act(t), cols) * T);
-        for (int64_t c = 0; c < cols; c++) { X[c] = gauss(); X[cols + c] = x[c]; X[2 * cols + c] = -x[c] * 0.5f; }
+        for (int64_t c = 0; c < cols; c++) { X[c] = test_gauss(); X[cols + c] = x[c]; X[2 * cols + c] = -x[c] * 0.5f; }
         CHECK(exa_quantize_act_rows(t, X, T, cols, A) == EXA_OK, "quantize act rows");
         CHECK(exa_qmatmul_rows(t, act, 0, 40, cols, Q, A, T, Y, rows) == EXA_OK &&
                   exa_qmatmul_rows(t, act, 40, rows, cols, Q, A, T, Y, rows) == EXA_OK, "qmatmul rows");
@@ -472,7 +450,7 @@ static void test_quantizer_levels(void) {
     uint8_t *q0 = malloc((size_t)n), *q1 = malloc((size_t)n);
     for (int rep = 0; rep < 4; rep++) {
         for (int64_t i = 0; i < n; i++) {
-            x[i] = gauss() * (rep == 1 ? 1e-4f : 1.f) + (rep == 2 ? 0.7f : 0.f);
+            x[i] = test_gauss() * (rep == 1 ? 1e-4f : 1.f) + (rep == 2 ? 0.7f : 0.f);
             if (rep == 3) x[i] = (float)(int)(x[i] * 3); /* many ties and repeated values */
         }
         for (int i = 0; i < 256; i++) x[i] = 0.25f;      /* a constant block */
@@ -503,7 +481,7 @@ static void test_act_quant_levels(void) {
         uint8_t *q0 = malloc(bytes), *q1 = malloc(bytes);
         for (int rep = 0; rep < 7; rep++) {
             for (int64_t i = 0; i < n; i++) {
-                x[i] = gauss() * (rep == 1 ? 1e-30f : rep == 5 ? 1e-40f : 1.f);
+                x[i] = test_gauss() * (rep == 1 ? 1e-30f : rep == 5 ? 1e-40f : 1.f);
                 if (rep == 2) x[i] = (float)(int)(x[i] * 4) * 0.5f;  /* ties, exact halves after scaling */
             }
             for (int i = 0; i < 256; i++) x[i] = 0.f;                 /* an all-zero block */
@@ -533,8 +511,8 @@ static void test_threaded(void) {
     const int T = 5;
     float *W = malloc(sizeof(float) * rows * cols), *X = malloc(sizeof(float) * T * cols);
     float *y0 = malloc(sizeof(float) * T * rows), *y1 = malloc(sizeof(float) * T * rows);
-    for (int64_t i = 0; i < rows * cols; i++) W[i] = gauss();
-    for (int64_t i = 0; i < T * cols; i++) X[i] = gauss();
+    for (int64_t i = 0; i < rows * cols; i++) W[i] = test_gauss();
+    for (int64_t i = 0; i < T * cols; i++) X[i] = test_gauss();
     exa_pool *pool = exa_pool_init(3);
     CHECK(pool != NULL, "pool");
     for (size_t k = 0; k < EXA_ARRAY_LEN_(weight_types); k++) {
@@ -562,6 +540,7 @@ static void test_threaded(void) {
 }
 
 int main(void) {
+    test_rng64_s = 0x243F6A8885A308D3ull; /* this file's data stream, as before */
     test_layouts();
     test_rmse();
     test_ggml_thresholds();
@@ -571,8 +550,8 @@ int main(void) {
     test_threaded();
     test_quantizer_levels();
     test_act_quant_levels();
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
+    if (test_fail) {
+        fprintf(stderr, "%d failure(s)\n", test_fail);
         return 1;
     }
     printf("test_quant: all passed\n");

@@ -21,34 +21,12 @@
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
 #include "kernels/quant_x16.h"
+#define TEST_MAX_REPORTS 19
+#include "test_util.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            if (++failures < 20) {                                                                 \
-                fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                               \
-                fprintf(stderr, __VA_ARGS__);                                                      \
-                fprintf(stderr, "\n");                                                             \
-            }                                                                                      \
-        }                                                                                          \
-    } while (0)
 
-static uint64_t rng_s = 0x9E3779B97F4A7C15ull;
-static uint64_t rng(void) {
-    rng_s ^= rng_s << 13;
-    rng_s ^= rng_s >> 7;
-    rng_s ^= rng_s << 17;
-    return rng_s;
-}
-static float urand(void) { return (float)((rng() >> 11) * (1.0 / 9007199254740992.0)); }
-static float gauss(void) {
-    float u = urand(), v = urand();
-    if (u < 1e-12f) u = 1e-12f;
-    return sqrtf(-2.f * logf(u)) * cosf(6.2831853f * v);
-}
 /* a finite f16 with magnitude in [2^-10, 2^2) and a random sign */
-static uint16_t rand_f16(void) { return exa_f32_to_f16((urand() * 3.f + 0.001f) * (rng() & 1 ? -1.f : 1.f)); }
+static uint16_t rand_f16(void) { return exa_f32_to_f16((test_urand() * 3.f + 0.001f) * (test_rng64() & 1 ? -1.f : 1.f)); }
 
 static const exa_qtype types[] = {EXA_QTYPE_Q4_K, EXA_QTYPE_Q6_K, EXA_QTYPE_Q8_0};
 
@@ -62,12 +40,12 @@ static uint8_t *make_weights(exa_qtype t, int64_t rows, int64_t cols, int raw) {
     for (int64_t r = 0; r < rows; r++) {
         uint8_t *row = W + (size_t)r * rb;
         if (!raw) {
-            const float s = 0.02f + 0.1f * urand();
-            for (int64_t k = 0; k < cols; k++) x[k] = s * gauss();
+            const float s = 0.02f + 0.1f * test_urand();
+            for (int64_t k = 0; k < cols; k++) x[k] = s * test_gauss();
             if (exa_quantize_row(t, x, row, cols) != EXA_OK) abort();
             continue;
         }
-        for (size_t b = 0; b < rb; b++) row[b] = (uint8_t)rng();
+        for (size_t b = 0; b < rb; b++) row[b] = (uint8_t)test_rng64();
         for (int64_t i = 0; i < cols / (int64_t)exa_qtype_block_elems(t); i++) {
             uint16_t h = rand_f16();
             if (t == EXA_QTYPE_Q8_0) {
@@ -96,21 +74,21 @@ static uint8_t *make_act(exa_qtype t, int64_t cols, int T, size_t stride, int ra
     for (int tok = 0; tok < T; tok++) {
         exa_block_q8_K *blk = (exa_block_q8_K *)(void *)(a + (size_t)tok * stride);
         if (!raw) {
-            for (int64_t k = 0; k < cols; k++) x[k] = gauss();
+            for (int64_t k = 0; k < cols; k++) x[k] = test_gauss();
             if (exa_quantize_act(t, x, blk, cols) != EXA_OK) abort();
             continue;
         }
         if (t == EXA_QTYPE_Q8_0) {
             for (int64_t i = 0; i < cols / EXA_QK; i++) {
                 exa_block_q8_0 *b = (exa_block_q8_0 *)(void *)(a + (size_t)tok * stride + (size_t)i * sizeof *b);
-                b->d = exa_f32_to_f16(0.001f + urand() * 0.05f);
-                for (int k = 0; k < EXA_QK; k++) b->qs[k] = (int8_t)(rng() % 4 == 0 ? -128 : (int)(rng() & 0xFF) - 128);
+                b->d = exa_f32_to_f16(0.001f + test_urand() * 0.05f);
+                for (int k = 0; k < EXA_QK; k++) b->qs[k] = (int8_t)(test_rng64() % 4 == 0 ? -128 : (int)(test_rng64() & 0xFF) - 128);
             }
             continue;
         }
         for (int64_t i = 0; i < cols / EXA_QK_K; i++) {
-            blk[i].d = 0.001f + urand() * 0.05f;
-            for (int k = 0; k < EXA_QK_K; k++) blk[i].qs[k] = (int8_t)(rng() % 4 == 0 ? -128 : (int)(rng() & 0xFF) - 128);
+            blk[i].d = 0.001f + test_urand() * 0.05f;
+            for (int k = 0; k < EXA_QK_K; k++) blk[i].qs[k] = (int8_t)(test_rng64() % 4 == 0 ? -128 : (int)(test_rng64() & 0xFF) - 128);
             for (int j = 0; j < 16; j++) {
                 int s = 0;
                 for (int k = 0; k < 16; k++) s += blk[i].qs[16 * j + k];
@@ -235,11 +213,11 @@ static void test_amx_emu(void) {
             uint8_t B[16][64];
             int32_t C[16][16], R[16][16];
             for (int m = 0; m < 16; m++)
-                for (int k = 0; k < 80; k++) A[m][k] = (int8_t)rng();
+                for (int k = 0; k < 80; k++) A[m][k] = (int8_t)test_rng64();
             for (int q = 0; q < 16; q++)
-                for (int b = 0; b < 64; b++) B[q][b] = (uint8_t)rng();
+                for (int b = 0; b < 64; b++) B[q][b] = (uint8_t)test_rng64();
             for (int m = 0; m < 16; m++)
-                for (int n = 0; n < 16; n++) C[m][n] = R[m][n] = (int32_t)(rng() % 1000) - 500;
+                for (int n = 0; n < 16; n++) C[m][n] = R[m][n] = (int32_t)(test_rng64() % 1000) - 500;
             for (int m = 0; m < M; m++)
                 for (int n = 0; n < 16; n++)
                     for (int k = 0; k < K; k++) R[m][n] += A[m][k] * B[k / 4][4 * n + k % 4];
@@ -273,6 +251,7 @@ static void test_amx_emu(void) {
 }
 
 int main(void) {
+    test_rng64_s = 0x9E3779B97F4A7C15ull; /* this file's data stream, as before */
     const int simd = exa_qx16_bytes(EXA_QTYPE_Q4_K, 16, 256) != 0;
     if (exa_cpu_active() != EXA_CPU_AVX512 || !exa_quant_has_vnni()) {
         CHECK(!simd, "exa_qx16_bytes must be 0 below AVX-512 VNNI");
@@ -316,6 +295,6 @@ int main(void) {
     test_amx_emu();
     CHECK(faults == 0, "the AMX kernels faulted %ld times on the software tile unit", faults);
     printf("AMX on this machine: %s\n", exa_qx16_amx_state());
-    printf("%d shapes checked (%s), %d failures\n", cases, simd ? "avx512 vnni + amx (emulated) + scalar" : "scalar", failures);
-    return failures ? 1 : 0;
+    printf("%d shapes checked (%s), %d failures\n", cases, simd ? "avx512 vnni + amx (emulated) + scalar" : "scalar", test_fail);
+    return test_fail ? 1 : 0;
 }
